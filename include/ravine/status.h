@@ -1,0 +1,106 @@
+/* ravine/status.h — status codes and error messages.
+
+   Every ravine function that can fail returns an rv_status. RV_OK is 0, so
+
+       rv_status s = rv_optim_create_spec(&opt, "adamw(lr=3e-4)");
+       if (s != RV_OK) {
+           fprintf(stderr, "%s: %s\n", rv_strerror(s), rv_errmsg());
+           return 1;
+       }
+
+   rv_strerror(code) is a fixed sentence for the code. rv_errmsg() is the
+   detailed message of the last failing ravine call on the calling thread,
+   naming the field and the value ("adamw(lr=-1): lr must be >= 0, got -1").
+   Each invalid hyperparameter has its own code, so a program can react to a
+   bad eps differently from a bad lr without parsing text.
+
+   The library never prints, exits or aborts: a failing call returns a code,
+   leaves its outputs and every buffer untouched, and sets rv_errmsg(). */
+#ifndef RAVINE_STATUS_H
+#define RAVINE_STATUS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum rv_status {
+    RV_OK = 0,
+
+    /* generic argument errors */
+    RV_ERR_NULL,            /* a required pointer argument is NULL */
+    RV_ERR_NOMEM,           /* an allocation failed */
+    RV_ERR_SIZE,            /* sizes do not match or are out of range */
+    RV_ERR_INDEX,           /* a group, tensor or element index is out of range */
+    RV_ERR_ARG,             /* another argument is invalid (see rv_errmsg) */
+    RV_ERR_NONFINITE_GRAD,  /* a gradient element is NaN or infinite */
+    RV_ERR_NONFINITE_ARG,   /* a non-finite value was passed where a finite one is needed */
+
+    /* optimizer hyperparameters: one code per field */
+    RV_ERR_LR,
+    RV_ERR_MOMENTUM,
+    RV_ERR_DAMPENING,
+    RV_ERR_WEIGHT_DECAY,
+    RV_ERR_NESTEROV,        /* nesterov needs momentum > 0 and dampening = 0 */
+    RV_ERR_BETA,            /* polyak beta */
+    RV_ERR_BETA1,
+    RV_ERR_BETA2,
+    RV_ERR_EPS,
+    RV_ERR_ALPHA,
+    RV_ERR_LR_DECAY,
+    RV_ERR_INITIAL_ACCUMULATOR,
+    RV_ERR_DECAY_ORDER,
+
+    /* spec strings */
+    RV_ERR_SPEC_SYNTAX,
+    RV_ERR_SPEC_UNKNOWN_NAME,
+    RV_ERR_SPEC_UNKNOWN_KEY,
+    RV_ERR_SPEC_DUPLICATE_KEY,
+    RV_ERR_SPEC_MISSING_KEY,
+    RV_ERR_SPEC_TYPE,
+    RV_ERR_SPEC_RANGE,
+
+    /* schedules: one code per field */
+    RV_ERR_SCHED_LR,
+    RV_ERR_SCHED_STEP_SIZE,
+    RV_ERR_SCHED_GAMMA,
+    RV_ERR_SCHED_MILESTONES,
+    RV_ERR_SCHED_T_MAX,
+    RV_ERR_SCHED_ETA_MIN,
+    RV_ERR_SCHED_FACTOR,
+    RV_ERR_SCHED_TOTAL,
+    RV_ERR_SCHED_POWER,
+    RV_ERR_SCHED_WARMUP,
+    RV_ERR_SCHED_PCT,
+    RV_ERR_SCHED_DIV,
+    RV_ERR_SCHED_T_MULT,
+    RV_ERR_SCHED_JOIN,
+
+    /* surfaces (the lab) */
+    RV_ERR_SURFACE_PARAM,
+    RV_ERR_SURFACE_DOMAIN,
+    RV_ERR_EXPR,
+
+    /* files and checkpoints */
+    RV_ERR_IO,
+    RV_ERR_FORMAT,
+    RV_ERR_CHECKSUM,
+    RV_ERR_VERSION,
+    RV_ERR_MISMATCH,
+
+    RV_STATUS_COUNT
+} rv_status;
+
+/* A fixed, human-readable sentence for a status code (never NULL). */
+const char *rv_strerror(rv_status status);
+
+/* The detailed message of the last failing call on this thread, or "" if
+   none has failed. The text stays valid until the next failing call. */
+const char *rv_errmsg(void);
+
+/* Forget the last message (rv_errmsg() returns "" afterwards). */
+void rv_clear_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,81 @@
+/* Status codes to sentences, and the per-thread detailed error message. */
+#include "ravine/status.h"
+#include "core/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static const char *const messages[RV_STATUS_COUNT] = {
+    [RV_OK] = "success",
+    [RV_ERR_NULL] = "a required pointer argument is NULL",
+    [RV_ERR_NOMEM] = "out of memory",
+    [RV_ERR_SIZE] = "sizes do not match or are out of range",
+    [RV_ERR_INDEX] = "index out of range",
+    [RV_ERR_ARG] = "invalid argument",
+    [RV_ERR_NONFINITE_GRAD] = "non-finite gradient",
+    [RV_ERR_NONFINITE_ARG] = "non-finite argument",
+    [RV_ERR_LR] = "invalid learning rate",
+    [RV_ERR_MOMENTUM] = "invalid momentum",
+    [RV_ERR_DAMPENING] = "invalid dampening",
+    [RV_ERR_WEIGHT_DECAY] = "invalid weight decay",
+    [RV_ERR_NESTEROV] = "nesterov momentum requires momentum > 0 and zero dampening",
+    [RV_ERR_BETA] = "invalid beta",
+    [RV_ERR_BETA1] = "invalid beta1",
+    [RV_ERR_BETA2] = "invalid beta2",
+    [RV_ERR_EPS] = "invalid eps",
+    [RV_ERR_ALPHA] = "invalid alpha",
+    [RV_ERR_LR_DECAY] = "invalid lr_decay",
+    [RV_ERR_INITIAL_ACCUMULATOR] = "invalid initial_accumulator_value",
+    [RV_ERR_DECAY_ORDER] = "invalid decay order",
+    [RV_ERR_SPEC_SYNTAX] = "spec syntax error",
+    [RV_ERR_SPEC_UNKNOWN_NAME] = "unknown name in spec",
+    [RV_ERR_SPEC_UNKNOWN_KEY] = "unknown key in spec",
+    [RV_ERR_SPEC_DUPLICATE_KEY] = "duplicate key in spec",
+    [RV_ERR_SPEC_MISSING_KEY] = "missing required key in spec",
+    [RV_ERR_SPEC_TYPE] = "value of the wrong type in spec",
+    [RV_ERR_SPEC_RANGE] = "value out of range in spec",
+    [RV_ERR_SCHED_LR] = "invalid schedule learning rate",
+    [RV_ERR_SCHED_STEP_SIZE] = "invalid schedule step_size",
+    [RV_ERR_SCHED_GAMMA] = "invalid schedule gamma",
+    [RV_ERR_SCHED_MILESTONES] = "invalid schedule milestones",
+    [RV_ERR_SCHED_T_MAX] = "invalid schedule period",
+    [RV_ERR_SCHED_ETA_MIN] = "invalid schedule minimum learning rate",
+    [RV_ERR_SCHED_FACTOR] = "invalid schedule factor",
+    [RV_ERR_SCHED_TOTAL] = "invalid schedule length",
+    [RV_ERR_SCHED_POWER] = "invalid schedule power",
+    [RV_ERR_SCHED_WARMUP] = "invalid schedule warmup",
+    [RV_ERR_SCHED_PCT] = "invalid schedule phase fraction",
+    [RV_ERR_SCHED_DIV] = "invalid schedule divisor",
+    [RV_ERR_SCHED_T_MULT] = "invalid schedule period multiplier",
+    [RV_ERR_SCHED_JOIN] = "invalid schedule join",
+    [RV_ERR_SURFACE_PARAM] = "invalid surface parameter",
+    [RV_ERR_SURFACE_DOMAIN] = "point outside the surface's domain",
+    [RV_ERR_EXPR] = "invalid expression",
+    [RV_ERR_IO] = "input/output error",
+    [RV_ERR_FORMAT] = "malformed file",
+    [RV_ERR_CHECKSUM] = "checksum mismatch",
+    [RV_ERR_VERSION] = "unsupported format version",
+    [RV_ERR_MISMATCH] = "file does not match the optimizer",
+};
+
+const char *rv_strerror(rv_status status)
+{
+    if ((int)status < 0 || status >= RV_STATUS_COUNT || !messages[status])
+        return "unknown status code";
+    return messages[status];
+}
+
+static _Thread_local char last_message[1024];
+
+const char *rv_errmsg(void) { return last_message; }
+
+void rv_clear_error(void) { last_message[0] = '\0'; }
+
+rv_status rv_fail(rv_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_message, sizeof last_message, fmt, ap);
+    va_end(ap);
+    return status;
+}

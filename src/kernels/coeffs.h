@@ -1,0 +1,47 @@
+/* Per-step coefficients shared by the per-element update kernels.
+
+   Everything that does not depend on the element (bias corrections,
+   lr*wd, 1 - beta) is computed once per tensor and step by the algorithm's
+   prepare function, in double, and rounded to float once, the way torch
+   rounds Python-float hyperparameters when it hands them to a float kernel.
+   The kernels in this folder are pure per-element functions of these
+   coefficients: the CPU loops, the threaded step, the WebAssembly page and
+   the lab's explanations all call the same ones. */
+#ifndef RAVINE_KERNELS_COEFFS_H
+#define RAVINE_KERNELS_COEFFS_H
+
+#if defined(__GNUC__)
+#define RV_INLINE static inline __attribute__((always_inline))
+#else
+#define RV_INLINE static inline
+#endif
+
+typedef struct rv_coeffs {
+    float neg_lr;            /* -lr; adam: -lr/(1-beta1^t); adagrad: -lr/(1+(t-1)*lr_decay) */
+    float wd;                /* L2 weight decay added to the gradient */
+    float decay_mul;         /* adamw (before): 1 - lr*wd */
+    float decay_lr_wd;       /* adamw (after): lr*wd */
+    float momentum;
+    float one_minus_dampening;
+    float beta1, one_minus_beta1;
+    float beta2, one_minus_beta2;
+    float inv_bc2_sqrt;      /* 1/sqrt(1-beta2^t) */
+    float eps;
+    float alpha, one_minus_alpha;
+    /* flags, chosen once per call so loops can be specialised */
+    int maximize, has_wd, has_momentum, nesterov, first, amsgrad, centered;
+    int decay;               /* 0 none, 1 torch (before), 2 seed (after) */
+} rv_coeffs;
+
+/* Intermediate values of one element's update, for explanations. The
+   kernels fill it only when given a non-NULL pointer (never in hot loops). */
+typedef struct rv_trace {
+    float grad;       /* gradient as read */
+    float grad_used;  /* after maximize and L2 weight decay */
+    float buf;        /* sgd momentum buffer / polyak velocity / rmsprop momentum buffer */
+    float m, v, vmax; /* adam moments (rmsprop: v = square_avg, m = grad_avg; adagrad: v = sum) */
+    float denom;      /* adam: sqrt(v)/sqrt(bc2) + eps; rmsprop: avg; adagrad: std */
+    float param_before, param_decayed, param_after;
+} rv_trace;
+
+#endif

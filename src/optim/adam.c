@@ -1,0 +1,159 @@
+/* torch.optim.Adam and AdamW (+amsgrad, maximize); AdamW's decay either in
+   torch's order (before the Adam step) or the seed's (after it). */
+#include "optim/type.h"
+#include "kernels/adam.h"
+#include "core/error.h"
+
+#include <math.h>
+
+static const char *const adam_keys[] = {"lr", "betas", "eps", "weight_decay", "amsgrad",
+                                        "maximize", NULL};
+static const char *const adamw_keys[] = {"lr", "betas", "eps", "weight_decay", "amsgrad",
+                                         "maximize", "decay", NULL};
+
+static void adam_defaults(rv_hparams *h)
+{
+    h->lr = 1e-3;
+    h->beta1 = 0.9;
+    h->beta2 = 0.999;
+    h->eps = 1e-8;
+}
+
+static void adamw_defaults(rv_hparams *h)
+{
+    adam_defaults(h);
+    h->weight_decay = 1e-2;
+    h->decay = RV_DECAY_BEFORE;
+}
+
+static rv_status adam_validate(const rv_hparams *h)
+{
+    rv_status s;
+    if ((s = rv_check_min(RV_ERR_LR, "lr", h->lr, 0.0)) ||
+        (s = rv_check_open01(RV_ERR_BETA1, "beta1", h->beta1)) ||
+        (s = rv_check_open01(RV_ERR_BETA2, "beta2", h->beta2)) ||
+        (s = rv_check_positive(RV_ERR_EPS, "eps", h->eps)) ||
+        (s = rv_check_min(RV_ERR_WEIGHT_DECAY, "weight_decay", h->weight_decay, 0.0)))
+        return s;
+    return RV_OK;
+}
+
+static rv_status adamw_validate(const rv_hparams *h)
+{
+    rv_status s = adam_validate(h);
+    if (s)
+        return s;
+    if (h->decay != RV_DECAY_BEFORE && h->decay != RV_DECAY_AFTER)
+        return rv_fail(RV_ERR_DECAY_ORDER, "decay must be before or after, got %d", (int)h->decay);
+    return RV_OK;
+}
+
+static size_t adam_state_count(const rv_hparams *h) { return h->amsgrad ? 3 : 2; }
+
+static const char *adam_state_name(const rv_hparams *h, size_t i)
+{
+    static const char *const names[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+    return i < adam_state_count(h) ? names[i] : NULL;
+}
+
+static float adam_initial(const rv_hparams *h, size_t i)
+{
+    (void)h;
+    (void)i;
+    return 0.0f;
+}
+
+static void prepare_common(const rv_hparams *h, long step, rv_coeffs *c)
+{
+    *c = (rv_coeffs){0};
+    double bc1 = 1.0 - pow(h->beta1, (double)step);
+    double bc2 = 1.0 - pow(h->beta2, (double)step);
+    c->neg_lr = (float)-(h->lr / bc1);
+    c->inv_bc2_sqrt = (float)(1.0 / sqrt(bc2));
+    c->beta1 = (float)h->beta1;
+    c->one_minus_beta1 = (float)(1.0 - h->beta1);
+    c->beta2 = (float)h->beta2;
+    c->one_minus_beta2 = (float)(1.0 - h->beta2);
+    c->eps = (float)h->eps;
+    c->maximize = h->maximize != 0;
+    c->amsgrad = h->amsgrad != 0;
+}
+
+static void adam_prepare(const rv_hparams *h, long step, rv_coeffs *c)
+{
+    prepare_common(h, step, c);
+    c->wd = (float)h->weight_decay;
+    c->has_wd = h->weight_decay != 0.0;
+}
+
+static void adamw_prepare(const rv_hparams *h, long step, rv_coeffs *c)
+{
+    prepare_common(h, step, c);
+    if (h->weight_decay != 0.0)
+        c->decay = h->decay == RV_DECAY_AFTER ? 2 : 1;
+    c->decay_mul = (float)(1.0 - h->lr * h->weight_decay);
+    c->decay_lr_wd = (float)(h->lr * h->weight_decay);
+}
+
+RV_INLINE void adam_loop(const rv_coeffs *c, size_t n, float *restrict p, const float *restrict g,
+                         float *const *s, int mx, int wd, int ams, int decay)
+{
+    float *restrict m = s[0];
+    float *restrict v = s[1];
+    float *restrict vm = ams ? s[2] : NULL;
+    for (size_t i = 0; i < n; i++)
+        rv_adam_elem(c, &p[i], g[i], &m[i], &v[i], ams ? &vm[i] : NULL, mx, wd, ams, decay, NULL);
+}
+
+static void adam_update(const rv_coeffs *c, size_t n, float *p, const float *g, float *const *s)
+{
+    int key = c->maximize | c->has_wd << 1 | c->amsgrad << 2 | c->decay << 3;
+#define ADAM_CASE(k)                                                                          \
+    case k:                                                                                   \
+        adam_loop(c, n, p, g, s, (k)&1, ((k) >> 1) & 1, ((k) >> 2) & 1, (k) >> 3);            \
+        break;
+    switch (key) {
+        RV_REP8(ADAM_CASE, 0)
+        RV_REP8(ADAM_CASE, 8)
+        RV_REP8(ADAM_CASE, 16)
+    }
+#undef ADAM_CASE
+}
+
+static void adam_traced(const rv_coeffs *c, float *p, float g, float *const *s, rv_trace *tr)
+{
+    rv_adam_elem(c, p, g, s[0], s[1], c->amsgrad ? s[2] : NULL, c->maximize, c->has_wd,
+                 c->amsgrad, c->decay, tr);
+}
+
+static const rv_optim_type adam_type = {
+    .name = "adam",
+    .summary = "m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2; "
+               "p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)",
+    .keys = adam_keys,
+    .defaults = adam_defaults,
+    .validate = adam_validate,
+    .state_count = adam_state_count,
+    .state_name = adam_state_name,
+    .state_initial = adam_initial,
+    .prepare = adam_prepare,
+    .update = adam_update,
+    .update_traced = adam_traced,
+};
+const rv_optim_type *const rv_adam = &adam_type;
+
+static const rv_optim_type adamw_type = {
+    .name = "adamw",
+    .summary = "the Adam step with decoupled weight decay: p *= 1 - lr*wd before it "
+               "(decay=before, torch) or p -= lr*wd*p after it (decay=after, seed 000)",
+    .keys = adamw_keys,
+    .defaults = adamw_defaults,
+    .validate = adamw_validate,
+    .state_count = adam_state_count,
+    .state_name = adam_state_name,
+    .state_initial = adam_initial,
+    .prepare = adamw_prepare,
+    .update = adam_update,
+    .update_traced = adam_traced,
+};
+const rv_optim_type *const rv_adamw = &adamw_type;

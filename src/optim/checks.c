@@ -1,0 +1,35 @@
+/* Range checks for hyperparameters: one message shape for every field. */
+#include "optim/type.h"
+#include "core/error.h"
+
+#include <math.h>
+
+rv_status rv_check_min(rv_status code, const char *field, double value, double lo)
+{
+    if (!isfinite(value))
+        return rv_fail(code, "%s must be finite, got %.9g", field, value);
+    if (value < lo)
+        return rv_fail(code, "%s must be >= %.9g, got %.9g", field, lo, value);
+    return RV_OK;
+}
+
+rv_status rv_check_open01(rv_status code, const char *field, double value)
+{
+    if (!isfinite(value) || value < 0.0 || value >= 1.0)
+        return rv_fail(code, "%s must be in [0, 1), got %.9g", field, value);
+    return RV_OK;
+}
+
+rv_status rv_check_closed01(rv_status code, const char *field, double value)
+{
+    if (!isfinite(value) || value < 0.0 || value > 1.0)
+        return rv_fail(code, "%s must be in [0, 1], got %.9g", field, value);
+    return RV_OK;
+}
+
+rv_status rv_check_positive(rv_status code, const char *field, double value)
+{
+    if (!isfinite(value) || value <= 0.0)
+        return rv_fail(code, "%s must be > 0, got %.9g", field, value);
+    return RV_OK;
+}

@@ -1,0 +1,9 @@
+/* Every subcommand of the ravine CLI, one file each (tools/cmd_*.c). */
+#ifndef RAVINE_TOOLS_COMMANDS_H
+#define RAVINE_TOOLS_COMMANDS_H
+#include "cli.h"
+
+extern const cli_command cmd_replay;
+extern const cli_command cmd_optimizers;
+
+#endif
