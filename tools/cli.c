@@ -18,6 +18,17 @@ void cli_die(const char *what, const char *fmt, ...)
     exit(2);
 }
 
+void cli_die_line(const char *path, long line, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "ravine: %s line %ld: ", path, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(2);
+}
+
 void cli_die_status(const char *what, rv_status s)
 {
     const char *detail = rv_errmsg();
@@ -157,7 +168,9 @@ void cli_read_numeric_csv(const char *path, size_t cols, cli_table *out)
     while ((got = getline(&line, &line_cap, f)) >= 0) {
         line_no++;
         if (memchr(line, '\0', (size_t)got))
-            cli_die(path, "line %ld: contains a NUL byte", line_no);
+            cli_die_line(path, line_no, "contains a NUL byte");
+        while (got > 0 && isspace((unsigned char)line[got - 1]))
+            line[--got] = '\0';   /* "\n" and "\r\n" endings */
         char *s = line;
         while (*s && isspace((unsigned char)*s))
             s++;
@@ -170,7 +183,7 @@ void cli_read_numeric_csv(const char *path, size_t cols, cli_table *out)
             cols = n;
         if (n != cols) {
             fclose(f);
-            cli_die(path, "line %ld: expected %zu values, got %zu", line_no, cols, n);
+            cli_die_line(path, line_no, "expected %zu values, got %zu", cols, n);
         }
         if (out->rows == cap) {
             cap = cap ? 2 * cap : 64;
@@ -186,7 +199,7 @@ void cli_read_numeric_csv(const char *path, size_t cols, cli_table *out)
             double v;
             if (!parse_one(p, end, &v)) {
                 *end = '\0';
-                cli_die(path, "line %ld: value %zu ('%s') is not a number", line_no, k + 1, p);
+                cli_die_line(path, line_no, "value %zu ('%s') is not a number", k + 1, p);
             }
             out->values[out->rows * cols + k] = v;
             p = end + 1;

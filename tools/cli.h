@@ -25,6 +25,8 @@ typedef struct cli_command {
 
 /* Print "ravine: <what>: <why>" to stderr and exit with status 2. */
 void cli_die(const char *what, const char *fmt, ...) CLI_NORETURN CLI_PRINTF(2, 3);
+/* Print "ravine: <path> line <n>: <why>" and exit 2 (errors inside files). */
+void cli_die_line(const char *path, long line, const char *fmt, ...) CLI_NORETURN CLI_PRINTF(3, 4);
 /* Die with a library status: "ravine: <what>: <rv_errmsg()>". */
 void cli_die_status(const char *what, rv_status s) CLI_NORETURN;
 

@@ -6,6 +6,7 @@
 static const cli_command *const commands[] = {
     &cmd_replay,
     &cmd_optimizers,
+    &cmd_schedule,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -296,6 +296,8 @@ rv_status rv_update(const rv_optim_type *type, const rv_hparams *h, long step, s
         return rv_fail(RV_ERR_NULL, "%s is NULL", param ? "grad" : "param");
     if ((s = check_buffers(type, h, n, state)))
         return s;
+    if (!n)
+        return RV_OK;
     rv_coeffs c;
     type->prepare(h, step, &c);
     type->update(&c, n, param, grad, state);

@@ -131,6 +131,10 @@ static rv_status parse_value(parser *ps, rv_value *v, int depth)
         return syntax(ps, *ps->p ? "expected a value" : "expected a value, found the end");
     }
     v->text = squeeze(begin, ps->p);
+    if (v->text && v->kind == RV_VALUE_CALL && !(v->call->text = strdup(v->text))) {
+        free(v->text);
+        v->text = NULL;
+    }
     if (!v->text) {
         s = rv_fail(RV_ERR_NOMEM, "out of memory parsing spec");
         goto fail;
