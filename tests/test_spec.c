@@ -139,8 +139,8 @@ static void defaults_and_format(void)
         "sgd(lr=0.001,momentum=0,dampening=0,weight_decay=0,nesterov=false,maximize=false)",
         "polyak(lr=0.001,beta=0.9,weight_decay=0)",
         "adam(lr=0.001,betas=(0.9,0.999),eps=1e-08,weight_decay=0,amsgrad=false,maximize=false)",
-        "adamw(lr=0.001,betas=(0.9,0.999),eps=1e-08,weight_decay=0.01,amsgrad=false,maximize=false,"
-        "decay=before)",
+        ("adamw(lr=0.001,betas=(0.9,0.999),eps=1e-08,weight_decay=0.01,amsgrad=false,maximize=false,"
+         "decay=before)"),
         "rmsprop(lr=0.01,alpha=0.99,eps=1e-08,weight_decay=0,momentum=0,centered=false,maximize=false)",
         "adagrad(lr=0.01,lr_decay=0,weight_decay=0,initial_accumulator_value=0,eps=1e-10,maximize=false)",
     };
