@@ -6,5 +6,6 @@
 extern const cli_command cmd_replay;
 extern const cli_command cmd_optimizers;
 extern const cli_command cmd_schedule;
+extern const cli_command cmd_trace;
 
 #endif

@@ -34,6 +34,8 @@
 #include "ravine/spec.h"
 #include "ravine/optim.h"
 #include "ravine/schedule.h"
+#include "ravine/surface.h"
+#include "ravine/lab.h"
 
 #define RAVINE_VERSION_MAJOR 0
 #define RAVINE_VERSION_MINOR 1

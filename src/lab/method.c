@@ -1,0 +1,95 @@
+/* The lab's run loop: one method on one surface from one start, every row
+   visited. Optimizers hold (x, y) as float32 and are updated by rv_update,
+   the same kernels as every other caller; the surface is evaluated in
+   double at the float32 point. */
+#include "lab/method.h"
+#include "core/error.h"
+
+#include <math.h>
+#include <stdio.h>
+
+rv_status lab_method_parse(const char *spec, lab_method *m)
+{
+    if (!spec)
+        return rv_fail(RV_ERR_NULL, "optimizer spec is NULL");
+    lab_method tmp = {0};
+    rv_status st;
+    if (lab_newton_parse(spec, &tmp.newton, &st)) {
+        if (st)
+            return st;
+        tmp.is_newton = 1;
+    } else if ((st = rv_hparams_parse(spec, &tmp.type, &tmp.h))) {
+        return st;
+    }
+    *m = tmp;
+    return RV_OK;
+}
+
+#define LAB_MAX_STEPS 100000000L
+
+rv_status lab_run(const rv_surface *s, const char *method_spec, const rv_schedule *schedule,
+                  const double start[2], long steps, lab_visit visit, void *ctx)
+{
+    if (!s || !start || !visit)
+        return rv_fail(RV_ERR_NULL, "lab: %s is NULL", !s ? "surface" : !start ? "start" : "output");
+    if (steps < 0 || steps > LAB_MAX_STEPS)
+        return rv_fail(RV_ERR_ARG, "steps must be in [0, %ld], got %ld", LAB_MAX_STEPS, steps);
+    lab_method m;
+    rv_status st = lab_method_parse(method_spec, &m);
+    if (st)
+        return st;
+    if (schedule)
+        for (long k = 0; k < steps; k++) {
+            double lr = rv_schedule_lr(schedule, k);
+            if (m.is_newton ? !(lr >= 0 && isfinite(lr)) : 0)
+                return rv_fail(RV_ERR_LR, "schedule gives lr = %.9g at update %ld", lr, k);
+            rv_hparams h = m.h;
+            h.lr = lr;
+            if (!m.is_newton && (st = rv_hparams_validate(m.type, &h))) {
+                char why[512];
+                snprintf(why, sizeof why, "%s", rv_errmsg());
+                return rv_fail(st, "schedule at update %ld: %s", k, why);
+            }
+        }
+
+    /* float32 parameters for optimizers, double for Newton */
+    float p[2] = {(float)start[0], (float)start[1]};
+    double x[2];
+    if (m.is_newton)
+        x[0] = start[0], x[1] = start[1];
+    else
+        x[0] = p[0], x[1] = p[1];
+    double f, g[2], H[4];
+    if ((st = rv_surface_eval(s, x, &f, g, H)))
+        return st;
+
+    float state_mem[2 * 4] = {0};
+    float *state[4] = {state_mem, state_mem + 2, state_mem + 4, state_mem + 6};
+    if (!m.is_newton && (st = rv_state_init(m.type, &m.h, 2, state)))
+        return st;
+
+    const double nan2[2] = {NAN, NAN};
+    int alive = 1;
+    for (long k = 0; k <= steps; k++) {
+        if (alive && k > 0 && rv_surface_eval(s, x, &f, g, H) != RV_OK)
+            alive = 0;
+        if (visit(ctx, k, alive ? x : nan2, alive ? f : NAN))
+            break;
+        if (k == steps || !alive)
+            continue;
+        if (m.is_newton) {
+            double lr = schedule ? rv_schedule_lr(schedule, k) : m.newton.lr;
+            if (!lab_newton_step(&m.newton, lr, g, H, x))
+                x[0] = x[1] = NAN;   /* singular: the method cannot go on */
+            continue;
+        }
+        rv_hparams h = m.h;
+        if (schedule)
+            h.lr = rv_schedule_lr(schedule, k);
+        float gf[2] = {(float)g[0], (float)g[1]};
+        if ((st = rv_update(m.type, &h, k + 1, 2, p, gf, state)))
+            return st;   /* not reached: validated above */
+        x[0] = p[0], x[1] = p[1];
+    }
+    return RV_OK;
+}

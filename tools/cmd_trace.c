@@ -1,0 +1,101 @@
+/* ravine trace: one optimizer's path on a surface, as step,x,y,loss rows. */
+#include "commands.h"
+#include "lab_cli.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+void lab_cli_start(const rv_surface *s, const char *text, double start[2])
+{
+    if (!text) {
+        rv_surface_default_start(s, start);
+        return;
+    }
+    double v[3];
+    size_t n = cli_parse_numbers("--start", text, v, 3);
+    if (n != 2)
+        cli_die("--start", "'%s': expected X,Y (two numbers)", text);
+    start[0] = v[0], start[1] = v[1];
+}
+
+rv_surface *lab_cli_surface(const char *text)
+{
+    rv_surface *s;
+    rv_status st = rv_surface_parse(text, &s);
+    if (st)
+        cli_die_status("--surface", st);
+    return s;
+}
+
+void lab_cli_json_number(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.9g", v);
+    else
+        fputs("null", f);
+}
+
+void lab_cli_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static int run(int argc, char **argv)
+{
+    const char *surface = NULL, *optim = NULL, *start_text = NULL, *steps_text = NULL,
+               *schedule = NULL;
+    const cli_option opts[] = {
+        {"surface", 1, &surface}, {"optim", 1, &optim},       {"start", 1, &start_text},
+        {"steps", 1, &steps_text}, {"schedule", 1, &schedule},
+    };
+    cli_parse(&cmd_trace, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0, NULL);
+    if (!surface)
+        cli_die("trace", "--surface SPEC is required (e.g. --surface 'bowl(kappa=10)')");
+    if (!optim)
+        cli_die("trace", "--optim SPEC is required (e.g. --optim 'adam(lr=0.1)')");
+    long steps = steps_text ? cli_parse_long("--steps", steps_text, 0, 10000000) : 100;
+
+    rv_surface *s = lab_cli_surface(surface);
+    rv_status st;
+    rv_schedule *sched = NULL;
+    if (schedule && (st = rv_schedule_parse(schedule, &sched)))
+        cli_die_status("--schedule", st);
+    double start[2];
+    lab_cli_start(s, start_text, start);
+
+    double *rows = malloc((size_t)(steps + 1) * 3 * sizeof *rows);
+    if (!rows)
+        cli_die("trace", "out of memory for %ld steps", steps);
+    if ((st = rv_lab_trace(s, optim, sched, start, steps, rows)))
+        cli_die_status(st == RV_ERR_SURFACE_DOMAIN ? "--start" : "--optim", st);
+    printf("step,x,y,loss\n");
+    for (long k = 0; k <= steps; k++)
+        printf("%ld,%.9g,%.9g,%.9g\n", k, rows[3 * k], rows[3 * k + 1], rows[3 * k + 2]);
+    free(rows);
+    rv_schedule_free(sched);
+    rv_surface_free(s);
+    return 0;
+}
+
+const cli_command cmd_trace = {
+    "trace", "follow one optimizer on a loss surface: step,x,y,loss rows",
+    "ravine trace --surface SPEC --optim SPEC [--start X,Y] [--steps N] [--schedule SPEC]\n"
+    "  Prints step,x,y,loss from step 0 (the start) to N (default 100).\n"
+    "  SPEC of --optim: any optimizer (sgd, adam, ...) or newton(damping=0, lr=1).\n"
+    "  The optimizer holds (x, y) as float32; with --schedule, update k (from 0)\n"
+    "  uses lr = schedule(k). Once the path leaves the surface's domain or the\n"
+    "  loss overflows, the remaining rows are nan.\n"
+    "  Surfaces: bowl(kappa=10), quadratic(a,b,c,d,e), rosenbrock(a=1,b=100), beale,\n"
+    "  himmelblau, saddle, rastrigin(a=10), delivery(standardize=false,n=64,seed=42,noise=2),\n"
+    "  expr(f=\"0.5*(x^2+10*y^2)\").",
+    run};
