@@ -48,7 +48,8 @@ typedef struct err_stats {
     char optim[16];
     long cases, steps;
     size_t values, exact;
-    double worst_abs, worst_scaled;
+    double worst_abs, worst_scaled;       /* over params and final state */
+    double worst_params, worst_state;     /* scaled, params / final state buffers only */
     char worst_where[96];
 } err_stats;
 
@@ -201,6 +202,9 @@ static size_t compare(err_stats *st, int verbose, const float *got, const float 
         st->exact += got[i] == want[i];
         if (d > st->worst_abs)
             st->worst_abs = d;
+        double *part = strcmp(what, "params") ? &st->worst_state : &st->worst_params;
+        if (scaled > *part)
+            *part = scaled;
         if (scaled > st->worst_scaled) {
             st->worst_scaled = scaled;
             snprintf(st->worst_where, sizeof st->worst_where, "%s %s step %ld [%zu]", c->name,
@@ -397,12 +401,12 @@ done:
 
 static void print_table(const char *path, const err_stats *t, size_t n)
 {
-    printf("%-9s %-8s %5s %6s %8s %7s %11s %13s  worst at\n", "path", "optim", "cases", "steps",
-           "values", "exact", "worst_abs", "worst_scaled");
+    printf("%-9s %-8s %5s %6s %8s %7s %10s %13s %12s  worst at\n", "path", "optim", "cases",
+           "steps", "values", "exact", "worst_abs", "params_scaled", "state_scaled");
     for (size_t i = 0; i < n; i++)
-        printf("%-9s %-8s %5ld %6ld %8zu %6.1f%% %11.3g %13.3g  %s\n", path, t[i].optim,
+        printf("%-9s %-8s %5ld %6ld %8zu %6.1f%% %10.3g %13.3g %12.3g  %s\n", path, t[i].optim,
                t[i].cases, t[i].steps, t[i].values, 100.0 * (double)t[i].exact / (double)t[i].values,
-               t[i].worst_abs, t[i].worst_scaled, t[i].worst_where);
+               t[i].worst_abs, t[i].worst_params, t[i].worst_state, t[i].worst_where);
 }
 
 int main(void)
