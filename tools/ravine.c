@@ -8,6 +8,7 @@ static const cli_command *const commands[] = {
     &cmd_optimizers,
     &cmd_schedule,
     &cmd_trace,
+    &cmd_diagnose,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

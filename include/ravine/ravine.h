@@ -36,6 +36,7 @@
 #include "ravine/schedule.h"
 #include "ravine/surface.h"
 #include "ravine/lab.h"
+#include "ravine/diagnose.h"
 
 #define RAVINE_VERSION_MAJOR 0
 #define RAVINE_VERSION_MINOR 1

@@ -1,0 +1,350 @@
+/* ravine diagnose: read a loss curve from a CSV file (a training log, a W&B
+   export, `ravine trace` output, or one number per line) and say what is
+   wrong with it. The judging is rv_diagnose(); this file only reads files. */
+#include "commands.h"
+#include "ravine/diagnose.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_FIELDS 4096
+
+typedef struct curve {
+    double *loss, *step;
+    size_t n, cap;
+    size_t empty_cells;   /* rows whose loss cell was empty (another metric's row) */
+    char column[256];     /* the loss column's name; "" for one number per line */
+} curve;
+
+/* Split a CSV line in place; fields may be double-quoted ("a,b" and "" inside).
+   Returns the number of fields, or 0 with *bad set on an unterminated quote. */
+static size_t split_csv(char *line, char **fields, size_t cap, int *bad)
+{
+    size_t n = 0;
+    char *p = line;
+    *bad = 0;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        char *out = p, *start = p;
+        if (*p == '"') {
+            p++;
+            for (;;) {
+                if (!*p) {
+                    *bad = 1;
+                    return 0;
+                }
+                if (*p == '"' && p[1] == '"') {
+                    *out++ = '"';
+                    p += 2;
+                } else if (*p == '"') {
+                    p++;
+                    break;
+                } else {
+                    *out++ = *p++;
+                }
+            }
+            while (*p && *p != ',')
+                p++;
+        } else {
+            while (*p && *p != ',')
+                p++;
+            out = p;
+        }
+        char *next = *p ? p + 1 : NULL;
+        while (out > start && isspace((unsigned char)out[-1]))
+            out--;
+        *out = '\0';
+        if (n < cap)
+            fields[n] = start;
+        n++;
+        if (!next)
+            break;
+        p = next;
+    }
+    return n;
+}
+
+/* A number, or NaN/inf written as text; 0 if the text is not one. */
+static int parse_value(const char *text, double *out)
+{
+    if (!*text)
+        return 0;
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static int ends_with_loss(const char *name)
+{
+    size_t len = strlen(name);
+    return len >= 4 && !strcasecmp(name + len - 4, "loss");
+}
+
+static int is_step_name(const char *name)
+{
+    return !strcasecmp(name, "step") || !strcasecmp(name, "_step") ||
+           !strcasecmp(name, "iteration") || !strcasecmp(name, "iter");
+}
+
+static void push(curve *c, const char *path, double step, double loss)
+{
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 256;
+        double *l = realloc(c->loss, c->cap * sizeof *l);
+        if (l)
+            c->loss = l;
+        double *s = realloc(c->step, c->cap * sizeof *s);
+        if (s)
+            c->step = s;
+        if (!l || !s)
+            cli_die(path, "out of memory");
+    }
+    c->loss[c->n] = loss;
+    c->step[c->n] = step;
+    c->n++;
+}
+
+/* "ravine: FILE line N: why", exit 2 */
+static void die_line(const char *path, long line_no, const char *fmt, ...) CLI_NORETURN
+    CLI_PRINTF(3, 4);
+static void die_line(const char *path, long line_no, const char *fmt, ...)
+{
+    char what[1024], why[1024];
+    snprintf(what, sizeof what, "%s line %ld", path, line_no);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    cli_die(what, "%s", why);
+}
+
+static void read_curve(const char *path, const char *want_column, curve *c)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        cli_die(path, "cannot open: %s", strerror(errno));
+    memset(c, 0, sizeof *c);
+    char *line = NULL;
+    size_t line_cap = 0;
+    ssize_t got;
+    long line_no = 0;
+    int have_header = 0, headerless = 0;
+    size_t n_cols = 0, loss_col = 0, step_col = (size_t)-1;
+    static char *fields[MAX_FIELDS];
+    int any_line = 0;
+    while ((got = getline(&line, &line_cap, f)) >= 0) {
+        line_no++;
+        if (memchr(line, '\0', (size_t)got))
+            die_line(path, line_no, "contains a NUL byte");
+        if (line_no == 1 && (unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB &&
+            (unsigned char)line[2] == 0xBF)
+            memmove(line, line + 3, strlen(line + 3) + 1);   /* UTF-8 byte-order mark */
+        line[strcspn(line, "\r\n")] = '\0';
+        char *s = line;
+        while (isspace((unsigned char)*s))
+            s++;
+        if (!*s || *s == '#')
+            continue;
+        any_line = 1;
+        int bad;
+        size_t nf = split_csv(s, fields, MAX_FIELDS, &bad);
+        if (bad)
+            die_line(path, line_no, "unterminated quote");
+        if (nf > MAX_FIELDS)
+            die_line(path, line_no, "more than %d fields", MAX_FIELDS);
+        if (!have_header && !headerless) {
+            double v;
+            if (nf == 1 && parse_value(fields[0], &v) && !want_column) {
+                headerless = 1;   /* one number per line */
+            } else {
+                size_t numeric = 0;
+                for (size_t k = 0; k < nf; k++)
+                    numeric += parse_value(fields[k], &v);
+                if (numeric == nf)
+                    die_line(path, line_no,
+                             "expected a header naming a loss column (such as step,loss), "
+                             "or one number per line");
+                have_header = 1;
+                n_cols = nf;
+                size_t found = (size_t)-1;
+                for (size_t k = 0; k < nf && found == (size_t)-1; k++)
+                    if (want_column ? !strcmp(fields[k], want_column)
+                                    : !strcasecmp(fields[k], "loss"))
+                        found = k;
+                for (size_t k = 0; k < nf && found == (size_t)-1 && !want_column; k++)
+                    if (ends_with_loss(fields[k]))
+                        found = k;
+                if (found == (size_t)-1) {
+                    if (want_column)
+                        die_line(path, line_no, "no column named '%s' in the header", want_column);
+                    die_line(path, line_no,
+                             "no loss column in the header (want 'loss' or a name ending in "
+                             "'loss', such as train/loss)");
+                }
+                loss_col = found;
+                snprintf(c->column, sizeof c->column, "%s", fields[found]);
+                for (size_t k = 0; k < nf; k++)
+                    if (is_step_name(fields[k]) && step_col == (size_t)-1)
+                        step_col = k;
+                continue;
+            }
+        }
+        if (headerless) {
+            double v;
+            if (nf != 1)
+                die_line(path, line_no, "expected one number per line, got %zu values", nf);
+            if (!parse_value(fields[0], &v))
+                die_line(path, line_no, "'%s' is not a number", fields[0]);
+            push(c, path, (double)c->n, v);
+            continue;
+        }
+        if (nf != n_cols)
+            die_line(path, line_no, "expected %zu fields as in the header, got %zu", n_cols, nf);
+        if (!fields[loss_col][0]) {
+            c->empty_cells++;
+            continue;
+        }
+        double v, step = (double)(c->n + c->empty_cells);
+        if (!parse_value(fields[loss_col], &v))
+            die_line(path, line_no, "loss value '%s' is not a number", fields[loss_col]);
+        if (step_col != (size_t)-1 &&
+            (!parse_value(fields[step_col], &step) || !isfinite(step)))
+            die_line(path, line_no, "step value '%s' is not a number", fields[step_col]);
+        push(c, path, step, v);
+    }
+    free(line);
+    int err = ferror(f);
+    fclose(f);
+    if (err)
+        cli_die(path, "read error");
+    if (!any_line)
+        cli_die(path, "empty file: expected a header with a loss column, or one number per line");
+    if (!c->n)
+        cli_die(path, "no loss values (%zu empty cells in column '%s')", c->empty_cells,
+                c->column);
+}
+
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            printf("\\%c", ch);
+        else if (ch < 0x20)
+            printf("\\u%04x", ch);
+        else
+            putchar(ch);
+    }
+    putchar('"');
+}
+
+/* JSON has no NaN/inf: they are written as null. */
+static void json_number(const char *key, double v)
+{
+    printf(",\"%s\":", key);
+    if (isfinite(v))
+        printf("%.9g", v);
+    else
+        printf("null");
+}
+
+static void print_json(const char *path, const curve *c, const rv_diagnosis *d)
+{
+    printf("{\"verdict\":");
+    json_string(rv_verdict_name(d->verdict));
+    printf(",\"file\":");
+    json_string(path);
+    printf(",\"column\":");
+    json_string(c->column);
+    printf(",\"points\":%zu,\"missing\":%zu,\"empty_cells\":%zu,\"limited\":%s,\"scale\":\"%s\"",
+           d->points, d->missing, c->empty_cells, d->limited ? "true" : "false",
+           d->log_scale ? "log" : "linear");
+    json_number("first_step", d->first_step);
+    json_number("last_step", d->last_step);
+    json_number("first_nonfinite_step", d->first_nonfinite_step);
+    json_number("early_loss", d->early_loss);
+    json_number("late_loss", d->late_loss);
+    json_number("late_to_early", d->late_to_early);
+    json_number("min_loss", d->min_loss);
+    json_number("min_step", d->min_step);
+    json_number("slope", d->slope);
+    json_number("late_improvement", d->late_improvement);
+    json_number("sign_change_rate", d->sign_change_rate);
+    json_number("tooth_autocorr", d->tooth_autocorr);
+    json_number("tooth_size", d->tooth_size);
+    json_number("max_spike_z", d->max_spike_z);
+    printf(",\"spikes\":%zu,\"spike_steps\":[", d->spikes);
+    for (size_t i = 0; i < d->n_spike_steps; i++)
+        printf("%s%.9g", i ? "," : "", d->spike_steps[i]);
+    printf("],\"reason\":");
+    json_string(d->reason);
+    printf(",\"advice\":");
+    json_string(d->advice);
+    printf("}\n");
+}
+
+static void print_text(const char *path, const curve *c, const rv_diagnosis *d)
+{
+    printf("%s: %s%s\n", path, rv_verdict_name(d->verdict),
+           d->limited ? " (limited: short curve)" : "");
+    printf("  why:     %s\n", d->reason);
+    printf("  advice:  %s\n", d->advice);
+    printf("  curve:   %zu points of '%s', steps %.9g to %.9g", d->points,
+           c->column[0] ? c->column : "loss", d->first_step, d->last_step);
+    if (d->missing || c->empty_cells)
+        printf(", %zu empty and %zu non-finite values skipped", c->empty_cells, d->missing);
+    printf("\n");
+    if (isfinite(d->first_nonfinite_step))
+        printf("  NaN/inf: from step %.9g on\n", d->first_nonfinite_step);
+    if (isfinite(d->early_loss))
+        printf("  loss:    early %.9g, late %.9g, lowest %.9g at step %.9g\n", d->early_loss,
+               d->late_loss, d->min_loss, d->min_step);
+    if (isfinite(d->tooth_autocorr))
+        printf("  shape:   last third improved %.3g%%, sign changes %.0f%%, lag-1 autocorr %.3g, "
+               "largest spike z %.3g (%zu spikes)\n",
+               100 * d->late_improvement, 100 * d->sign_change_rate, d->tooth_autocorr,
+               d->max_spike_z, d->spikes);
+}
+
+static int run(int argc, char **argv)
+{
+    const char *json = NULL, *column = NULL, *path = NULL;
+    size_t np = 0;
+    const cli_option opts[] = {{"json", 0, &json}, {"column", 1, &column}};
+    cli_parse(&cmd_diagnose, argc, argv, opts, 2, &path, 1, &np);
+    if (!np)
+        cli_die("diagnose", "a loss-curve file is required, e.g. ravine diagnose train.csv --json");
+    curve c;
+    read_curve(path, column, &c);
+    rv_diagnosis d;
+    rv_status s = rv_diagnose(c.loss, c.step, c.n, &d);
+    if (s)
+        cli_die_status(path, s);
+    if (json)
+        print_json(path, &c, &d);
+    else
+        print_text(path, &c, &d);
+    free(c.loss);
+    free(c.step);
+    return 0;
+}
+
+const cli_command cmd_diagnose = {
+    "diagnose", "say what is wrong with a loss curve (healthy, diverging, oscillating, plateau, spiky)",
+    "ravine diagnose FILE [--json] [--column NAME]\n"
+    "  FILE: CSV with a header naming a loss column ('loss', or a name ending in 'loss'\n"
+    "  such as train/loss; --column picks another) and optionally a step column (step,\n"
+    "  Step, _step); or one number per line. Empty cells are skipped; NaN/inf are read as\n"
+    "  such. Prints the verdict, the figures behind it and advice (--json: one object).",
+    run};
