@@ -1,0 +1,100 @@
+/* ravine/checkpoint.h — save and resume training: parameters, optimizer
+   state, step counts, hyperparameters and the schedule, in one safetensors
+   file that Python opens with `safetensors.numpy.load_file` (or 10 lines of
+   json + struct).
+
+       // save after step t (atomically: a crash never leaves a torn file)
+       if (rv_checkpoint_save(opt, "cosine(lr=3e-4, t_max=10000)", "run.safetensors"))
+           die(rv_errmsg());
+
+       // resume: build the optimizer with the same tensors, then load
+       rv_optim *opt;
+       rv_optim_create_spec(&opt, "adamw(lr=3e-4)");
+       rv_optim_add_param(opt, 0, "w", w, grad_w, n, NULL);
+       rv_checkpoint_info info;
+       if (rv_checkpoint_load(opt, "run.safetensors", NULL, &info))
+           die(rv_errmsg());           // nothing was changed
+       rv_schedule *lr;
+       rv_schedule_parse(info.schedule, &lr);
+       for (long t = info.schedule_step; t < 10000; t++) { ... rv_schedule_lr(lr, t) ... }
+
+   A resumed run is bit-identical to an uninterrupted one: parameters and
+   state are stored as raw float32, per-tensor step counts are restored, and
+   every group's learning rate is stored exactly (the other hyperparameters
+   as the group's canonical spec, exact for values written with at most 9
+   significant digits).
+
+   File layout (safetensors): 8-byte little-endian header length N, N bytes
+   of JSON, then raw little-endian float32 data. Tensors: "param/<key>" and
+   "state/<key>/<buffer>" (torch's buffer names: exp_avg, exp_avg_sq,
+   momentum_buffer, ...), where <key> is the tensor's name, or "tensor<i>"
+   for an unnamed tensor. Metadata (all strings) records the format and its
+   version, the optimizer, each group's spec and lr, each tensor's group and
+   step, the global and skipped step counts, the schedule and its position,
+   a CRC-32 (zlib.crc32) of each tensor's bytes and one of the header itself.
+   docs/safety.md describes every field.
+
+   Loading validates the whole file into temporary buffers before touching
+   the optimizer: a truncated, damaged, oversized, inconsistent or foreign
+   file, or one from another optimizer or tensor layout, fails with
+   RV_ERR_IO / RV_ERR_FORMAT / RV_ERR_CHECKSUM / RV_ERR_VERSION /
+   RV_ERR_MISMATCH and a message saying what and where, and changes nothing. */
+#ifndef RAVINE_CHECKPOINT_H
+#define RAVINE_CHECKPOINT_H
+
+#include <stddef.h>
+#include "ravine/status.h"
+#include "ravine/optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Longest spec string a checkpoint stores (optimizer group or schedule). */
+#define RV_CHECKPOINT_TEXT_MAX 1024
+
+/* What a checkpoint holds, apart from the numbers. */
+typedef struct rv_checkpoint_info {
+    int version;                              /* file format version */
+    char optimizer[RV_CHECKPOINT_TEXT_MAX];   /* group 0's canonical spec */
+    size_t n_groups;
+    size_t n_params;                          /* tensors */
+    size_t numel;                             /* parameter elements over all tensors */
+    long step;                                /* completed steps (rv_optim_step_count) */
+    long skipped;                             /* steps skipped for non-finite gradients */
+    char schedule[RV_CHECKPOINT_TEXT_MAX];    /* canonical schedule spec, "" if none */
+    long schedule_step;                       /* the t of the next update's schedule(t) */
+} rv_checkpoint_info;
+
+typedef struct rv_checkpoint_options {
+    /* 0 (default): each group takes the file's hyperparameters, as torch's
+       load_state_dict does. 1: groups keep their own; the file's state
+       buffers must then be the ones those hyperparameters use. */
+    int keep_hparams;
+} rv_checkpoint_options;
+
+/* Write opt's parameters, state, step counts and hyperparameters to path,
+   with schedule_spec (may be NULL) and its position = rv_optim_step_count.
+   Atomic: a temporary file in the same folder is written, flushed, fsynced
+   and renamed over path; on any failure path is left as it was. Tensor keys
+   must be unique and valid UTF-8. */
+rv_status rv_checkpoint_save(const rv_optim *opt, const char *schedule_spec, const char *path);
+
+/* As rv_checkpoint_save, with an explicit schedule position. */
+rv_status rv_checkpoint_save_at(const rv_optim *opt, const char *schedule_spec,
+                                long schedule_step, const char *path);
+
+/* Restore opt (same algorithm, groups, tensor names and sizes as when it was
+   saved) from path. options NULL: defaults. info (may be NULL) receives the
+   file's description. On failure opt is unchanged. */
+rv_status rv_checkpoint_load(rv_optim *opt, const char *path, const rv_checkpoint_options *options,
+                             rv_checkpoint_info *info);
+
+/* Verify a checkpoint completely (header, layout, checksums) and describe
+   it, without an optimizer: e.g. to learn the sizes before creating one. */
+rv_status rv_checkpoint_inspect(const char *path, rv_checkpoint_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
