@@ -174,6 +174,9 @@ static int parse_case(char *line, fx_case *c)
             }
         }
     }
+    for (size_t t = 0; t < c->n_tensors; t++)
+        if (c->group[t] >= c->n_groups || !c->size[t])
+            return 0;
     return c->name[0] && c->spec[0] && c->steps > 0 && c->n_tensors > 0;
 }
 
