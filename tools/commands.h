@@ -6,6 +6,7 @@
 extern const cli_command cmd_replay;
 extern const cli_command cmd_optimizers;
 extern const cli_command cmd_schedule;
+extern const cli_command cmd_bench;
 extern const cli_command cmd_trace;
 extern const cli_command cmd_diagnose;
 

@@ -7,6 +7,7 @@ static const cli_command *const commands[] = {
     &cmd_replay,
     &cmd_optimizers,
     &cmd_schedule,
+    &cmd_bench,
     &cmd_trace,
     &cmd_diagnose,
 };

@@ -34,6 +34,7 @@
 #include "ravine/spec.h"
 #include "ravine/optim.h"
 #include "ravine/schedule.h"
+#include "ravine/bench.h"
 #include "ravine/checkpoint.h"
 #include "ravine/surface.h"
 #include "ravine/lab.h"

@@ -1,5 +1,6 @@
 /* torch.optim.Adagrad: lr decay, initial accumulator, L2 weight decay, maximize. */
 #include "optim/type.h"
+#include "optim/fused.h"
 #include "kernels/adagrad.h"
 
 static const char *const adagrad_keys[] = {"lr", "lr_decay", "weight_decay",
@@ -59,6 +60,8 @@ RV_INLINE void adagrad_loop(const rv_coeffs *c, size_t n, float *restrict p,
         rv_adagrad_elem(c, &p[i], g[i], &sum[i], mx, wd, NULL);
 }
 
+/* one fused pass per range; see optim/fused.h */
+RV_FUSED
 static void adagrad_update(const rv_coeffs *c, size_t n, float *p, const float *g,
                            float *const *s)
 {

@@ -1,6 +1,7 @@
 /* torch.optim.Adam and AdamW (+amsgrad, maximize); AdamW's decay either in
    torch's order (before the Adam step) or the seed's (after it). */
 #include "optim/type.h"
+#include "optim/fused.h"
 #include "kernels/adam.h"
 #include "core/error.h"
 
@@ -105,6 +106,8 @@ RV_INLINE void adam_loop(const rv_coeffs *c, size_t n, float *restrict p, const 
         rv_adam_elem(c, &p[i], g[i], &m[i], &v[i], ams ? &vm[i] : NULL, mx, wd, ams, decay, NULL);
 }
 
+/* one fused pass per range; see optim/fused.h */
+RV_FUSED
 static void adam_update(const rv_coeffs *c, size_t n, float *p, const float *g, float *const *s)
 {
     int key = c->maximize | c->has_wd << 1 | c->amsgrad << 2 | c->decay << 3;

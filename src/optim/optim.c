@@ -1,11 +1,17 @@
 /* The stateful optimizer: param groups, lazily allocated state, and a step
-   that runs the algorithm's kernel over fixed-size chunks of every tensor.
+   that runs the algorithm's fused update over every tensor on all threads.
 
-   Chunks make one work list out of tensors of any size: a 38M-element
-   embedding becomes many chunks that threads share, while hundreds of small
-   biases and norms cost one list entry each instead of a parallel region
-   each (torch's foreach idea). Each element's update depends only on that
-   element, so results are identical for any thread count. */
+   Work is split by elements, not by tensors. The tensors are laid end to end
+   in one index space (each padded to a multiple of 16 floats, one cache
+   line) and every thread takes one contiguous, equally long stretch of it:
+   a 38M-element embedding is shared by all threads, while hundreds of small
+   biases and norms cost one call each inside a thread's stretch instead of
+   a parallel region each (torch's foreach idea, without its per-tensor
+   launches). A thread makes one call per tensor it touches, so the inner
+   loops run long and the prefetchers see unbroken streams. Stretch borders
+   fall on multiples of 16 elements of a tensor, so no two threads write the
+   same cache line of state (64-byte aligned). Each element's update depends
+   only on that element, so results are identical for any thread count. */
 #include "optim/type.h"
 #include "core/error.h"
 
@@ -17,10 +23,10 @@
 #include <omp.h>
 #endif
 
-/* 16K floats = 64 KiB per stream: large enough to amortise scheduling,
-   small enough to balance a few tensors over many threads. */
-#define RV_CHUNK ((size_t)16384)
-/* below this many elements a step runs on the calling thread */
+/* elements per cache line; tensors are padded to it in the index space */
+#define RV_LINE ((size_t)16)
+/* below this many elements a step runs on the calling thread: a parallel
+   region costs a few microseconds, about what 64K elements take */
 #define RV_PARALLEL_MIN ((size_t)1 << 16)
 
 typedef struct rv_param {
@@ -31,15 +37,10 @@ typedef struct rv_param {
     float *grad;
     long step;
     size_t n_state;
-    float *block;              /* n_state * n floats, one allocation */
+    float *block;              /* n_state buffers of n floats (padded), one allocation */
     float *state[RV_MAX_STATE];
+    int fresh;                 /* state allocated by the current call, not yet initialised */
 } rv_param;
-
-typedef struct rv_chunk {
-    size_t param;
-    size_t offset;
-    size_t len;
-} rv_chunk;
 
 struct rv_optim {
     const rv_optim_type *type;
@@ -47,9 +48,8 @@ struct rv_optim {
     size_t n_groups;
     rv_param *params;
     size_t n_params;
-    rv_chunk *chunks;          /* rebuilt when tensors are added */
-    size_t n_chunks;
-    int chunks_stale;
+    size_t *start;             /* n_params + 1 offsets of the padded index space */
+    int layout_stale;          /* start[] must be rebuilt (tensors were added) */
     rv_coeffs *coeffs;         /* per tensor, per step */
     long steps;
     long skipped;
@@ -85,6 +85,7 @@ rv_status rv_optim_create(rv_optim **out, const rv_optim_type *type, const rv_hp
     o->type = type;
     o->groups[0] = hp;
     o->n_groups = 1;
+    o->layout_stale = 1;
     *out = o;
     return RV_OK;
 }
@@ -116,7 +117,7 @@ void rv_optim_free(rv_optim *o)
     }
     free(o->params);
     free(o->groups);
-    free(o->chunks);
+    free(o->start);
     free(o->coeffs);
     free(o);
 }
@@ -184,7 +185,7 @@ rv_status rv_optim_add_param(rv_optim *o, size_t group, const char *name, float 
     if (index)
         *index = o->n_params;
     o->n_params++;
-    o->chunks_stale = 1;
+    o->layout_stale = 1;
     return RV_OK;
 }
 
@@ -202,24 +203,17 @@ rv_status rv_optim_set_buffers(rv_optim *o, size_t index, float *param, float *g
     return RV_OK;
 }
 
-static rv_status build_chunks(rv_optim *o)
+static rv_status build_layout(rv_optim *o)
 {
-    size_t count = 0;
-    for (size_t i = 0; i < o->n_params; i++)
-        count += (o->params[i].n + RV_CHUNK - 1) / RV_CHUNK;
-    rv_chunk *c = malloc((count ? count : 1) * sizeof *c);
-    if (!c)
+    size_t *s = malloc((o->n_params + 1) * sizeof *s);
+    if (!s)
         return rv_fail(RV_ERR_NOMEM, "out of memory planning the step");
-    size_t k = 0;
+    s[0] = 0;
     for (size_t i = 0; i < o->n_params; i++)
-        for (size_t off = 0; off < o->params[i].n; off += RV_CHUNK) {
-            size_t rest = o->params[i].n - off;
-            c[k++] = (rv_chunk){i, off, rest < RV_CHUNK ? rest : RV_CHUNK};
-        }
-    free(o->chunks);
-    o->chunks = c;
-    o->n_chunks = count;
-    o->chunks_stale = 0;
+        s[i + 1] = s[i] + ((o->params[i].n + RV_LINE - 1) & ~(RV_LINE - 1));
+    free(o->start);
+    o->start = s;
+    o->layout_stale = 0;
     return RV_OK;
 }
 
@@ -231,32 +225,139 @@ static size_t total_numel(const rv_optim *o)
     return t;
 }
 
-/* Allocate every missing state buffer, all or nothing. */
+/* ---- running a per-span function over all tensors on all threads ------ */
+
+/* fn handles elements [off, off + len) of tensor t; a nonzero return is
+   OR-ed into the result of run_spans (the non-finite scan uses it). */
+typedef int (*span_fn)(rv_optim *o, size_t t, size_t off, size_t len);
+
+/* The last tensor whose padded range starts at or before x. */
+static size_t tensor_at(const rv_optim *o, size_t x)
+{
+    size_t lo = 0, hi = o->n_params;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (o->start[mid] <= x)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* fn over every tensor's part of [lo, hi) of the padded index space. */
+static int for_spans(rv_optim *o, size_t lo, size_t hi, span_fn fn)
+{
+    int any = 0;
+    for (size_t t = tensor_at(o, lo); t < o->n_params && o->start[t] < hi; t++) {
+        size_t base = o->start[t], n = o->params[t].n;
+        size_t from = lo > base ? lo - base : 0;
+        size_t to = hi - base < n ? hi - base : n;
+        if (from < to)
+            any |= fn(o, t, from, to - from);
+    }
+    return any;
+}
+
+/* Start of thread k's stretch out of `threads`: equal shares of whole cache lines. */
+static size_t stretch_start(size_t total, size_t k, size_t threads)
+{
+    size_t lines = total / RV_LINE;
+    return (lines / threads * k + lines % threads * k / threads) * RV_LINE;
+}
+
+static int run_spans(rv_optim *o, span_fn fn)
+{
+    size_t total = o->start[o->n_params];
+    int threads = thread_count(o);
+    if (threads <= 1 || total < RV_PARALLEL_MIN)
+        return for_spans(o, 0, total, fn);
+    int any = 0;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads) reduction(| : any)
+    {
+        size_t k = (size_t)omp_get_thread_num(), team = (size_t)omp_get_num_threads();
+        size_t hi = k + 1 == team ? total : stretch_start(total, k + 1, team);
+        any |= for_spans(o, stretch_start(total, k, team), hi, fn);
+    }
+#endif
+    return any;
+}
+
+/* ---- the spans a step runs ------------------------------------------- */
+
+static int update_span(rv_optim *o, size_t t, size_t off, size_t len)
+{
+    rv_param *p = &o->params[t];
+    float *state[RV_MAX_STATE] = {0};
+    for (size_t j = 0; j < p->n_state; j++)
+        state[j] = p->state[j] + off;
+    o->type->update(&o->coeffs[t], len, p->param + off, p->grad + off, state);
+    return 0;
+}
+
+static int nonfinite_span(rv_optim *o, size_t t, size_t off, size_t len)
+{
+    const float *g = o->params[t].grad + off;
+    int bad = 0;
+    for (size_t i = 0; i < len; i++)
+        bad |= !isfinite(g[i]);
+    return bad;
+}
+
+/* Fresh state is filled by the threads that will update it (first touch). */
+static int init_span(rv_optim *o, size_t t, size_t off, size_t len)
+{
+    rv_param *p = &o->params[t];
+    if (!p->fresh)
+        return 0;
+    for (size_t s = 0; s < p->n_state; s++) {
+        float v0 = o->type->state_initial(&o->groups[p->group], s);
+        float *buf = p->state[s] + off;
+        for (size_t i = 0; i < len; i++)
+            buf[i] = v0;
+    }
+    return 0;
+}
+
+/* Allocate every missing state buffer, all or nothing: on failure the
+   buffers allocated by this call are released and nothing else changes. */
 static rv_status alloc_state(rv_optim *o)
 {
+    rv_status s;
+    if (o->layout_stale && (s = build_layout(o)))
+        return s;
+    int any = 0;
     for (size_t i = 0; i < o->n_params; i++) {
         rv_param *p = &o->params[i];
-        const rv_hparams *h = &o->groups[p->group];
-        size_t k = o->type->state_count(h);
+        size_t k = o->type->state_count(&o->groups[p->group]);
         if (p->block || !k || !p->n)
             continue;
         /* 64-byte aligned buffers, each a whole number of cache lines */
-        size_t stride = (p->n + 15) & ~(size_t)15;
-        p->block = aligned_alloc(64, k * stride * sizeof(float));
-        if (!p->block) {
-            for (size_t j = 0; j <= i; j++)
-                if (o->params[j].step == 0)
+        size_t stride = (p->n + RV_LINE - 1) & ~(RV_LINE - 1);
+        float *block = aligned_alloc(64, k * stride * sizeof(float));
+        if (!block) {
+            for (size_t j = 0; j < i; j++)
+                if (o->params[j].fresh) {
                     free_state(&o->params[j]);
-            return rv_fail(RV_ERR_NOMEM, "out of memory allocating optimizer state for '%s' (%zu floats)",
+                    o->params[j].n_state = 0;
+                    o->params[j].fresh = 0;
+                }
+            return rv_fail(RV_ERR_NOMEM,
+                           "out of memory allocating optimizer state for '%s' (%zu floats)",
                            p->name, k * p->n);
         }
+        p->block = block;
         p->n_state = k;
-        for (size_t s = 0; s < k; s++) {
-            p->state[s] = p->block + s * stride;
-            float v0 = o->type->state_initial(h, s);
-            for (size_t j = 0; j < p->n; j++)
-                p->state[s][j] = v0;
-        }
+        for (size_t j = 0; j < k; j++)
+            p->state[j] = block + j * stride;
+        p->fresh = 1;
+        any = 1;
+    }
+    if (any) {
+        run_spans(o, init_span);
+        for (size_t i = 0; i < o->n_params; i++)
+            o->params[i].fresh = 0;
     }
     return RV_OK;
 }
@@ -269,22 +370,10 @@ rv_status rv_optim_ensure_state(rv_optim *o)
 }
 
 /* Find the first non-finite gradient element. The scan reads every gradient
-   once; with many threads it runs as a parallel OR over chunks. */
-static int find_nonfinite(const rv_optim *o, size_t *tensor, size_t *index)
+   once, on all threads; only when it finds one does a serial pass locate it. */
+static int find_nonfinite(rv_optim *o, size_t *tensor, size_t *index)
 {
-    int bad = 0;
-    long nc = (long)o->n_chunks;
-#pragma omp parallel for schedule(static) reduction(| : bad) num_threads(thread_count(o)) \
-    if (total_numel(o) >= RV_PARALLEL_MIN)
-    for (long k = 0; k < nc; k++) {
-        const rv_chunk *c = &o->chunks[k];
-        const float *g = o->params[c->param].grad + c->offset;
-        int local = 0;
-        for (size_t i = 0; i < c->len; i++)
-            local |= !isfinite(g[i]);
-        bad |= local;
-    }
-    if (!bad)
+    if (!run_spans(o, nonfinite_span))
         return 0;
     for (size_t t = 0; t < o->n_params; t++)
         for (size_t i = 0; i < o->params[t].n; i++)
@@ -301,7 +390,7 @@ rv_status rv_optim_step(rv_optim *o)
     if (!o)
         return rv_fail(RV_ERR_NULL, "rv_optim_step: optimizer is NULL");
     rv_status s;
-    if (o->chunks_stale && (s = build_chunks(o)))
+    if (o->layout_stale && (s = build_layout(o)))
         return s;
     if (o->nonfinite != RV_NONFINITE_IGNORE) {
         size_t t, i;
@@ -321,20 +410,7 @@ rv_status rv_optim_step(rv_optim *o)
         return s;
     for (size_t i = 0; i < o->n_params; i++)
         o->type->prepare(&o->groups[o->params[i].group], o->params[i].step + 1, &o->coeffs[i]);
-
-    const rv_optim_type *type = o->type;
-    long nc = (long)o->n_chunks;
-#pragma omp parallel for schedule(static) num_threads(thread_count(o)) \
-    if (total_numel(o) >= RV_PARALLEL_MIN)
-    for (long k = 0; k < nc; k++) {
-        const rv_chunk *c = &o->chunks[k];
-        rv_param *p = &o->params[c->param];
-        float *state[RV_MAX_STATE] = {0};
-        for (size_t j = 0; j < p->n_state; j++)
-            state[j] = p->state[j] + c->offset;
-        type->update(&o->coeffs[c->param], c->len, p->param + c->offset, p->grad + c->offset,
-                     state);
-    }
+    run_spans(o, update_span);
     for (size_t i = 0; i < o->n_params; i++)
         o->params[i].step++;
     o->steps++;

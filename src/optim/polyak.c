@@ -1,5 +1,6 @@
 /* Polyak momentum as an EMA of gradients (seed 000): v = beta*v + (1-beta)*g; p -= lr*v. */
 #include "optim/type.h"
+#include "optim/fused.h"
 #include "kernels/polyak.h"
 
 static const char *const polyak_keys[] = {"lr", "beta", "weight_decay", NULL};
@@ -57,6 +58,8 @@ RV_INLINE void polyak_loop(const rv_coeffs *c, size_t n, float *restrict p,
         rv_polyak_elem(c, &p[i], g[i], &v[i], wd, NULL);
 }
 
+/* one fused pass per range; see optim/fused.h */
+RV_FUSED
 static void polyak_update(const rv_coeffs *c, size_t n, float *p, const float *g, float *const *s)
 {
     if (c->has_wd)

@@ -1,5 +1,6 @@
 /* torch.optim.RMSprop: centered, momentum, L2 weight decay, maximize. */
 #include "optim/type.h"
+#include "optim/fused.h"
 #include "kernels/rmsprop.h"
 
 static const char *const rmsprop_keys[] = {"lr", "alpha", "eps", "weight_decay", "momentum",
@@ -76,6 +77,8 @@ RV_INLINE void rmsprop_loop(const rv_coeffs *c, size_t n, float *restrict p,
                         cen, mom, NULL);
 }
 
+/* one fused pass per range; see optim/fused.h */
+RV_FUSED
 static void rmsprop_update(const rv_coeffs *c, size_t n, float *p, const float *g,
                            float *const *s)
 {

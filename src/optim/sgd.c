@@ -1,5 +1,6 @@
 /* torch.optim.SGD: momentum, dampening, Nesterov, L2 weight decay, maximize. */
 #include "optim/type.h"
+#include "optim/fused.h"
 #include "kernels/sgd.h"
 #include "core/error.h"
 
@@ -60,6 +61,8 @@ RV_INLINE void sgd_loop(const rv_coeffs *c, size_t n, float *restrict p, const f
         rv_sgd_elem(c, &p[i], g[i], mom ? &buf[i] : NULL, mx, wd, mom, nest, first, NULL);
 }
 
+/* one fused pass per range; see optim/fused.h */
+RV_FUSED
 static void sgd_update(const rv_coeffs *c, size_t n, float *p, const float *g, float *const *s)
 {
     int key = c->maximize | c->has_wd << 1 | c->has_momentum << 2 | c->nesterov << 3 |

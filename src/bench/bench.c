@@ -1,0 +1,212 @@
+/* The bandwidth yardstick (same-traffic kernels), interleaved step timing
+   and the GPT-2 124M tensor list. See ravine/bench.h. */
+#include "ravine/bench.h"
+#include "optim/type.h"
+#include "optim/fused.h"
+#include "core/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* ---- same-traffic kernels --------------------------------------------- */
+
+static const char *const no_keys[] = {NULL};
+
+static void traffic_defaults(rv_hparams *h) { h->lr = 1e-3; }
+
+static rv_status traffic_validate(const rv_hparams *h)
+{
+    return rv_check_min(RV_ERR_LR, "lr", h->lr, 0.0);
+}
+
+static void traffic_prepare(const rv_hparams *h, long step, rv_coeffs *c)
+{
+    (void)step;
+    *c = (rv_coeffs){0};
+    c->neg_lr = (float)-h->lr;
+    c->beta1 = 0.5f; /* keeps the state bounded however long it runs */
+}
+
+static float traffic_initial(const rv_hparams *h, size_t i)
+{
+    (void)h;
+    (void)i;
+    return 0.0f;
+}
+
+static const char *traffic_state_name(size_t k, size_t i)
+{
+    static const char *const names[] = {"s0", "s1", "s2"};
+    return i < k ? names[i] : NULL;
+}
+
+/* Reads g, p and k state streams, writes p and the k state streams: the
+   access pattern of an optimizer with k state buffers, with a multiply-add
+   where the optimizer has its arithmetic. */
+RV_INLINE void traffic_loop(const rv_coeffs *c, size_t n, float *restrict p,
+                            const float *restrict g, float *const *s, size_t k)
+{
+    float *restrict s0 = k > 0 ? s[0] : NULL;
+    float *restrict s1 = k > 1 ? s[1] : NULL;
+    float *restrict s2 = k > 2 ? s[2] : NULL;
+    float lr = c->neg_lr, half = c->beta1;
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        p[i] = p[i] + lr * gi;
+        if (k > 0)
+            s0[i] = s0[i] * half + gi;
+        if (k > 1)
+            s1[i] = s1[i] * half + gi;
+        if (k > 2)
+            s2[i] = s2[i] * half + gi;
+    }
+}
+
+#define TRAFFIC_TYPE(K, BYTES)                                                                \
+    static size_t traffic##K##_count(const rv_hparams *h)                                   \
+    {                                                                                         \
+        (void)h;                                                                              \
+        return K;                                                                             \
+    }                                                                                         \
+    static const char *traffic##K##_name(const rv_hparams *h, size_t i)                      \
+    {                                                                                         \
+        (void)h;                                                                              \
+        return traffic_state_name(K, i);                                                      \
+    }                                                                                         \
+    RV_FUSED                                                                                  \
+    static void traffic##K##_update(const rv_coeffs *c, size_t n, float *p, const float *g, \
+                                    float *const *s)                                          \
+    {                                                                                         \
+        traffic_loop(c, n, p, g, s, K);                                                       \
+    }                                                                                         \
+    static void traffic##K##_traced(const rv_coeffs *c, float *p, float g, float *const *s,  \
+                                    rv_trace *tr)                                             \
+    {                                                                                         \
+        tr->grad = tr->grad_used = g;                                                         \
+        tr->param_before = tr->param_decayed = *p;                                            \
+        traffic_loop(c, 1, p, &g, s, K);                                                      \
+        tr->param_after = *p;                                                                 \
+    }                                                                                         \
+    static const rv_optim_type traffic##K##_type = {                                         \
+        .name = "traffic" #BYTES,                                                             \
+        .summary = "same-traffic baseline: reads g, p and " #K " state buffer(s), writes p "  \
+                   "and the state back (" #BYTES " bytes per parameter), one multiply-add "   \
+                   "each",                                                                    \
+        .keys = no_keys,                                                                      \
+        .defaults = traffic_defaults,                                                         \
+        .validate = traffic_validate,                                                         \
+        .state_count = traffic##K##_count,                                                    \
+        .state_name = traffic##K##_name,                                                      \
+        .state_initial = traffic_initial,                                                     \
+        .prepare = traffic_prepare,                                                           \
+        .update = traffic##K##_update,                                                        \
+        .update_traced = traffic##K##_traced,                                                 \
+    };
+
+TRAFFIC_TYPE(0, 12)
+TRAFFIC_TYPE(1, 20)
+TRAFFIC_TYPE(2, 28)
+TRAFFIC_TYPE(3, 36)
+
+const rv_optim_type *rv_bench_traffic_type(size_t n_state)
+{
+    static const rv_optim_type *const types[] = {&traffic0_type, &traffic1_type, &traffic2_type,
+                                                 &traffic3_type};
+    return n_state < 4 ? types[n_state] : NULL;
+}
+
+size_t rv_bench_bytes_per_param(const rv_optim_type *type, const rv_hparams *h)
+{
+    if (!type || !h)
+        return 0;
+    return sizeof(float) * (3 + 2 * type->state_count(h));
+}
+
+/* ---- timing ------------------------------------------------------------- */
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+rv_status rv_bench_steps(rv_optim *const *opts, size_t n, int warmup, int reps,
+                         rv_bench_timing *out)
+{
+    if (!opts || !out)
+        return rv_fail(RV_ERR_NULL, "rv_bench_steps: %s is NULL", opts ? "out" : "opts");
+    for (size_t i = 0; i < n; i++)
+        if (!opts[i])
+            return rv_fail(RV_ERR_NULL, "rv_bench_steps: optimizer %zu is NULL", i);
+    if (warmup < 0)
+        return rv_fail(RV_ERR_ARG, "rv_bench_steps: warmup must be >= 0, got %d", warmup);
+    if (reps < 1)
+        return rv_fail(RV_ERR_ARG, "rv_bench_steps: reps must be >= 1, got %d", reps);
+    if (!n)
+        return RV_OK;
+    double *ms = malloc(n * (size_t)reps * sizeof *ms);
+    if (!ms)
+        return rv_fail(RV_ERR_NOMEM, "rv_bench_steps: out of memory for %d timings", reps);
+    rv_status s = RV_OK;
+    for (int r = -warmup; r < reps && !s; r++)
+        for (size_t i = 0; i < n && !s; i++) {
+            double t0 = now_ms();
+            s = rv_optim_step(opts[i]);
+            if (r >= 0)
+                ms[i * (size_t)reps + (size_t)r] = now_ms() - t0;
+        }
+    for (size_t i = 0; i < n && !s; i++) {
+        double *mine = ms + i * (size_t)reps;
+        qsort(mine, (size_t)reps, sizeof *mine, compare_doubles);
+        out[i].median_ms = reps % 2 ? mine[reps / 2] : 0.5 * (mine[reps / 2 - 1] + mine[reps / 2]);
+        out[i].min_ms = mine[0];
+        out[i].reps = reps;
+    }
+    free(ms);
+    return s;
+}
+
+/* ---- GPT-2 124M --------------------------------------------------------- */
+
+size_t rv_bench_gpt2_124m(rv_bench_tensor *out, size_t cap)
+{
+    enum { C = 768, V = 50257, T = 1024, LAYERS = 12 };
+    static const struct {
+        const char *name;
+        size_t rows, cols;
+    } block[] = {
+        {"ln_1.weight", C, 1},           {"ln_1.bias", C, 1},
+        {"attn.c_attn.weight", C, 3 * C}, {"attn.c_attn.bias", 3 * C, 1},
+        {"attn.c_proj.weight", C, C},     {"attn.c_proj.bias", C, 1},
+        {"ln_2.weight", C, 1},           {"ln_2.bias", C, 1},
+        {"mlp.c_fc.weight", C, 4 * C},    {"mlp.c_fc.bias", 4 * C, 1},
+        {"mlp.c_proj.weight", 4 * C, C},  {"mlp.c_proj.bias", C, 1},
+    };
+    size_t k = 0;
+#define GPT2_ADD(rows_, cols_, ...)                                                     \
+    do {                                                                                \
+        if (k < cap) {                                                                  \
+            snprintf(out[k].name, sizeof out[k].name, __VA_ARGS__);                    \
+            out[k].rows = (rows_);                                                      \
+            out[k].cols = (cols_);                                                      \
+        }                                                                               \
+        k++;                                                                            \
+    } while (0)
+    GPT2_ADD(V, C, "wte");
+    GPT2_ADD(T, C, "wpe");
+    for (int l = 0; l < LAYERS; l++)
+        for (size_t b = 0; b < sizeof block / sizeof block[0]; b++)
+            GPT2_ADD(block[b].rows, block[b].cols, "h.%d.%s", l, block[b].name);
+    GPT2_ADD(C, 1, "ln_f.weight");
+    GPT2_ADD(C, 1, "ln_f.bias");
+#undef GPT2_ADD
+    return k;
+}

@@ -1,0 +1,292 @@
+/* ravine bench: optimizer steps against a same-traffic bandwidth baseline,
+   on one flat buffer and on GPT-2 124M's tensor list (llm.c style: every
+   tensor points into one flat parameter buffer and one flat gradient buffer). */
+#include "commands.h"
+#include "ravine/bench.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_OPTIMS 32
+#define DEFAULT_PARAMS ((size_t)64 << 20)
+
+static const char *const default_optims[] = {
+    "adamw", "sgd", "sgd(momentum=0.9)", "polyak", "adam(amsgrad=true)",
+    "rmsprop(centered=true, momentum=0.9)", "adagrad",
+};
+
+typedef struct shape {
+    const char *name;
+    size_t numel, n_tensors;
+    size_t *sizes;             /* n_tensors sizes, laid end to end */
+} shape;
+
+typedef struct result {
+    const char *optim;         /* as given */
+    const shape *shape;
+    size_t bytes_per_param;
+    const char *baseline;      /* kernel name */
+    rv_bench_timing run, base;
+} result;
+
+static double gbs(size_t bytes_per_param, size_t numel, double ms)
+{
+    return (double)bytes_per_param * (double)numel / (ms * 1e6);
+}
+
+/* Deterministic values in [-scale, scale]: no zeros, NaNs or subnormals. */
+static void fill(float *x, size_t n, uint32_t seed, float scale)
+{
+    uint32_t s = seed;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        x[i] = scale * ((float)(s >> 8) / 8388608.0f - 1.0f + 0.5f / 8388608.0f);
+    }
+}
+
+static void add_tensors(rv_optim *o, const shape *sh, float *p, float *g)
+{
+    size_t off = 0;
+    for (size_t t = 0; t < sh->n_tensors; t++) {
+        rv_status s = rv_optim_add_param(o, 0, NULL, p + off, g + off, sh->sizes[t], NULL);
+        if (s)
+            cli_die_status("bench", s);
+        off += sh->sizes[t];
+    }
+}
+
+static void measure(const char *spec, const shape *sh, float *p, float *g, int threads,
+                    int warmup, int reps, result *out)
+{
+    rv_optim *opt, *base;
+    const rv_optim_type *type;
+    rv_hparams h;
+    rv_status s = rv_hparams_parse(spec, &type, &h);
+    if (s)
+        cli_die_status("bench", s);
+    size_t k = rv_state_count(type, &h);
+    if ((s = rv_optim_create(&opt, type, &h)) ||
+        (s = rv_optim_create(&base, rv_bench_traffic_type(k), NULL)))
+        cli_die_status("bench", s);
+    rv_optim *pair[] = {opt, base};
+    rv_bench_timing t[2];
+    for (int i = 0; i < 2; i++) {
+        add_tensors(pair[i], sh, p, g);
+        if ((s = rv_optim_set_threads(pair[i], threads)) || (s = rv_optim_ensure_state(pair[i])))
+            cli_die_status("bench", s);
+    }
+    if ((s = rv_bench_steps(pair, 2, warmup, reps, t)))
+        cli_die_status("bench", s);
+    *out = (result){spec, sh, rv_bench_bytes_per_param(type, &h),
+                    rv_optim_type_name(rv_bench_traffic_type(k)), t[0], t[1]};
+    rv_optim_free(opt);
+    rv_optim_free(base);
+}
+
+/* The same optimizer's flat-buffer result, to compare time per parameter. */
+static const result *flat_of(const result *r, const result *all, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(all[i].shape->name, "flat") && !strcmp(all[i].optim, r->optim))
+            return &all[i];
+    return NULL;
+}
+
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            putchar('\\');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static void print_json(const shape *shapes, size_t n_shapes, const result *res, size_t n,
+                       int threads, int warmup, int reps)
+{
+    printf("{\"threads\":%d,\"warmup\":%d,\"reps\":%d,\"shapes\":[", threads, warmup, reps);
+    for (size_t i = 0; i < n_shapes; i++)
+        printf("%s{\"shape\":\"%s\",\"params\":%zu,\"tensors\":%zu}", i ? "," : "",
+               shapes[i].name, shapes[i].numel, shapes[i].n_tensors);
+    const result *b = &res[0];
+    printf("],\"baseline\":{\"kernel\":\"%s\",\"shape\":\"%s\",\"params\":%zu,"
+           "\"bytes_per_param\":%zu,\"ms_per_step\":%.9g,\"gbs\":%.9g},\"results\":[",
+           b->baseline, b->shape->name, b->shape->numel, b->bytes_per_param, b->base.median_ms,
+           gbs(b->bytes_per_param, b->shape->numel, b->base.median_ms));
+    for (size_t i = 0; i < n; i++) {
+        const result *r = &res[i];
+        size_t numel = r->shape->numel;
+        printf("%s{\"optim\":", i ? "," : "");
+        json_string(r->optim);
+        printf(",\"shape\":\"%s\",\"params\":%zu,\"tensors\":%zu,\"ms_per_step\":%.9g,"
+               "\"min_ms_per_step\":%.9g,\"bytes_per_param\":%zu,\"gbs\":%.9g,"
+               "\"ns_per_param\":%.9g,\"baseline_kernel\":\"%s\",\"baseline_ms_per_step\":%.9g,"
+               "\"baseline_gbs\":%.9g,\"ratio_to_baseline\":%.9g",
+               r->shape->name, numel, r->shape->n_tensors, r->run.median_ms, r->run.min_ms,
+               r->bytes_per_param, gbs(r->bytes_per_param, numel, r->run.median_ms),
+               r->run.median_ms * 1e6 / (double)numel, r->baseline, r->base.median_ms,
+               gbs(r->bytes_per_param, numel, r->base.median_ms),
+               r->base.median_ms / r->run.median_ms);
+        const result *f = flat_of(r, res, n);
+        if (f && f != r)
+            printf(",\"per_param_vs_flat\":%.9g",
+                   (r->run.median_ms / (double)numel) / (f->run.median_ms / (double)f->shape->numel));
+        putchar('}');
+    }
+    printf("]}\n");
+}
+
+static void print_table(const result *res, size_t n, int threads, int warmup, int reps)
+{
+    printf("ravine bench: %d thread(s), median of %d steps after %d warm-up steps; baseline = "
+           "same memory traffic, trivial arithmetic, measured interleaved\n\n",
+           threads, reps, warmup);
+    printf("%-6s %10s %7s  %-38s %9s %8s %7s %11s %9s %6s\n", "shape", "params", "tensors",
+           "optim", "ms/step", "GB/s", "B/param", "baseline ms", "base GB/s", "ratio");
+    for (size_t i = 0; i < n; i++) {
+        const result *r = &res[i];
+        size_t numel = r->shape->numel;
+        printf("%-6s %10zu %7zu  %-38.38s %9.3f %8.1f %7zu %11.3f %9.1f %6.3f\n", r->shape->name,
+               numel, r->shape->n_tensors, r->optim, r->run.median_ms,
+               gbs(r->bytes_per_param, numel, r->run.median_ms), r->bytes_per_param,
+               r->base.median_ms, gbs(r->bytes_per_param, numel, r->base.median_ms),
+               r->base.median_ms / r->run.median_ms);
+    }
+    printf("\nratio = baseline time / optimizer time (1 = at the bandwidth limit)\n");
+}
+
+static int run(int argc, char **argv)
+{
+    const char *params = NULL, *threads_s = NULL, *optim = NULL, *shapes_s = NULL;
+    const char *reps_s = NULL, *warmup_s = NULL, *json = NULL;
+    const cli_option opts[] = {
+        {"params", 1, &params}, {"threads", 1, &threads_s}, {"optim", 1, &optim},
+        {"shapes", 1, &shapes_s}, {"reps", 1, &reps_s},      {"warmup", 1, &warmup_s},
+        {"json", 0, &json},
+    };
+    cli_parse(&cmd_bench, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0, NULL);
+
+    /* --optim may be repeated, and each value may list several specs split by ';' */
+    char *specs[MAX_OPTIMS];
+    size_t n_optims = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        if (!strcmp(argv[i], "--optim") && i + 1 < argc)
+            v = argv[++i];
+        else if (!strncmp(argv[i], "--optim=", 8))
+            v = argv[i] + 8;
+        if (!v)
+            continue;
+        char *copy = strdup(v);
+        if (!copy)
+            cli_die("bench", "out of memory");
+        size_t got = cli_split(copy, ';', specs + n_optims, MAX_OPTIMS - n_optims);
+        n_optims += got;
+        if (!got)
+            cli_die("--optim", "'%s' names no optimizer", v);
+    }
+    if (!optim)
+        for (size_t i = 0; i < sizeof default_optims / sizeof default_optims[0]; i++)
+            specs[n_optims++] = (char *)default_optims[i];
+    for (size_t i = 0; i < n_optims; i++) {
+        const rv_optim_type *type;
+        rv_hparams h;
+        rv_status s = rv_hparams_parse(specs[i], &type, &h);
+        if (s)
+            cli_die_status("bench", s);
+    }
+
+    size_t flat_n = params ? (size_t)cli_parse_long("--params", params, 1, 1L << 32)
+                           : DEFAULT_PARAMS;
+    int threads = threads_s ? (int)cli_parse_long("--threads", threads_s, 0, 4096) : 0;
+    int reps = reps_s ? (int)cli_parse_long("--reps", reps_s, 1, 100000) : 11;
+    int warmup = warmup_s ? (int)cli_parse_long("--warmup", warmup_s, 0, 100000) : 2;
+    /* the full picture by default; a chosen --params means the flat buffer only */
+    char shape_list[64];
+    snprintf(shape_list, sizeof shape_list, "%s",
+             shapes_s ? shapes_s : params ? "flat" : "flat,gpt2");
+    int want_flat = 0, want_gpt2 = 0;
+    char *items[8];
+    size_t n_items = cli_split(shape_list, ',', items, 8);
+    for (size_t i = 0; i < n_items; i++) {
+        if (!strcmp(items[i], "flat"))
+            want_flat = 1;
+        else if (!strcmp(items[i], "gpt2"))
+            want_gpt2 = 1;
+        else
+            cli_die("--shapes", "unknown shape '%s' (flat, gpt2)", items[i]);
+    }
+    if (!want_flat && !want_gpt2)
+        cli_die("--shapes", "'%s' names no shape (flat, gpt2)", shapes_s);
+
+    shape shapes[2];
+    size_t n_shapes = 0;
+    static size_t flat_size;
+    flat_size = flat_n;
+    if (want_flat)
+        shapes[n_shapes++] = (shape){"flat", flat_n, 1, &flat_size};
+    if (want_gpt2) {
+        size_t n_t = rv_bench_gpt2_124m(NULL, 0);
+        rv_bench_tensor *list = malloc(n_t * sizeof *list);
+        size_t *sizes = malloc(n_t * sizeof *sizes);
+        if (!list || !sizes)
+            cli_die("bench", "out of memory");
+        rv_bench_gpt2_124m(list, n_t);
+        size_t total = 0;
+        for (size_t t = 0; t < n_t; t++)
+            total += sizes[t] = list[t].rows * list[t].cols;
+        free(list);
+        shapes[n_shapes++] = (shape){"gpt2", total, n_t, sizes};
+    }
+
+    result res[2 * MAX_OPTIMS];
+    size_t n_res = 0;
+    {
+        rv_optim *probe;
+        if (!rv_optim_create(&probe, rv_sgd, NULL)) {
+            rv_optim_set_threads(probe, threads);
+            threads = rv_optim_get_threads(probe);
+            rv_optim_free(probe);
+        }
+    }
+    for (size_t si = 0; si < n_shapes; si++) {
+        size_t n = shapes[si].numel;
+        size_t bytes = ((n + 15) & ~(size_t)15) * sizeof(float);
+        float *p = aligned_alloc(64, bytes), *g = aligned_alloc(64, bytes);
+        if (!p || !g)
+            cli_die("bench", "out of memory for %zu parameters", n);
+        fill(p, n, 1, 1.0f);
+        fill(g, n, 2, 0.01f);
+        for (size_t i = 0; i < n_optims; i++)
+            measure(specs[i], &shapes[si], p, g, threads, warmup, reps, &res[n_res++]);
+        free(p);
+        free(g);
+    }
+    if (json)
+        print_json(shapes, n_shapes, res, n_res, threads, warmup, reps);
+    else
+        print_table(res, n_res, threads, warmup, reps);
+    if (want_gpt2)
+        free(shapes[n_shapes - 1].sizes);
+    return 0;
+}
+
+const cli_command cmd_bench = {
+    "bench", "time optimizer steps against a same-traffic memory-bandwidth baseline",
+    "ravine bench [--params N] [--threads T] [--optim SPEC ...] [--shapes flat,gpt2]\n"
+    "                    [--reps R] [--warmup W] [--json]\n"
+    "  --params N   flat buffer size (default 67108864); giving it measures the flat\n"
+    "               buffer only unless --shapes says otherwise\n"
+    "  --threads T  worker threads (default 0: one per core)\n"
+    "  --optim SPEC optimizer to measure; repeat it or separate specs with ';'\n"
+    "               (default: adamw; sgd; sgd(momentum=0.9); polyak; adam(amsgrad=true);\n"
+    "               rmsprop(centered=true, momentum=0.9); adagrad)\n"
+    "  --shapes L   flat (one tensor) and/or gpt2 (GPT-2 124M's 148 tensors in one\n"
+    "               flat buffer); default flat,gpt2\n"
+    "  --reps R     timed steps per optimizer (default 11; the median is reported)\n"
+    "  --warmup W   untimed steps first (default 2)\n"
+    "  --json       one JSON object instead of the table",
+    run};
