@@ -20,7 +20,16 @@
                                  (forward-mode dual numbers, second order)
 
    All values, gradients and Hessians are exact closed forms (no finite
-   differences); `ravine gradcheck` checks them against central differences. */
+   differences); `ravine gradcheck` checks them against central differences.
+
+   Curvature at a point, for picking learning rates:
+
+       rv_curvature c;
+       rv_surface_curvature(s, (double[]){0, 0}, &c);
+       // bowl(kappa=10): c.eig = {1, 10}, c.condition = 10, c.sgd_lr_max = 0.2
+
+   Surfaces that draw data (delivery) use splitmix64, documented in
+   docs/lab.md, so a seed gives the same surface on every platform. */
 #ifndef RAVINE_SURFACE_H
 #define RAVINE_SURFACE_H
 
@@ -54,6 +63,36 @@ void rv_surface_default_start(const rv_surface *s, double start[2]);
 /* Known global minimiser and minimum value, if the surface has one
    (returns 0 if not known, e.g. saddle or expr). */
 int rv_surface_minimum(const rv_surface *s, double x[2], double *f);
+
+/* The local quadratic picture at a point. Eigenvalues of the symmetric 2x2
+   Hessian in closed form (ascending); figures that need a positive
+   definite Hessian are NaN where it is not. */
+typedef struct rv_curvature {
+    double f, grad[2], hess[4];
+    double eig[2];           /* eig[0] <= eig[1] */
+    double evec[2][2];       /* evec[k]: unit eigenvector of eig[k] */
+    double condition;        /* max|eig| / min|eig| (inf if an eigenvalue is 0) */
+    double sgd_lr_max;       /* 2 / eig[1]: plain SGD diverges above it (NaN if eig[1] <= 0) */
+    double momentum_lr;      /* 1 / eig[1], the lr the momentum figure is for */
+    double momentum_beta;    /* (1 - sqrt(momentum_lr * eig[0]))^2: heavy ball
+                                (torch sgd, dampening 0) critically damped on the
+                                flattest direction at momentum_lr (NaN unless eig[0] > 0) */
+    double newton_step[2];   /* -H^-1 grad (NaN if H is singular) */
+} rv_curvature;
+
+rv_status rv_surface_curvature(const rv_surface *s, const double x[2], rv_curvature *out);
+
+/* Analytic derivatives against central differences at x: the gradient
+   against differences of the value, the Hessian against differences of the
+   analytic gradient, steps h_i = 1e-5 * max(1, |x_i|). Errors are
+   max |analytic - difference| / max(1, |analytic|) over the components. */
+typedef struct rv_gradcheck {
+    double grad[2], grad_fd[2];
+    double hess[4], hess_fd[4];
+    double grad_err, hess_err;
+} rv_gradcheck;
+
+rv_status rv_surface_gradcheck(const rv_surface *s, const double x[2], rv_gradcheck *out);
 
 #ifdef __cplusplus
 }

@@ -27,6 +27,17 @@ rv_status lab_method_parse(const char *spec, lab_method *m)
 
 #define LAB_MAX_STEPS 100000000L
 
+/* x = p, element by element through a volatile: GCC 12's -O2 vectoriser
+   folds a two-element double -> float -> double round trip into a copy of
+   the doubles, which would evaluate the surface off the float32 point. */
+static void widen(const float p[2], double x[2])
+{
+    for (int i = 0; i < 2; i++) {
+        volatile float v = p[i];
+        x[i] = v;
+    }
+}
+
 rv_status lab_run(const rv_surface *s, const char *method_spec, const rv_schedule *schedule,
                   const double start[2], long steps, lab_visit visit, void *ctx)
 {
@@ -54,11 +65,9 @@ rv_status lab_run(const rv_surface *s, const char *method_spec, const rv_schedul
 
     /* float32 parameters for optimizers, double for Newton */
     float p[2] = {(float)start[0], (float)start[1]};
-    double x[2];
-    if (m.is_newton)
-        x[0] = start[0], x[1] = start[1];
-    else
-        x[0] = p[0], x[1] = p[1];
+    double x[2] = {start[0], start[1]};
+    if (!m.is_newton)
+        widen(p, x);
     double f, g[2], H[4];
     if ((st = rv_surface_eval(s, x, &f, g, H)))
         return st;
@@ -89,7 +98,7 @@ rv_status lab_run(const rv_surface *s, const char *method_spec, const rv_schedul
         float gf[2] = {(float)g[0], (float)g[1]};
         if ((st = rv_update(m.type, &h, k + 1, 2, p, gf, state)))
             return st;   /* not reached: validated above */
-        x[0] = p[0], x[1] = p[1];
+        widen(p, x);
     }
     return RV_OK;
 }
