@@ -8,38 +8,58 @@
 
 static int run(int argc, char **argv)
 {
-    const char *optim = NULL, *init = NULL, *grads = NULL, *schedule = NULL;
+    const char *optim = NULL, *init = NULL, *grads = NULL, *schedule = NULL, *save = NULL,
+               *resume = NULL;
     const cli_option opts[] = {
         {"optim", 1, &optim},
         {"init", 1, &init},
         {"grads", 1, &grads},
         {"schedule", 1, &schedule},
+        {"save", 1, &save},
+        {"resume", 1, &resume},
     };
     cli_parse(&cmd_replay, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0, NULL);
-    if (!optim)
+    if (!optim && !resume)
         cli_die("replay", "--optim SPEC is required");
     if (!grads)
         cli_die("replay", "--grads FILE is required");
-    if (!init)
+    if (init && resume)
+        cli_die("replay", "--init and --resume both give the starting parameters; use one");
+    if (!init && !resume)
         cli_die("replay", "--init P0,P1,... is required");
+    /* a checkpoint knows its optimizer, size and schedule; the command line may override
+       the optimizer's hyperparameters and the schedule */
+    rv_checkpoint_info info;
+    rv_status s;
+    if (resume && (s = rv_checkpoint_inspect(resume, &info)))
+        cli_die_status("--resume", s);
 
     rv_optim *opt;
-    rv_status s = rv_optim_create_spec(&opt, optim);
-    if (s)
+    if ((s = rv_optim_create_spec(&opt, optim ? optim : info.optimizer)))
         cli_die_status("--optim", s);
+    if (resume && !schedule && info.schedule[0])
+        schedule = info.schedule;
     rv_schedule *sched = NULL;
     if (schedule && (s = rv_schedule_parse(schedule, &sched)))
         cli_die_status("--schedule", s);
 
     static double start[MAX_PARAMS];
-    size_t n = cli_parse_numbers("--init", init, start, MAX_PARAMS);
-    float *p = malloc(n * sizeof *p), *g = malloc(n * sizeof *g);
+    size_t n = resume ? info.numel : cli_parse_numbers("--init", init, start, MAX_PARAMS);
+    if (resume && (info.n_params != 1 || n > MAX_PARAMS))
+        cli_die("--resume", "checkpoint '%s' holds %zu tensors of %zu values; replay uses one tensor of "
+                            "at most %d",
+                resume, info.n_params, n, MAX_PARAMS);
+    float *p = malloc(n ? n * sizeof *p : 1), *g = malloc(n ? n * sizeof *g : 1);
     if (!p || !g)
         cli_die("replay", "out of memory");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; !resume && i < n; i++)
         p[i] = (float)start[i];
     if ((s = rv_optim_add_param(opt, 0, "params", p, g, n, NULL)))
         cli_die_status("replay", s);
+    rv_checkpoint_options keep = {.keep_hparams = optim != NULL};
+    if (resume && (s = rv_checkpoint_load(opt, resume, &keep, &info)))
+        cli_die_status("--resume", s);
+    long first_t = resume ? info.schedule_step : 0;
 
     cli_table t;
     cli_read_numeric_csv(grads, n, &t);
@@ -52,7 +72,7 @@ static int run(int argc, char **argv)
     for (size_t k = 0; k < t.rows; k++) {
         for (size_t i = 0; i < n; i++)
             g[i] = (float)t.values[k * n + i];
-        if (sched && (s = rv_optim_set_lr(opt, rv_schedule_lr(sched, first + (long)k))))
+        if (sched && (s = rv_optim_set_lr(opt, rv_schedule_lr(sched, first_t + (long)k))))
             cli_die_status("--schedule", s);
         if ((s = rv_optim_step(opt)))
             cli_die_status("replay", s);
@@ -61,7 +81,15 @@ static int run(int argc, char **argv)
             printf(",%.9g", (double)p[i]);
         printf("\n");
     }
+    long updates = (long)t.rows;
     cli_table_free(&t);
+    if (save) {
+        char spec[RV_CHECKPOINT_TEXT_MAX] = "";
+        if (sched)
+            rv_schedule_format(sched, spec, sizeof spec);
+        if ((s = rv_checkpoint_save_at(opt, sched ? spec : NULL, first_t + updates, save)))
+            cli_die_status("--save", s);
+    }
     rv_schedule_free(sched);
     rv_optim_free(opt);
     free(p);
@@ -71,8 +99,13 @@ static int run(int argc, char **argv)
 
 const cli_command cmd_replay = {
     "replay", "apply an optimizer to recorded gradients (CSV) and print every update",
-    "ravine replay --optim SPEC --init P0,P1,... --grads FILE [--schedule SPEC]\n"
+    "ravine replay --optim SPEC --init P0,P1,... --grads FILE [--schedule SPEC] [--save CKPT]\n"
+    "       ravine replay --resume CKPT --grads FILE [--optim SPEC] [--schedule SPEC] [--save CKPT]\n"
     "  FILE: CSV, one line per update with one gradient value per parameter.\n"
     "  Prints step,p0,...,p{n-1} and the parameters after each update k = 1..K;\n"
-    "  with --schedule, update k (from 0) uses lr = schedule(k).",
+    "  with --schedule, update k (from 0) uses lr = schedule(k).\n"
+    "  --save writes parameters, optimizer state, step count and schedule after the\n"
+    "  last update (a safetensors file); --resume starts from such a file instead of\n"
+    "  --init: numbering and the schedule continue from its step, and its optimizer and\n"
+    "  schedule are used unless --optim / --schedule are given.",
     run};
