@@ -1,0 +1,652 @@
+/* charlm — a character-level language model trained with ravine.
+
+   A Bengio-style MLP (context of C characters -> embeddings -> tanh hidden
+   layer -> softmax over '.' and a-z) learns to spell English words from the
+   system word list. Forward and backward passes are written by hand in
+   examples/charlm/model.h; the optimizer, its param groups and the
+   learning-rate schedule are ravine's, reached through the public API only.
+
+       build/examples/charlm                     train with the defaults, print a summary
+       build/examples/charlm --json              ... and end with one JSON object
+       build/examples/charlm --compare --out DIR SGD, momentum, Adam, AdamW (tuned lr),
+                                                 with and without warmup: DIR/charlm_compare.svg
+
+   It prints the count-based n-gram baselines of the same split beside the
+   model's validation loss, some generated words, the training throughput
+   and the share of the time spent in the optimizer step. See docs/charlm.md. */
+#include "charlm/ckpt.h"
+#include "charlm/data.h"
+#include "charlm/model.h"
+#include "charlm/ngram.h"
+#include "charlm/svg.h"
+#include "charlm/train.h"
+#include "ravine/ravine.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define DEFAULT_WORDS "/usr/share/dict/words"
+#define DEFAULT_LR 3e-3
+#define SPLIT_SEED 20251123u
+
+static const char usage[] =
+    "usage: charlm [options]\n"
+    "Train a character-level MLP language model on a word list with ravine.\n"
+    "\n"
+    "  --words FILE        word list, one per line (default " DEFAULT_WORDS ")\n"
+    "  --optim SPEC        optimizer (default adamw(lr=3e-3, weight_decay=0.1))\n"
+    "  --schedule SPEC     lr schedule over updates (default warmup_cosine(peak=<optim lr>,\n"
+    "                      warmup_steps=<steps/20>, decay_steps=<steps>))\n"
+    "  --steps N           updates (default 12000)\n"
+    "  --batch B           examples per update (default 256)\n"
+    "  --seed S            initialisation, batches and sampling (default 1)\n"
+    "  --clip C            clip the global gradient norm to C; 0 = off (default 1)\n"
+    "  --context N         characters of context (default 8)\n"
+    "  --embed N           embedding size (default 24)\n"
+    "  --hidden N          hidden units (default 512)\n"
+    "  --eval-every N      evaluate every N updates (default steps/20)\n"
+    "  --eval-tokens N     validation tokens for the curve; 0 = all (default 20000)\n"
+    "  --samples K         words to generate (default 12)\n"
+    "  --temperature T     sampling temperature (default 1)\n"
+    "  --threads N         worker threads; 0 = all cores (default 0)\n"
+    "  --checkpoint FILE   save model, optimizer state and step after training\n"
+    "  --resume FILE       continue a saved run up to --steps\n"
+    "  --json              end the output with one JSON object (stdout)\n"
+    "  --quiet             no progress line\n"
+    "  --compare           SGD, momentum, Adam and AdamW at their best lr (short sweep),\n"
+    "                      with and without warmup; writes the curves to --out\n"
+    "  --out DIR           where --compare writes charlm_compare.svg/.csv (default .)\n"
+    "  --sweep-steps N     updates per lr-sweep run of --compare (default 1500)\n"
+    "  --help              this text\n";
+
+/* ---- errors and options ------------------------------------------------- */
+
+static void die(const char *what, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "charlm: %s: ", what);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(2);
+}
+
+static void die_status(const char *what, rv_status s)
+{
+    die(what, "%s", *rv_errmsg() ? rv_errmsg() : rv_strerror(s));
+}
+
+static long parse_long(const char *what, const char *text, long lo, long hi)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end || errno)
+        die(what, "expected an integer, got \"%s\"", text);
+    if (v < lo || v > hi)
+        die(what, "must be in [%ld, %ld], got %ld", lo, hi, v);
+    return v;
+}
+
+static double parse_double(const char *what, const char *text, double lo)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end || errno || !isfinite(v))
+        die(what, "expected a number, got \"%s\"", text);
+    if (v < lo)
+        die(what, "must be >= %g, got %s", lo, text);
+    return v;
+}
+
+typedef struct option {
+    const char *name;
+    int takes_value;
+    const char *value;   /* NULL if not given; "1" for a given flag */
+} option;
+
+static void parse_options(int argc, char **argv, option *opts, size_t n)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            fputs(usage, stdout);
+            exit(0);
+        }
+        if (strncmp(arg, "--", 2) != 0)
+            die("options", "unexpected argument \"%s\" (see --help)", arg);
+        const char *name = arg + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        option *o = NULL;
+        for (size_t k = 0; k < n; k++)
+            if (strlen(opts[k].name) == len && strncmp(opts[k].name, name, len) == 0)
+                o = &opts[k];
+        if (!o)
+            die("options", "unknown option \"%s\" (see --help)", arg);
+        if (!o->takes_value) {
+            if (eq)
+                die(o->name, "takes no value");
+            o->value = "1";
+        } else if (eq) {
+            o->value = eq + 1;
+        } else if (i + 1 < argc) {
+            o->value = argv[++i];
+        } else {
+            die(o->name, "needs a value");
+        }
+    }
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+static void json_number(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.9g", v);
+    else
+        fputs("null", f);
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            fprintf(f, "\\u%04x", *s);
+        else
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void json_curve(FILE *f, const charlm_result *r)
+{
+    fputs("[", f);
+    for (size_t i = 0; i < r->n_curve; i++) {
+        const charlm_point *p = &r->curve[i];
+        fprintf(f, "%s{\"step\":%ld,\"train_loss\":", i ? "," : "", p->step);
+        json_number(f, p->train_loss);
+        fputs(",\"val_loss\":", f);
+        json_number(f, p->val_loss);
+        fputs(",\"lr\":", f);
+        json_number(f, p->lr);
+        fputs("}", f);
+    }
+    fputs("]", f);
+}
+
+/* ---- the data, shared by every run ---------------------------------------- */
+
+static const char *const baseline_names[] = {"bigram", "trigram", "4gram", "5gram"};
+#define N_BASELINES 4
+
+typedef struct dataset {
+    charlm_split split;
+    charlm_examples train, val, test;
+    double baselines[N_BASELINES];   /* orders 2..5, on val */
+} dataset;
+
+static void dataset_load(dataset *d, const char *path, int context)
+{
+    charlm_words all;
+    const char *why = "";
+    if (charlm_words_load(path, &all, &why))
+        die(path, "%s%s", why,
+            strcmp(path, DEFAULT_WORDS) == 0 ? " (install wamerican: scripts/setup.sh)" : "");
+    if (charlm_split_words(all, SPLIT_SEED, &d->split) ||
+        charlm_examples_build(&d->split.train, context, &d->train) ||
+        charlm_examples_build(&d->split.val, context, &d->val) ||
+        charlm_examples_build(&d->split.test, context, &d->test))
+        die("data", "out of memory");
+    if (d->split.val.n == 0 || d->split.test.n == 0)
+        die(path, "too few words to split 80/10/10 (%zu)", all.n);
+    for (int i = 0; i < N_BASELINES; i++)
+        d->baselines[i] = charlm_ngram_loss(&d->split.train, &d->split.val, i + 2, 0.1);
+}
+
+static void dataset_free(dataset *d)
+{
+    charlm_examples_free(&d->train);
+    charlm_examples_free(&d->val);
+    charlm_examples_free(&d->test);
+    charlm_split_free(&d->split);
+}
+
+/* ---- one training run ------------------------------------------------------ */
+
+typedef struct run_spec {
+    charlm_shape shape;
+    size_t batch;
+    long steps;
+    uint64_t seed;
+    double clip;
+    long eval_every;
+    size_t eval_tokens;
+    const char *optim;          /* spec */
+    const char *schedule;       /* spec, or NULL for the default warmup+cosine */
+    int warmup;                 /* for the default schedule: 1 = steps/20 warmup, 0 = none */
+    int progress;
+    const char *label;
+} run_spec;
+
+typedef struct run_out {
+    charlm_result result;
+    char optim[256], schedule[256];
+} run_out;
+
+/* The default schedule: warmup_cosine from the optimizer's own lr. */
+static void default_schedule(rv_optim *opt, long steps, int warmup, char *buf, size_t size)
+{
+    rv_hparams h;
+    rv_optim_group_hparams(opt, 0, &h);
+    long w = warmup ? (steps / 20 > 0 ? steps / 20 : 1) : 0;
+    snprintf(buf, size, "warmup_cosine(peak=%.9g, warmup_steps=%ld, decay_steps=%ld)", h.lr, w,
+             steps > w ? steps : w + 1);
+}
+
+static void run_train(const dataset *d, const run_spec *rs, charlm_model *m, rv_optim *opt,
+                      run_out *out)
+{
+    char sched_text[256];
+    if (rs->schedule)
+        snprintf(sched_text, sizeof sched_text, "%s", rs->schedule);
+    else
+        default_schedule(opt, rs->steps, rs->warmup, sched_text, sizeof sched_text);
+    rv_schedule *sched;
+    rv_status s = rv_schedule_parse(sched_text, &sched);
+    if (s)
+        die_status("--schedule", s);
+    rv_schedule_format(sched, out->schedule, sizeof out->schedule);
+    rv_hparams h;
+    rv_optim_group_hparams(opt, 0, &h);
+    rv_hparams_format(rv_optim_get_type(opt), &h, out->optim, sizeof out->optim);
+
+    charlm_config cfg = {rs->steps, rs->seed, rs->clip, rs->eval_every, rs->eval_tokens,
+                         rs->progress, rs->label};
+    if ((s = charlm_train(m, opt, sched, &d->train, &d->val, &cfg, &out->result)))
+        die_status("training", s);
+    rv_schedule_free(sched);
+}
+
+/* A fresh model and optimizer for rs, trained; the model is returned in m. */
+static void run_fresh(const dataset *d, const run_spec *rs, charlm_model *m, run_out *out)
+{
+    if (charlm_model_init(m, rs->shape, rs->batch, rs->seed))
+        die("model", "out of memory");
+    rv_optim *opt;
+    rv_status s = charlm_optim_create(m, rs->optim, &opt);
+    if (s)
+        die_status("--optim", s);
+    run_train(d, rs, m, opt, out);
+    rv_optim_free(opt);
+}
+
+/* ---- --compare --------------------------------------------------------------- */
+
+typedef struct contender {
+    const char *name;
+    const char *spec;            /* printf format taking the lr */
+    double lrs[4];               /* the sweep */
+} contender;
+
+static const contender contenders[] = {
+    {"SGD", "sgd(lr=%.9g)", {0.1, 0.3, 1.0, 3.0}},
+    {"momentum", "sgd(lr=%.9g, momentum=0.9)", {0.01, 0.03, 0.1, 0.3}},
+    {"Adam", "adam(lr=%.9g)", {1e-3, 3e-3, 1e-2, 3e-2}},
+    {"AdamW", "adamw(lr=%.9g, weight_decay=0.1)", {1e-3, 3e-3, 1e-2, 3e-2}},
+};
+#define N_CONTENDERS (sizeof contenders / sizeof contenders[0])
+
+static void ensure_dir(const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            die(dir, "exists and is not a directory");
+        return;
+    }
+    if (mkdir(dir, 0777) != 0)
+        die(dir, "cannot create directory: %s", strerror(errno));
+}
+
+static int run_compare(const dataset *d, run_spec base, long sweep_steps, const char *dir,
+                       int json)
+{
+    ensure_dir(dir);
+    char path[4096];
+    double t0 = charlm_now();
+    FILE *log = json ? stderr : stdout;
+
+    /* 1. lr sweep: short runs, the best final validation loss wins */
+    double best_lr[N_CONTENDERS], sweep_loss[N_CONTENDERS][4];
+    for (size_t c = 0; c < N_CONTENDERS; c++) {
+        double best = INFINITY;
+        best_lr[c] = contenders[c].lrs[0];
+        for (int k = 0; k < 4; k++) {
+            char spec[128], label[160];
+            snprintf(spec, sizeof spec, contenders[c].spec, contenders[c].lrs[k]);
+            snprintf(label, sizeof label, "sweep %s lr=%g", contenders[c].name, contenders[c].lrs[k]);
+            run_spec rs = base;
+            rs.steps = sweep_steps;
+            rs.eval_every = sweep_steps;
+            rs.optim = spec;
+            rs.label = label;
+            charlm_model m;
+            run_out out;
+            run_fresh(d, &rs, &m, &out);
+            double v = out.result.curve[out.result.n_curve - 1].val_loss;
+            sweep_loss[c][k] = out.result.diverged ? NAN : v;
+            if (!out.result.diverged && v < best)
+                best = v, best_lr[c] = contenders[c].lrs[k];
+            charlm_result_free(&out.result);
+            charlm_model_free(&m);
+        }
+        fprintf(log, "sweep %-8s best lr %g\n", contenders[c].name, best_lr[c]);
+    }
+
+    /* 2. full runs at the tuned lr, with and without warmup */
+    enum { RUNS = 2 * N_CONTENDERS };
+    run_out outs[RUNS];
+    char labels[RUNS][64];
+    for (size_t c = 0; c < N_CONTENDERS; c++)
+        for (int w = 0; w < 2; w++) {
+            size_t i = 2 * c + (size_t)w;
+            char spec[128];
+            snprintf(spec, sizeof spec, contenders[c].spec, best_lr[c]);
+            snprintf(labels[i], sizeof labels[i], "%s lr=%g%s", contenders[c].name, best_lr[c],
+                     w ? "" : " +warmup");
+            run_spec rs = base;
+            rs.optim = spec;
+            rs.schedule = NULL;
+            rs.warmup = !w;
+            rs.label = labels[i];
+            charlm_model m;
+            run_fresh(d, &rs, &m, &outs[i]);
+            charlm_model_free(&m);
+        }
+
+    /* 3. chart and CSV */
+    double xs[RUNS][512], ys[RUNS][512];
+    charlm_series series[RUNS];
+    for (size_t i = 0; i < RUNS; i++) {
+        const charlm_result *r = &outs[i].result;
+        size_t n = r->n_curve < 512 ? r->n_curve : 512;
+        for (size_t k = 0; k < n; k++)
+            xs[i][k] = (double)r->curve[k].step, ys[i][k] = r->curve[k].val_loss;
+        series[i] = (charlm_series){labels[i], xs[i], ys[i], n, (int)(i % 2)};
+    }
+    charlm_hline lines[N_BASELINES];
+    for (int b = 0; b < N_BASELINES; b++)
+        lines[b] = (charlm_hline){baseline_names[b], d->baselines[b]};
+    char title[256];
+    snprintf(title, sizeof title,
+             "charlm: validation loss, MLP %dx%d-%d, batch %zu (solid: warmup+cosine, dashed: "
+             "cosine only)",
+             base.shape.context, base.shape.embed, base.shape.hidden, base.batch);
+    snprintf(path, sizeof path, "%s/charlm_compare.svg", dir);
+    /* n-gram lines far above the curves are left out of the chart */
+    if (charlm_svg_chart(path, title, "update step", "validation loss (nats/char)", series, RUNS,
+                         lines + 2, N_BASELINES - 2))
+        die(path, "cannot write: %s", strerror(errno));
+    snprintf(path, sizeof path, "%s/charlm_compare.csv", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        die(path, "cannot write: %s", strerror(errno));
+    fprintf(f, "run,optim,schedule,step,train_loss,val_loss,lr\n");
+    for (size_t i = 0; i < RUNS; i++)
+        for (size_t k = 0; k < outs[i].result.n_curve; k++) {
+            const charlm_point *p = &outs[i].result.curve[k];
+            fprintf(f, "\"%s\",\"%s\",\"%s\",%ld,%.9g,%.9g,%.9g\n", labels[i], outs[i].optim,
+                    outs[i].schedule, p->step, p->train_loss, p->val_loss, p->lr);
+        }
+    if (fclose(f))
+        die(path, "cannot write: %s", strerror(errno));
+
+    double seconds = charlm_now() - t0;
+    if (json) {
+        printf("{\"compare\":[");
+        for (size_t i = 0; i < RUNS; i++) {
+            printf("%s{\"run\":", i ? "," : "");
+            json_string(stdout, labels[i]);
+            printf(",\"optim\":");
+            json_string(stdout, outs[i].optim);
+            printf(",\"schedule\":");
+            json_string(stdout, outs[i].schedule);
+            printf(",\"val_loss\":");
+            json_number(stdout, outs[i].result.val_loss);
+            printf(",\"tokens_per_s\":");
+            json_number(stdout, outs[i].result.tokens / outs[i].result.seconds);
+            printf(",\"curve\":");
+            json_curve(stdout, &outs[i].result);
+            printf("}");
+        }
+        printf("],\"sweep\":[");
+        for (size_t c = 0; c < N_CONTENDERS; c++)
+            for (int k = 0; k < 4; k++) {
+                printf("%s{\"optim\":\"%s\",\"lr\":%.9g,\"val_loss\":", c + (size_t)k ? "," : "",
+                       contenders[c].name, contenders[c].lrs[k]);
+                json_number(stdout, sweep_loss[c][k]);
+                printf("}");
+            }
+        printf("],\"baselines\":{");
+        for (int b = 0; b < N_BASELINES; b++)
+            printf("%s\"%s\":%.9g", b ? "," : "", baseline_names[b], d->baselines[b]);
+        printf("},\"sweep_steps\":%ld,\"steps\":%ld,\"seconds\":%.9g,\"svg\":", sweep_steps,
+               base.steps, seconds);
+        snprintf(path, sizeof path, "%s/charlm_compare.svg", dir);
+        json_string(stdout, path);
+        printf("}\n");
+    } else {
+        printf("\n%-28s %10s\n", "run", "val loss");
+        for (size_t i = 0; i < RUNS; i++)
+            printf("%-28s %10.4f\n", labels[i], outs[i].result.val_loss);
+        for (int b = 0; b < N_BASELINES; b++)
+            printf("%-28s %10.4f\n", baseline_names[b], d->baselines[b]);
+        printf("wrote %s/charlm_compare.svg and %s/charlm_compare.csv in %.0f s\n", dir, dir,
+               seconds);
+    }
+    for (size_t i = 0; i < RUNS; i++)
+        charlm_result_free(&outs[i].result);
+    return 0;
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+    option opts[] = {
+        {"words", 1, NULL},      {"optim", 1, NULL},       {"schedule", 1, NULL},
+        {"steps", 1, NULL},      {"batch", 1, NULL},       {"seed", 1, NULL},
+        {"clip", 1, NULL},       {"context", 1, NULL},     {"embed", 1, NULL},
+        {"hidden", 1, NULL},     {"eval-every", 1, NULL},  {"eval-tokens", 1, NULL},
+        {"samples", 1, NULL},    {"temperature", 1, NULL}, {"threads", 1, NULL},
+        {"checkpoint", 1, NULL}, {"resume", 1, NULL},      {"json", 0, NULL},
+        {"quiet", 0, NULL},      {"compare", 0, NULL},     {"out", 1, NULL},
+        {"sweep-steps", 1, NULL},
+    };
+    enum { WORDS, OPTIM, SCHEDULE, STEPS, BATCH, SEED, CLIP, CONTEXT, EMBED, HIDDEN, EVAL_EVERY,
+           EVAL_TOKENS, SAMPLES, TEMPERATURE, THREADS, CHECKPOINT, RESUME, JSON, QUIET, COMPARE,
+           OUT, SWEEP_STEPS };
+    parse_options(argc, argv, opts, sizeof opts / sizeof opts[0]);
+#define OPT(i, def) (opts[i].value ? opts[i].value : (def))
+
+    run_spec rs = {0};
+    rs.shape.context = (int)parse_long("--context", OPT(CONTEXT, "8"), 1, 32);
+    rs.shape.embed = (int)parse_long("--embed", OPT(EMBED, "24"), 1, 1024);
+    rs.shape.hidden = (int)parse_long("--hidden", OPT(HIDDEN, "512"), 1, 8192);
+    rs.batch = (size_t)parse_long("--batch", OPT(BATCH, "256"), 1, 1 << 16);
+    rs.steps = parse_long("--steps", OPT(STEPS, "12000"), 0, 100000000);
+    rs.seed = (uint64_t)parse_long("--seed", OPT(SEED, "1"), 0, 0x7fffffffffffffffL);
+    rs.clip = parse_double("--clip", OPT(CLIP, "1"), 0);
+    long every = rs.steps / 20 > 0 ? rs.steps / 20 : 1;
+    char every_text[32];
+    snprintf(every_text, sizeof every_text, "%ld", every);
+    rs.eval_every = parse_long("--eval-every", OPT(EVAL_EVERY, every_text), 1, 100000000);
+    rs.eval_tokens = (size_t)parse_long("--eval-tokens", OPT(EVAL_TOKENS, "20000"), 0, 1L << 40);
+    rs.optim = OPT(OPTIM, "adamw(lr=3e-3, weight_decay=0.1)");
+    rs.schedule = opts[SCHEDULE].value;
+    rs.warmup = 1;
+    int json = opts[JSON].value != NULL, compare = opts[COMPARE].value != NULL;
+    rs.progress = !opts[QUIET].value && isatty(2);
+    long n_samples = parse_long("--samples", OPT(SAMPLES, "12"), 0, 100000);
+    double temperature = parse_double("--temperature", OPT(TEMPERATURE, "1"), 0);
+    if (temperature <= 0)
+        die("--temperature", "must be > 0, got %s", opts[TEMPERATURE].value);
+    long threads = parse_long("--threads", OPT(THREADS, "0"), 0, 1024);
+#ifdef _OPENMP
+    if (threads > 0)
+        omp_set_num_threads((int)threads);
+#endif
+    if (compare && (opts[CHECKPOINT].value || opts[RESUME].value))
+        die("--compare", "cannot be combined with --checkpoint or --resume");
+
+    /* a resumed run takes its shape, batch and seed from the checkpoint */
+    charlm_ckpt_header resume = {0};
+    if (opts[RESUME].value) {
+        const char *why = "";
+        if (charlm_ckpt_peek(opts[RESUME].value, &resume, &why))
+            die(opts[RESUME].value, "%s", why);
+        rs.shape = resume.shape;
+        rs.batch = resume.batch;
+        rs.seed = resume.seed;
+        if (!opts[OPTIM].value)
+            rs.optim = resume.optim;
+        if (resume.step > rs.steps)
+            die("--resume", "%s is at step %ld, past --steps %ld", opts[RESUME].value,
+                resume.step, rs.steps);
+    }
+
+    dataset d;
+    dataset_load(&d, OPT(WORDS, DEFAULT_WORDS), rs.shape.context);
+
+    if (compare) {
+        long sweep = parse_long("--sweep-steps", OPT(SWEEP_STEPS, "1500"), 1, 100000000);
+        if (!opts[STEPS].value)
+            rs.steps = 6000;
+        if (!opts[EVAL_EVERY].value)
+            rs.eval_every = rs.steps / 20 > 0 ? rs.steps / 20 : 1;
+        int rc = run_compare(&d, rs, sweep, OPT(OUT, "."), json);
+        dataset_free(&d);
+        return rc;
+    }
+
+    charlm_model m;
+    if (charlm_model_init(&m, rs.shape, rs.batch, rs.seed))
+        die("model", "out of memory");
+    rv_optim *opt;
+    rv_status s = charlm_optim_create(&m, rs.optim, &opt);
+    if (s)
+        die_status("--optim", s);
+    if (threads > 0 && (s = rv_optim_set_threads(opt, (int)threads)))
+        die_status("--threads", s);
+    if (opts[RESUME].value) {
+        const char *why = "";
+        if (charlm_ckpt_load(opts[RESUME].value, &m, opt, &why))
+            die(opts[RESUME].value, "%s", why);
+    }
+    rs.label = NULL;
+    run_out out;
+    run_train(&d, &rs, &m, opt, &out);
+    const charlm_result *r = &out.result;
+    if (opts[CHECKPOINT].value) {
+        const char *why = "";
+        if (charlm_ckpt_save(opts[CHECKPOINT].value, &m, opt, rs.batch, rs.seed, rs.optim, &why))
+            die(opts[CHECKPOINT].value, "%s", why);
+    }
+    double test_loss = charlm_eval(&m, &d.test);
+    double tps = r->seconds > 0 ? r->tokens / r->seconds : 0;
+    double share = r->seconds > 0 ? r->optim_seconds / r->seconds : 0;
+    double train_loss = r->n_curve ? r->curve[r->n_curve - 1].train_loss : NAN;
+
+    /* samples from a stream of their own, so they do not depend on training length */
+    charlm_rng rng = charlm_rng_keyed(rs.seed, 0x5a3d1e5ull);
+    char(*samples)[CHARLM_MAX_WORD] = calloc((size_t)n_samples + 1, sizeof *samples);
+    if (!samples)
+        die("samples", "out of memory");
+    for (long i = 0; i < n_samples; i++)
+        charlm_sample(&m, &rng, temperature, samples[i], CHARLM_MAX_WORD);
+
+    FILE *h = json ? stderr : stdout;   /* --json keeps stdout for the JSON object */
+    if (!json || !opts[QUIET].value) {
+        fprintf(h, "data: %zu words (%zu train, %zu val, %zu test), %zu training tokens\n",
+                d.split.all.n, d.split.train.n, d.split.val.n, d.split.test.n, d.train.n);
+        fprintf(h, "model: context %d, embed %d, hidden %d: %zu parameters\n", rs.shape.context,
+                rs.shape.embed, rs.shape.hidden, m.n_params);
+        fprintf(h, "optim: %s\nschedule: %s\n", out.optim, out.schedule);
+        fprintf(h, "\n%-10s %s\n", "model", "val loss (nats/char)");
+        for (int b = 0; b < N_BASELINES; b++)
+            fprintf(h, "%-10s %.4f\n", baseline_names[b], d.baselines[b]);
+        fprintf(h, "%-10s %.4f   (train %.4f, test %.4f)\n", "MLP", r->val_loss, train_loss,
+                test_loss);
+        fprintf(h, "\n%ld updates of %zu tokens in %.1f s: %.0f tokens/s, %.1f%% of the time in "
+                   "the optimizer step\n",
+                r->steps, rs.batch, r->seconds, tps, 100 * share);
+        if (r->diverged)
+            fprintf(h, "training diverged (non-finite loss) and stopped early\n");
+        if (n_samples) {
+            fprintf(h, "\nsamples (temperature %g):", temperature);
+            for (long i = 0; i < n_samples; i++)
+                fprintf(h, " %s", samples[i]);
+            fputc('\n', h);
+        }
+    }
+    if (json) {
+        printf("{\"val_loss\":");
+        json_number(stdout, r->val_loss);
+        printf(",\"test_loss\":");
+        json_number(stdout, test_loss);
+        printf(",\"train_loss\":");
+        json_number(stdout, train_loss);
+        printf(",\"baselines\":{");
+        for (int b = 0; b < N_BASELINES; b++) {
+            printf("%s\"%s\":", b ? "," : "", baseline_names[b]);
+            json_number(stdout, d.baselines[b]);
+        }
+        printf("},\"samples\":[");
+        for (long i = 0; i < n_samples; i++) {
+            if (i)
+                putchar(',');
+            json_string(stdout, samples[i]);
+        }
+        printf("],\"curve\":");
+        json_curve(stdout, r);
+        printf(",\"tokens_per_s\":");
+        json_number(stdout, tps);
+        printf(",\"optimizer_time_share\":");
+        json_number(stdout, share);
+        printf(",\"train_seconds\":");
+        json_number(stdout, r->seconds);
+        printf(",\"steps\":%ld,\"steps_run\":%ld,\"batch\":%zu,\"seed\":%llu,\"clip\":", rs.steps,
+               r->steps, rs.batch, (unsigned long long)rs.seed);
+        json_number(stdout, rs.clip);
+        printf(",\"diverged\":%s,\"params\":%zu,\"model\":{\"context\":%d,\"embed\":%d,"
+               "\"hidden\":%d},\"optim\":",
+               r->diverged ? "true" : "false", m.n_params, rs.shape.context, rs.shape.embed,
+               rs.shape.hidden);
+        json_string(stdout, out.optim);
+        printf(",\"schedule\":");
+        json_string(stdout, out.schedule);
+        printf(",\"data\":{\"words\":%zu,\"train_words\":%zu,\"val_words\":%zu,\"test_words\":%zu,"
+               "\"train_tokens\":%zu,\"val_tokens\":%zu,\"test_tokens\":%zu}}\n",
+               d.split.all.n, d.split.train.n, d.split.val.n, d.split.test.n, d.train.n, d.val.n,
+               d.test.n);
+    }
+    free(samples);
+    charlm_result_free(&out.result);
+    rv_optim_free(opt);
+    charlm_model_free(&m);
+    dataset_free(&d);
+    return 0;
+}

@@ -1,0 +1,191 @@
+/* charlm/train.h — the training loop: batches, ravine's optimizer and
+   schedule, optional clipping, periodic evaluation, timing.
+
+       charlm_model m;      charlm_model_init(&m, shape, batch, seed);
+       rv_optim *opt;       charlm_optim_create(&m, "adamw(lr=3e-3)", &opt);
+       rv_schedule *lr;     rv_schedule_parse("warmup_cosine(...)", &lr);
+       charlm_result res;   charlm_train(&m, opt, lr, &train, &val, &cfg, &res);
+
+   The optimizer is driven only through ravine's public API: one param
+   group with weight decay for the matrices and one without it for biases
+   and embeddings, lr = schedule(t) before update t. */
+#ifndef CHARLM_TRAIN_H
+#define CHARLM_TRAIN_H
+
+#include "model.h"
+#include "ravine/ravine.h"
+
+#include <stdio.h>
+#include <time.h>
+
+static inline double charlm_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The optimizer for m: group 0 from spec (matrices), group 1 the same with
+   weight_decay=0 (biases and embeddings). */
+static inline rv_status charlm_optim_create(charlm_model *m, const char *spec, rv_optim **out)
+{
+    rv_optim *opt;
+    rv_status s = rv_optim_create_spec(&opt, spec);
+    if (s)
+        return s;
+    size_t no_decay = 0;
+    s = rv_optim_add_group_spec(opt, "weight_decay=0", &no_decay);
+    for (int t = 0; t < CHARLM_TENSORS && s == RV_OK; t++)
+        s = rv_optim_add_param(opt, m->tensors[t].decay ? 0 : no_decay, m->tensors[t].name,
+                               charlm_param(m, t), charlm_grad(m, t), m->tensors[t].n, NULL);
+    if (s) {
+        rv_optim_free(opt);
+        return s;
+    }
+    *out = opt;
+    return RV_OK;
+}
+
+/* Scale all gradients so their global L2 norm is at most max_norm; returns
+   the norm before clipping. */
+static inline double charlm_clip_global_norm(charlm_model *m, double max_norm)
+{
+    double sq = 0;
+    for (size_t i = 0; i < m->n_params; i++)
+        sq += (double)m->grads[i] * (double)m->grads[i];
+    double norm = sqrt(sq);
+    if (norm > max_norm) {
+        float scale = (float)(max_norm / (norm + 1e-6));
+        for (size_t i = 0; i < m->n_params; i++)
+            m->grads[i] *= scale;
+    }
+    return norm;
+}
+
+typedef struct charlm_config {
+    long steps;            /* total updates (a resumed run continues to this) */
+    uint64_t seed;         /* batches: example indices drawn from (seed, step) */
+    double clip;           /* max global gradient norm; 0 = off */
+    long eval_every;       /* evaluate every this many updates (and at the end) */
+    size_t eval_tokens;    /* validation tokens used for the curve; 0 = all */
+    int progress;          /* progress line on stderr */
+    const char *label;     /* prefix of the progress line, may be NULL */
+} charlm_config;
+
+typedef struct charlm_point {
+    long step;
+    double train_loss;     /* mean batch loss since the previous point (NAN at step 0) */
+    double val_loss;       /* on the first eval_tokens validation tokens */
+    double lr;
+} charlm_point;
+
+typedef struct charlm_result {
+    charlm_point *curve;
+    size_t n_curve;
+    double val_loss;       /* all validation tokens, after the last update */
+    double seconds;        /* wall time of the updates (evaluations excluded) */
+    double optim_seconds;  /* of which in rv_optim_step */
+    double tokens;         /* training tokens processed */
+    long steps;            /* updates done in this call */
+    int diverged;          /* the loss became non-finite; training stopped */
+} charlm_result;
+
+static inline void charlm_result_free(charlm_result *r)
+{
+    free(r->curve);
+    memset(r, 0, sizeof *r);
+}
+
+static inline void charlm_format_duration(double s, char *buf, size_t size)
+{
+    if (!(s >= 0) || s > 359999)
+        snprintf(buf, size, "--");
+    else if (s >= 60)
+        snprintf(buf, size, "%dm%02ds", (int)(s / 60), (int)s % 60);
+    else
+        snprintf(buf, size, "%.0fs", s);
+}
+
+/* Train from the optimizer's current step count up to cfg->steps.
+   Returns RV_OK, or the failing ravine status (rv_errmsg() says why). */
+static inline rv_status charlm_train(charlm_model *m, rv_optim *opt, const rv_schedule *sched,
+                                     const charlm_examples *train, const charlm_examples *val,
+                                     const charlm_config *cfg, charlm_result *res)
+{
+    memset(res, 0, sizeof *res);
+    long first = rv_optim_step_count(opt), every = cfg->eval_every > 0 ? cfg->eval_every : 1;
+    size_t max_points = (size_t)((cfg->steps - first) / every + 3);
+    res->curve = calloc(max_points, sizeof *res->curve);
+    if (!res->curve)
+        return RV_ERR_NOMEM;
+    charlm_examples val_curve = *val;
+    if (cfg->eval_tokens && cfg->eval_tokens < val->n)
+        val_curve.n = cfg->eval_tokens;
+
+    size_t B = m->rows, C = (size_t)m->shape.context;
+    uint8_t *bx = malloc(B * C), *by = malloc(B);
+    if (!bx || !by)
+        return free(bx), free(by), RV_ERR_NOMEM;
+
+    double window_loss = 0, last_report = 0;
+    long window_steps = 0;
+    rv_status s = RV_OK;
+    if (first == 0 && cfg->steps > 0)
+        res->curve[res->n_curve++] =
+            (charlm_point){0, NAN, charlm_eval(m, &val_curve), rv_schedule_lr(sched, 0)};
+    for (long t = first; t < cfg->steps; t++) {
+        double t0 = charlm_now();
+        charlm_rng r = charlm_rng_keyed(cfg->seed, (uint64_t)t);
+        for (size_t b = 0; b < B; b++) {
+            size_t i = charlm_rng_below(&r, train->n);
+            memcpy(bx + b * C, train->ctx + i * C, C);
+            by[b] = train->y[i];
+        }
+        double loss = charlm_loss(m, bx, by, B, 1) / (double)B;
+        if (!isfinite(loss)) {
+            res->diverged = 1;
+            break;
+        }
+        if (cfg->clip > 0)
+            charlm_clip_global_norm(m, cfg->clip);
+        double lr = rv_schedule_lr(sched, t);
+        double t1 = charlm_now();
+        if ((s = rv_optim_set_lr(opt, lr)) || (s = rv_optim_step(opt)))
+            break;
+        double t2 = charlm_now();
+        res->optim_seconds += t2 - t1;
+        res->seconds += t2 - t0;
+        res->tokens += (double)B;
+        res->steps++;
+        window_loss += loss;
+        window_steps++;
+
+        long done = t + 1;
+        if (done % every == 0 || done == cfg->steps) {
+            res->curve[res->n_curve++] = (charlm_point){done, window_loss / (double)window_steps,
+                                                        charlm_eval(m, &val_curve), lr};
+            window_loss = 0;
+            window_steps = 0;
+        }
+        if (cfg->progress && (t2 - last_report > 0.2 || done == cfg->steps)) {
+            last_report = t2;
+            double tps = res->tokens / res->seconds;
+            char eta[32];
+            charlm_format_duration((double)(cfg->steps - done) * (double)B / tps, eta, sizeof eta);
+            fprintf(stderr, "\r%s%sstep %ld/%ld  loss %.4f  lr %.3g  %.0f tok/s  ETA %s   ",
+                    cfg->label ? cfg->label : "", cfg->label ? "  " : "", done, cfg->steps, loss,
+                    lr, tps, eta);
+            fflush(stderr);
+        }
+    }
+    if (cfg->progress)
+        fputc('\n', stderr);
+    free(bx);
+    free(by);
+    if (s)
+        return s;
+    res->val_loss = res->diverged ? NAN : charlm_eval(m, val);
+    return RV_OK;
+}
+
+#endif
