@@ -89,13 +89,13 @@
   // Learning rates that show each method's character on each surface.
   const PRESETS = {
     bowl:         { sgd: 0.18, momentum: 0.02, nesterov: 0.02, polyak: 0.15, adam: 0.3, adamw: 0.3, rmsprop: 0.05, adagrad: 1, newton: 1 },
-    rosenbrock:   { sgd: 0.001, momentum: 0.0003, nesterov: 0.0003, polyak: 0.002, adam: 0.05, adamw: 0.05, rmsprop: 0.01, adagrad: 0.5, newton: 1 },
-    beale:        { sgd: 0.01, momentum: 0.002, nesterov: 0.002, polyak: 0.01, adam: 0.05, adamw: 0.05, rmsprop: 0.01, adagrad: 0.3, newton: 1 },
-    himmelblau:   { sgd: 0.01, momentum: 0.002, nesterov: 0.002, polyak: 0.01, adam: 0.1, adamw: 0.1, rmsprop: 0.03, adagrad: 0.5, newton: 1 },
+    rosenbrock:   { sgd: 0.002, momentum: 0.001, nesterov: 0.0008, polyak: 0.01, adam: 0.1, adamw: 0.1, rmsprop: 0.05, adagrad: 0.8, newton: 1 },
+    beale:        { sgd: 0.02, momentum: 0.005, nesterov: 0.005, polyak: 0.05, adam: 0.1, adamw: 0.1, rmsprop: 0.03, adagrad: 0.5, newton: 1 },
+    himmelblau:   { sgd: 0.01, momentum: 0.003, nesterov: 0.003, polyak: 0.03, adam: 0.3, adamw: 0.3, rmsprop: 0.05, adagrad: 0.5, newton: 1 },
     saddle:       { sgd: 0.05, momentum: 0.01, nesterov: 0.01, polyak: 0.05, adam: 0.05, adamw: 0.05, rmsprop: 0.01, adagrad: 0.3, newton: 1 },
-    rastrigin:    { sgd: 0.002, momentum: 0.001, nesterov: 0.001, polyak: 0.005, adam: 0.05, adamw: 0.05, rmsprop: 0.01, adagrad: 0.3, newton: 1 },
-    delivery:     { sgd: 0.01, momentum: 0.002, nesterov: 0.002, polyak: 0.01, adam: 0.1, adamw: 0.1, rmsprop: 0.03, adagrad: 0.5, newton: 1 },
-    delivery_std: { sgd: 0.1, momentum: 0.02, nesterov: 0.02, polyak: 0.1, adam: 0.1, adamw: 0.1, rmsprop: 0.03, adagrad: 0.5, newton: 1 },
+    rastrigin:    { sgd: 0.002, momentum: 0.0005, nesterov: 0.0005, polyak: 0.005, adam: 0.3, adamw: 0.3, rmsprop: 0.1, adagrad: 0.05, newton: 1 },
+    delivery:     { sgd: 0.005, momentum: 0.002, nesterov: 0.002, polyak: 0.02, adam: 1, adamw: 1, rmsprop: 0.3, adagrad: 2, newton: 1 },
+    delivery_std: { sgd: 0.1, momentum: 0.02, nesterov: 0.02, polyak: 0.1, adam: 0.3, adamw: 0.3, rmsprop: 0.02, adagrad: 0.2, newton: 1 },
     custom:       { sgd: 0.05, momentum: 0.01, nesterov: 0.01, polyak: 0.05, adam: 0.1, adamw: 0.1, rmsprop: 0.03, adagrad: 0.5, newton: 1 },
   };
 
@@ -414,9 +414,9 @@
       ctx.fillRect(i, 0, 1, cv.height);
     }
     const h = surface.heat;
-    const offset = surface.info.min ? "f* + " : "min + ";
-    $("rampLo").textContent = `${offset}${fmtNum(h.bottom + h.eps, 2)}`;
-    $("rampHi").textContent = `${offset}${fmtNum(h.top, 2)}`;
+    $("rampCaption").textContent = surface.info.min ? "loss − f*" : "loss − min";
+    $("rampLo").textContent = fmtNum(h.bottom + h.eps, 2);
+    $("rampHi").textContent = fmtNum(h.top, 2);
   }
 
   // Loss against update, log scale (of loss - f* when the minimum is known).
@@ -444,7 +444,7 @@
     }
     if (!Number.isFinite(lo)) { lo = 0; hi = 1; }
     if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
-    if (logScale) { lo = Math.floor(lo); hi = Math.ceil(hi); }
+    if (logScale) { hi = Math.ceil(hi); lo = Math.max(Math.floor(lo), hi - 12); }   // 12 decades at most
     const X = (i) => pad.l + i / state.steps * (w - pad.l - pad.r);
     const Y = (v) => pad.t + (hi - v) / (hi - lo) * (h - pad.t - pad.b);
     // grid

@@ -23,9 +23,10 @@ const CASES = [
   },
 ];
 
-function cliTrace(surface, optim, start, steps) {
+function cliTrace(surface, optim, start, steps, schedule) {
   const out = execFileSync(ravine, ["trace", "--surface", surface, "--optim", optim,
-    "--start", start.join(","), "--steps", String(steps)], { encoding: "utf8" });
+    "--start", start.join(","), "--steps", String(steps), ...(schedule ? ["--schedule", schedule] : [])],
+    { encoding: "utf8" });
   const lines = out.trim().split("\n");
   if (lines[0] !== "step,x,y,loss") throw new Error(`unexpected header: ${lines[0]}`);
   return lines.slice(1).map((l) => l.split(",").slice(1).map((v) => (/nan/i.test(v) ? NaN : Number(v))));
@@ -60,6 +61,23 @@ try {
                 `explain (${e.x.after}, ${e.y.after}), trace (${got[t][0]}, ${got[t][1]})`);
         }
       }
+    }
+  }
+
+  // The page's schedules reach the core as specs too: same rows as --schedule.
+  for (const [optim, schedule] of [["adam(lr=0.3)", "warmup_cosine(peak=0.3, warmup_steps=6, decay_steps=60)"],
+                                   ["sgd(lr=0.02, momentum=0.9)", "step(lr=0.02, step_size=15, gamma=0.5)"],
+                                   ["newton", "cosine(lr=1, t_max=60)"]]) {
+    const want = cliTrace("bowl", optim, [-4, 1], STEPS, schedule);
+    const got = await page.evaluate((a) => window.ravineLive.trace(a),
+      { surface: "bowl", optim, start: [-4, 1], steps: STEPS, schedule });
+    const bad = got.findIndex((r, k) => r.some((v, j) => !near(v, want[k][j], 1e-6)));
+    check(bad < 0, `bowl ${optim} with ${schedule}: equals ravine trace --schedule`,
+          bad < 0 ? "" : `row ${bad}: page ${got[bad]}, cli ${want[bad]}`);
+    if (!optim.startsWith("newton")) {
+      const e = await page.evaluate(([o, k]) => window.ravineLive.explainAt(o, k),
+        [{ surface: "bowl", optim, start: [-4, 1], schedule }, 10]);
+      check(e.x.after === got[10][0] && e.y.after === got[10][1], `bowl ${optim} with ${schedule}: explained update 10 lands on row 10`);
     }
   }
 
