@@ -36,6 +36,7 @@
 #include "ravine/schedule.h"
 #include "ravine/bench.h"
 #include "ravine/checkpoint.h"
+#include "ravine/clip.h"
 #include "ravine/surface.h"
 #include "ravine/lab.h"
 #include "ravine/diagnose.h"
