@@ -9,6 +9,12 @@ static const cli_command *const commands[] = {
     &cmd_schedule,
     &cmd_bench,
     &cmd_trace,
+    &cmd_race,
+    &cmd_sweep,
+    &cmd_gradcheck,
+    &cmd_curvature,
+    &cmd_explain,
+    &cmd_memory,
     &cmd_diagnose,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

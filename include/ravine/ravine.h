@@ -39,6 +39,7 @@
 #include "ravine/clip.h"
 #include "ravine/surface.h"
 #include "ravine/lab.h"
+#include "ravine/explain.h"
 #include "ravine/diagnose.h"
 
 #define RAVINE_VERSION_MAJOR 0

@@ -19,10 +19,20 @@ rv_status rv_surface_curvature(const rv_surface *s, const double x[2], rv_curvat
     double m = 0.5 * (a + d), r = hypot(0.5 * (a - d), b);
     c.eig[0] = m - r;
     c.eig[1] = m + r;
-    /* the larger eigenvalue's direction is at angle theta = atan2(2b, a-d)/2 */
-    double theta = 0.5 * atan2(2.0 * b, a - d);
-    c.evec[1][0] = cos(theta), c.evec[1][1] = sin(theta);
-    c.evec[0][0] = -sin(theta), c.evec[0][1] = cos(theta);
+    /* the larger eigenvalue's direction: (H - eig1 I) v = 0 gives two candidate
+       vectors (b, eig1 - a) and (eig1 - d, b); the longer is the better
+       conditioned. The other eigenvector is perpendicular. */
+    double u[2] = {b, c.eig[1] - a}, w[2] = {c.eig[1] - d, b};
+    double nu = hypot(u[0], u[1]), nw = hypot(w[0], w[1]);
+    double *v = nu >= nw ? u : w, nv = fmax(nu, nw);
+    if (nv == 0) {   /* a multiple of I: any basis */
+        v[0] = 1, v[1] = 0, nv = 1;
+    }
+    double sign = (v[0] < 0 || (v[0] == 0 && v[1] < 0)) ? -1.0 : 1.0;
+    c.evec[1][0] = sign * v[0] / nv + 0.0, c.evec[1][1] = sign * v[1] / nv + 0.0;
+    c.evec[0][0] = -c.evec[1][1] + 0.0, c.evec[0][1] = c.evec[1][0];
+    if (c.evec[0][0] < 0 || (c.evec[0][0] == 0 && c.evec[0][1] < 0))
+        c.evec[0][0] = -c.evec[0][0] + 0.0, c.evec[0][1] = -c.evec[0][1] + 0.0;
     double lo = fmin(fabs(c.eig[0]), fabs(c.eig[1])), hi = fmax(fabs(c.eig[0]), fabs(c.eig[1]));
     c.condition = lo > 0 ? hi / lo : INFINITY;
     c.sgd_lr_max = c.eig[1] > 0 ? 2.0 / c.eig[1] : NAN;

@@ -1,0 +1,140 @@
+/* Explanations come from the kernels: their parameters equal rv_update's bit
+   for bit, and the seed's worked numbers appear in the text. */
+#include "ravine/ravine.h"
+#include "ravine/explain.h"
+#include "check.h"
+
+#include <stdlib.h>
+
+static const char *describe(rv_explainer *e)
+{
+    static char text[8192];
+    size_t need = rv_explainer_describe(e, text, sizeof text);
+    CHECK(need < sizeof text && need == strlen(text));
+    return text;
+}
+
+#define HAS(text, piece) CHECK_MSG(strstr((text), (piece)) != NULL, "missing \"%s\" in:\n%s", (piece), (text))
+
+/* every algorithm and its variants: K explained updates vs K rv_update calls */
+static void bit_for_bit(void)
+{
+    static const char *const specs[] = {
+        "sgd(lr=0.05)", "sgd(lr=0.05, momentum=0.9)",
+        "sgd(lr=0.05, momentum=0.9, dampening=0.1, weight_decay=0.01)",
+        "sgd(lr=0.05, momentum=0.9, nesterov=true, maximize=true)", "polyak(lr=0.05)",
+        "polyak(lr=0.05, weight_decay=0.1)", "adam(lr=0.1)", "adam(lr=0.1, weight_decay=0.1, amsgrad=true)",
+        "adam(lr=0.1, maximize=true)", "adamw(lr=0.1)", "adamw(lr=0.1, decay=after)",
+        "adamw(lr=0.1, amsgrad=true, weight_decay=0.3)", "rmsprop(lr=0.01)",
+        "rmsprop(lr=0.01, momentum=0.9, centered=true, weight_decay=0.1)",
+        "adagrad(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.5)",
+    };
+    enum { N = 5, K = 7 };
+    const float p0[N] = {0.8f, 1.5f, -2.0f, 3e-3f, 40.0f};
+    for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++) {
+        const rv_optim_type *type;
+        rv_hparams h;
+        CHECK_STATUS(rv_hparams_parse(specs[s], &type, &h), RV_OK);
+        float p[N], st[4][N] = {{0}};
+        memcpy(p, p0, sizeof p);
+        float *state[4] = {st[0], st[1], st[2], st[3]};
+        rv_state_init(type, &h, N, state);
+        rv_explainer *e;
+        CHECK_STATUS(rv_explainer_create(&e, specs[s], N, p0), RV_OK);
+        int same = 1;
+        for (long k = 1; k <= K; k++) {
+            float g[N];
+            for (int i = 0; i < N; i++)
+                g[i] = (float)(sin(1.7 * (double)(k * N + i)) * (i + 1) * 3.0);
+            CHECK_STATUS(rv_update(type, &h, k, N, p, g, state), RV_OK);
+            const rv_explain_step *es;
+            CHECK_STATUS(rv_explainer_step(e, g, &es), RV_OK);
+            CHECK(es->t == k && es->n == N);
+            const float *q = rv_explainer_params(e);
+            for (int i = 0; i < N; i++) {
+                same &= memcmp(&q[i], &p[i], sizeof(float)) == 0;
+                same &= es->values[i].param_after == p[i];
+                for (size_t j = 0; j < rv_state_count(type, &h); j++)
+                    same &= es->values[i].state_after[j] == st[j][i];
+            }
+            CHECK(strlen(describe(e)) > 0);
+        }
+        CHECK_MSG(same, "%s: explained updates differ from rv_update", specs[s]);
+        rv_explainer_free(e);
+    }
+}
+
+/* seed 000's worked examples */
+static void seed_numbers(void)
+{
+    rv_explainer *e;
+    const rv_explain_step *st;
+    /* SGD lr 0.05: w1 = 0.8 - 0.05*18 = -0.10, w2 = 1.5 - 0.05*0.22 = 1.489 */
+    CHECK_STATUS(rv_explainer_create(&e, "sgd(lr=0.05)", 2, (float[]){0.8f, 1.5f}), RV_OK);
+    CHECK_STATUS(rv_explainer_step(e, (float[]){18.0f, 0.22f}, &st), RV_OK);
+    const char *t = describe(e);
+    HAS(t, "  p   = p - lr*d = 1.5 - 0.05*0.22 = 1.489\n");
+    /* 0.8f - 0.05f*18 is -0.100000024 in float32: 0.8 and 0.05 are not exact */
+    HAS(t, "  p   = p - lr*d = 0.8 - 0.05*18 = -0.100000024\n");
+    CHECK_NEAR(st->values[0].param_after, -0.10, 1e-7);
+    CHECK(st->values[1].param_after == 1.489f);
+    rv_explainer_free(e);
+
+    /* momentum: velocity 0.9*0 + 0.1*18 = 1.8 (seed's Polyak form); 0.1 is
+       0.100000001 in float32, so the product is 1.8000001 */
+    CHECK_STATUS(rv_explainer_create(&e, "polyak(lr=0.05)", 1, (float[]){0.8f}), RV_OK);
+    CHECK_STATUS(rv_explainer_step(e, (float[]){18.0f}, &st), RV_OK);
+    HAS(describe(e), "  v = beta*v + (1-beta)*g = 0.9*0 + 0.1*18 = 1.8000001\n");
+    CHECK_NEAR(st->values[0].buf, 1.8, 1e-6);
+    rv_explainer_free(e);
+
+    /* AdamW, w = [1, -1], g = [0.25, -0.5], lr 0.1: 0.8991 with the seed's decay
+       after the step, 0.899 with torch's before it */
+    CHECK_STATUS(rv_explainer_create(&e, "adamw(lr=0.1, decay=after)", 2, (float[]){1, -1}), RV_OK);
+    CHECK_STATUS(rv_explainer_step(e, (float[]){0.25f, -0.5f}, &st), RV_OK);
+    t = describe(e);
+    HAS(t, "  bias corrections: 1-beta1^1 = 0.1, 1-beta2^1 = 0.001\n");
+    HAS(t, "  m     = beta1*m + (1-beta1)*g   = 0.9*0 + 0.1*0.25 = 0.025\n");
+    HAS(t, "  v     = beta2*v + (1-beta2)*g^2 = 0.999*0 + 0.001*(-0.5)^2 = 0.00025\n");
+    HAS(t, "  m_hat = m/(1-beta1^1) = 0.025/0.1 = 0.25\n");
+    HAS(t, "  v_hat = v/(1-beta2^1) = 6.25e-05/0.001 = 0.0625\n");
+    HAS(t, "  step  = lr*m_hat/denom = 0.1*0.25/0.25 = 0.1\n");
+    HAS(t, "  p     = p - step = 1 - 0.1 = 0.9\n");
+    HAS(t, "  decay (after, seed 000): p = p - lr*weight_decay*p = 0.9 - 0.001*0.9 = 0.8991\n");
+    HAS(t, "= -0.8991\n");
+    CHECK(st->values[0].param_after == 0.8991f && st->values[1].param_after == -0.8991f);
+    rv_explainer_free(e);
+    CHECK_STATUS(rv_explainer_create(&e, "adamw(lr=0.1)", 2, (float[]){1, -1}), RV_OK);
+    CHECK_STATUS(rv_explainer_step(e, (float[]){0.25f, -0.5f}, &st), RV_OK);
+    t = describe(e);
+    HAS(t, "  decay (before, torch): p = p*(1 - lr*weight_decay) = 1*0.999 = 0.999\n");
+    HAS(t, "  p     = p - step = 0.999 - 0.1 = 0.899\n");
+    CHECK(st->values[0].param_after == 0.899f);
+    rv_explainer_free(e);
+}
+
+static void errors(void)
+{
+    rv_explainer *e = (rv_explainer *)&e, *before = e;
+    CHECK_STATUS(rv_explainer_create(&e, "adamw(lr=-1)", 1, (float[]){1}), RV_ERR_LR);
+    CHECK_STR(rv_errmsg(), "spec 'adamw(lr=-1)': lr must be >= 0, got -1");
+    CHECK_STATUS(rv_explainer_create(&e, "adan", 1, (float[]){1}), RV_ERR_SPEC_UNKNOWN_NAME);
+    CHECK_STATUS(rv_explainer_create(&e, "adam", 0, (float[]){1}), RV_ERR_SIZE);
+    CHECK_STATUS(rv_explainer_create(&e, "adam", 1, NULL), RV_ERR_NULL);
+    CHECK(e == before);
+    CHECK_STATUS(rv_explainer_create(&e, "adam", 1, (float[]){1}), RV_OK);
+    char buf[16] = "x";
+    CHECK(rv_explainer_describe(e, buf, sizeof buf) == 0 && buf[0] == '\0');
+    CHECK_STATUS(rv_explainer_step(e, NULL, NULL), RV_ERR_NULL);
+    CHECK_STR(rv_explainer_spec(e), "adam(lr=0.001,betas=(0.9,0.999),eps=1e-08,weight_decay=0,"
+                                    "amsgrad=false,maximize=false)");
+    rv_explainer_free(e);
+}
+
+int main(void)
+{
+    bit_for_bit();
+    seed_numbers();
+    errors();
+    return check_summary("test_explain");
+}

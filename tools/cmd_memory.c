@@ -1,0 +1,82 @@
+/* ravine memory: seed 000's optimizer memory table with real bytes. */
+#include "commands.h"
+#include "lab_cli.h"
+
+#include <stdint.h>
+#include <string.h>
+
+static const char *const rows[] = {
+    "sgd", "sgd(momentum=0.9)", "polyak", "adam", "adamw", "adam(amsgrad=true)", "rmsprop",
+    "rmsprop(momentum=0.9, centered=true)", "adagrad",
+};
+#define N_ROWS (sizeof rows / sizeof rows[0])
+
+static void human(char *buf, size_t size, double bytes)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    int u = 0;
+    while (bytes >= 1024 && u < 5)
+        bytes /= 1024, u++;
+    snprintf(buf, size, u ? "%.2f %s" : "%.0f %s", bytes, units[u]);
+}
+
+static int run(int argc, char **argv)
+{
+    const char *params_text = NULL, *json = NULL;
+    const cli_option opts[] = {{"params", 1, &params_text}, {"json", 0, &json}};
+    cli_parse(&cmd_memory, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0, NULL);
+    long n = params_text ? cli_parse_long("--params", params_text, 1, 1000000000000000L)
+                         : 1000000000L;
+    const double B = (double)sizeof(float);
+    if (json)
+        printf("{\"params\":%ld,\"bytes_per_value\":%.0f,\"grads_counted\":false,\"results\":[", n, B);
+    else
+        printf("memory for %ld float32 parameters (%.0f bytes each).\n"
+               "'x params' counts parameters + optimizer state, as seed 000's table does;\n"
+               "gradients (another 1x) are not counted there and are added in the last column.\n\n"
+               "%-38s %-48s %8s %14s %14s\n",
+               n, B, "optimizer", "state buffers (rv_state_count)", "x params",
+               "params+state", "with grads");
+    for (size_t i = 0; i < N_ROWS; i++) {
+        const rv_optim_type *type;
+        rv_hparams h;
+        rv_status st = rv_hparams_parse(rows[i], &type, &h);
+        if (st)
+            cli_die_status("memory", st);
+        size_t k = rv_state_count(type, &h);
+        char names[160] = "";
+        for (size_t j = 0; j < k; j++) {
+            strncat(names, j ? ", " : "", sizeof names - strlen(names) - 1);
+            strncat(names, rv_state_name(type, &h, j), sizeof names - strlen(names) - 1);
+        }
+        double total = (double)n * B * (double)(1 + k), grads = (double)n * B;
+        if (json) {
+            printf("%s{\"optim\":", i ? "," : "");
+            lab_cli_json_string(stdout, rows[i]);
+            printf(",\"state_buffers\":[");
+            for (size_t j = 0; j < k; j++) {
+                printf("%s", j ? "," : "");
+                lab_cli_json_string(stdout, rv_state_name(type, &h, j));
+            }
+            printf("],\"state_bytes\":%.0f,\"params_and_state_bytes\":%.0f,\"multiple\":%zu,"
+                   "\"with_grads_bytes\":%.0f}",
+                   (double)n * B * (double)k, total, 1 + k, total + grads);
+        } else {
+            char a[32], b[32];
+            human(a, sizeof a, total);
+            human(b, sizeof b, total + grads);
+            printf("%-38s %-48s %7zux %14s %14s\n", rows[i], k ? names : "(none)", 1 + k, a, b);
+        }
+    }
+    if (json)
+        printf("]}\n");
+    return 0;
+}
+
+const cli_command cmd_memory = {
+    "memory", "optimizer memory per parameter count: params + state (seed 000's table)",
+    "ravine memory [--params N] [--json]\n"
+    "  For N float32 parameters (default 1e9): each optimizer's state buffers\n"
+    "  (rv_state_count), the multiple of the parameter memory that params + state\n"
+    "  take (sgd 1x, momentum 2x, adam/adamw 3x), and the bytes with gradients added.",
+    run};
