@@ -228,6 +228,7 @@ rv_status rv_optim_param_view(const rv_optim *opt, size_t index, rv_param_view *
 rv_status rv_optim_ensure_state(rv_optim *opt);
 rv_status rv_optim_set_param_step(rv_optim *opt, size_t index, long step);
 rv_status rv_optim_set_step_count(rv_optim *opt, long steps);
+rv_status rv_optim_set_skipped_count(rv_optim *opt, long skipped);
 
 #ifdef __cplusplus
 }

@@ -771,6 +771,7 @@ static rv_status commit(reader *r, rv_optim *opt)
         rv_optim_set_param_step(opt, p->opt_index, p->step);
     }
     rv_optim_set_step_count(opt, r->info.step);
+    rv_optim_set_skipped_count(opt, r->info.skipped);
     return RV_OK;
 }
 

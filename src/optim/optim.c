@@ -564,3 +564,14 @@ rv_status rv_optim_set_step_count(rv_optim *o, long steps)
     o->steps = steps;
     return RV_OK;
 }
+
+/* For checkpoints: restore the count of steps skipped for non-finite gradients. */
+rv_status rv_optim_set_skipped_count(rv_optim *o, long skipped)
+{
+    if (!o)
+        return rv_fail(RV_ERR_NULL, "rv_optim_set_skipped_count: optimizer is NULL");
+    if (skipped < 0)
+        return rv_fail(RV_ERR_ARG, "skipped count must be >= 0, got %ld", skipped);
+    o->skipped = skipped;
+    return RV_OK;
+}
