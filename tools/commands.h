@@ -15,5 +15,7 @@ extern const cli_command cmd_curvature;
 extern const cli_command cmd_explain;
 extern const cli_command cmd_memory;
 extern const cli_command cmd_diagnose;
+extern const cli_command cmd_plot;
+extern const cli_command cmd_report;
 
 #endif

@@ -16,6 +16,8 @@ static const cli_command *const commands[] = {
     &cmd_explain,
     &cmd_memory,
     &cmd_diagnose,
+    &cmd_plot,
+    &cmd_report,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
