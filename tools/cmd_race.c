@@ -99,7 +99,8 @@ static int run(int argc, char **argv)
                 best = res[i].steps_to_threshold, winner = i;
         }
         if (best >= 0)
-            printf("\nfirst below %.9g: %s, after %ld steps\n", threshold, items[winner], best);
+            printf("\nfirst below %.9g: %s, after %ld step%s\n", threshold, items[winner], best,
+                   best == 1 ? "" : "s");
         else
             printf("\nnone got below %.9g in %ld steps\n", threshold, steps);
     }
