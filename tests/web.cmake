@@ -5,6 +5,14 @@
 # Without emcc (or node) the target and the tests are left out, so a plain
 # native build still succeeds; scripts/setup.sh installs both for `make test`.
 
+# The page's C API natively, under the same warnings (and sanitizers) as the
+# library: it runs wherever the library builds, emscripten or not.
+add_executable(test_web_api ${PROJECT_SOURCE_DIR}/web/test_wasm_api.c ${PROJECT_SOURCE_DIR}/web/wasm_api.c)
+target_include_directories(test_web_api PRIVATE ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(test_web_api PRIVATE ravine_static)
+add_test(NAME web_api_native COMMAND test_web_api)
+set_tests_properties(web_api_native PROPERTIES LABELS web)
+
 find_program(RAVINE_EMCC emcc)
 find_program(RAVINE_NODE NAMES node nodejs)
 
