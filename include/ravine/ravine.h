@@ -37,6 +37,7 @@
 #include "ravine/bench.h"
 #include "ravine/checkpoint.h"
 #include "ravine/clip.h"
+#include "ravine/guard.h"
 #include "ravine/surface.h"
 #include "ravine/lab.h"
 #include "ravine/explain.h"
