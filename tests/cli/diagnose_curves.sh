@@ -14,10 +14,18 @@ for f in "$curves"/*.csv; do
 done
 check at_least_20_labelled_curves [ "$n" -ge 20 ]
 
+# curves of live runs, straight from ravine trace
+live() { "$RAVINE" trace "$@" > "$tmp/live.csv" && "$RAVINE" diagnose "$tmp/live.csv" --json | sed -n 's/^{"verdict":"\([a-z]*\)".*/\1/p'; }
+expect_out live_sgd_above_limit diverging live --surface 'bowl(kappa=10)' --optim 'sgd(lr=0.25)' --steps 100
+expect_out live_sgd_tiny_lr plateau live --surface 'bowl(kappa=10)' --optim 'sgd(lr=1e-5)' --steps 200
+expect_out live_adam healthy live --surface 'bowl(kappa=10)' --optim 'adam(lr=0.1)' --steps 100
+expect_out live_teeth oscillating live --surface himmelblau --optim 'sgd(lr=0.028)' --start 2.5,2.5 --steps 200
+
 # field FILE KEY: the raw JSON value of KEY
 field() { "$RAVINE" diagnose "$1" --json | sed -n "s/.*\"$2\":\(\[[^]]*\]\|\"[^\"]*\"\|[^,}]*\).*/\1/p"; }
 expect_out nan_step 160 field "$curves/diverging_nan_tail.csv" first_nonfinite_step
 expect_out inf_step 150 field "$curves/diverging_inf.csv" first_nonfinite_step
+expect_out overflow_step 215 field "$curves/diverging_trace_bowl_sgd_lr0.25_overflow.csv" first_nonfinite_step
 expect_out no_nonfinite null field "$curves/healthy_exp_noise.csv" first_nonfinite_step
 expect_out spike_steps '[90,170,240]' field "$curves/spiky_three_spikes.csv" spike_steps
 # steps come from the Step column (every 100 updates); 333 and 334 are one event
