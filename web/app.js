@@ -227,7 +227,7 @@
       for (let i = 0; i < nx; i++) {
         const src = j * nx + i, dst = ((ny - 1 - j) * nx + i) * 4;   // rows run bottom-up in y
         const t = (z[src] - zlo) / (zhi - zlo);
-        const c = Number.isFinite(t) ? rampColor(t) : [40, 10, 14];
+        const c = Number.isFinite(t) ? rampColor(t) : [9, 11, 18];   // outside the domain
         img.data[dst] = c[0]; img.data[dst + 1] = c[1]; img.data[dst + 2] = c[2]; img.data[dst + 3] = 255;
       }
     }
