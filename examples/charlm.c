@@ -14,7 +14,6 @@
    It prints the count-based n-gram baselines of the same split beside the
    model's validation loss, some generated words, the training throughput
    and the share of the time spent in the optimizer step. See docs/charlm.md. */
-#include "charlm/ckpt.h"
 #include "charlm/data.h"
 #include "charlm/model.h"
 #include "charlm/ngram.h"
@@ -57,8 +56,10 @@ static const char usage[] =
     "  --samples K         words to generate (default 12)\n"
     "  --temperature T     sampling temperature (default 1)\n"
     "  --threads N         worker threads; 0 = all cores (default 0)\n"
-    "  --checkpoint FILE   save model, optimizer state and step after training\n"
-    "  --resume FILE       continue a saved run up to --steps\n"
+    "  --checkpoint FILE   save parameters, optimizer state and schedule at every\n"
+    "                      evaluation and at the end (safetensors, ravine/checkpoint.h)\n"
+    "  --resume FILE       continue a saved run up to --steps; give the same model\n"
+    "                      options (its optimizer and schedule come from the file)\n"
     "  --json              end the output with one JSON object (stdout)\n"
     "  --quiet             no progress line\n"
     "  --compare           SGD, momentum, Adam and AdamW at their best lr (short sweep),\n"
@@ -190,6 +191,7 @@ static void json_curve(FILE *f, const charlm_result *r)
 /* ---- the data, shared by every run ---------------------------------------- */
 
 static const char *const baseline_names[] = {"bigram", "trigram", "4gram", "5gram"};
+static const char *const baseline_labels[] = {"bigram", "trigram", "4-gram", "5-gram"};
 #define N_BASELINES 4
 
 typedef struct dataset {
@@ -239,6 +241,7 @@ typedef struct run_spec {
     int warmup;                 /* for the default schedule: 1 = steps/20 warmup, 0 = none */
     int progress;
     const char *label;
+    const char *checkpoint;     /* save path, or NULL */
 } run_spec;
 
 typedef struct run_out {
@@ -273,8 +276,8 @@ static void run_train(const dataset *d, const run_spec *rs, charlm_model *m, rv_
     rv_optim_group_hparams(opt, 0, &h);
     rv_hparams_format(rv_optim_get_type(opt), &h, out->optim, sizeof out->optim);
 
-    charlm_config cfg = {rs->steps, rs->seed, rs->clip, rs->eval_every, rs->eval_tokens,
-                         rs->progress, rs->label};
+    charlm_config cfg = {rs->steps,    rs->seed,  rs->clip,       rs->eval_every, rs->eval_tokens,
+                         rs->progress, rs->label, rs->checkpoint, out->schedule};
     if ((s = charlm_train(m, opt, sched, &d->train, &d->val, &cfg, &out->result)))
         die_status("training", s);
     rv_schedule_free(sched);
@@ -389,7 +392,7 @@ static int run_compare(const dataset *d, run_spec base, long sweep_steps, const 
     }
     charlm_hline lines[N_BASELINES];
     for (int b = 0; b < N_BASELINES; b++)
-        lines[b] = (charlm_hline){baseline_names[b], d->baselines[b]};
+        lines[b] = (charlm_hline){baseline_labels[b], d->baselines[b]};
     char title[256];
     snprintf(title, sizeof title,
              "charlm: validation loss, MLP %dx%d-%d, batch %zu (solid: warmup+cosine, dashed: "
@@ -512,21 +515,21 @@ int main(int argc, char **argv)
     if (compare && (opts[CHECKPOINT].value || opts[RESUME].value))
         die("--compare", "cannot be combined with --checkpoint or --resume");
 
-    /* a resumed run takes its shape, batch and seed from the checkpoint */
-    charlm_ckpt_header resume = {0};
+    /* a resumed run continues with the file's optimizer and schedule */
+    rv_checkpoint_info resume;
     if (opts[RESUME].value) {
-        const char *why = "";
-        if (charlm_ckpt_peek(opts[RESUME].value, &resume, &why))
-            die(opts[RESUME].value, "%s", why);
-        rs.shape = resume.shape;
-        rs.batch = resume.batch;
-        rs.seed = resume.seed;
+        rv_status s = rv_checkpoint_inspect(opts[RESUME].value, &resume);
+        if (s)
+            die_status("--resume", s);
         if (!opts[OPTIM].value)
-            rs.optim = resume.optim;
+            rs.optim = resume.optimizer;
+        if (!opts[SCHEDULE].value && resume.schedule[0])
+            rs.schedule = resume.schedule;
         if (resume.step > rs.steps)
             die("--resume", "%s is at step %ld, past --steps %ld", opts[RESUME].value,
                 resume.step, rs.steps);
     }
+    rs.checkpoint = opts[CHECKPOINT].value;
 
     dataset d;
     dataset_load(&d, OPT(WORDS, DEFAULT_WORDS), rs.shape.context);
@@ -551,20 +554,14 @@ int main(int argc, char **argv)
         die_status("--optim", s);
     if (threads > 0 && (s = rv_optim_set_threads(opt, (int)threads)))
         die_status("--threads", s);
-    if (opts[RESUME].value) {
-        const char *why = "";
-        if (charlm_ckpt_load(opts[RESUME].value, &m, opt, &why))
-            die(opts[RESUME].value, "%s", why);
-    }
+    if (opts[RESUME].value && (s = rv_checkpoint_load(opt, opts[RESUME].value, NULL, NULL)))
+        die_status("--resume", s);
     rs.label = NULL;
     run_out out;
     run_train(&d, &rs, &m, opt, &out);
     const charlm_result *r = &out.result;
-    if (opts[CHECKPOINT].value) {
-        const char *why = "";
-        if (charlm_ckpt_save(opts[CHECKPOINT].value, &m, opt, rs.batch, rs.seed, rs.optim, &why))
-            die(opts[CHECKPOINT].value, "%s", why);
-    }
+    if (rs.checkpoint && (s = rv_checkpoint_save(opt, out.schedule, rs.checkpoint)))
+        die_status(rs.checkpoint, s);
     double test_loss = charlm_eval(&m, &d.test);
     double tps = r->seconds > 0 ? r->tokens / r->seconds : 0;
     double share = r->seconds > 0 ? r->optim_seconds / r->seconds : 0;

@@ -8,11 +8,17 @@
 
    The optimizer is driven only through ravine's public API: one param
    group with weight decay for the matrices and one without it for biases
-   and embeddings, lr = schedule(t) before update t. */
+   and embeddings, lr = schedule(t) before update t, clipping by global norm
+   (ravine/clip.h), and checkpoints (ravine/checkpoint.h) that hold every
+   tensor, the optimizer state and the schedule, saved at each evaluation:
+   an interrupted run resumes where its last checkpoint left it, and equals
+   the uninterrupted run bit for bit (batches depend only on seed and step). */
 #ifndef CHARLM_TRAIN_H
 #define CHARLM_TRAIN_H
 
 #include "model.h"
+#include "ravine/checkpoint.h"
+#include "ravine/clip.h"
 #include "ravine/ravine.h"
 
 #include <stdio.h>
@@ -46,22 +52,6 @@ static inline rv_status charlm_optim_create(charlm_model *m, const char *spec, r
     return RV_OK;
 }
 
-/* Scale all gradients so their global L2 norm is at most max_norm; returns
-   the norm before clipping. */
-static inline double charlm_clip_global_norm(charlm_model *m, double max_norm)
-{
-    double sq = 0;
-    for (size_t i = 0; i < m->n_params; i++)
-        sq += (double)m->grads[i] * (double)m->grads[i];
-    double norm = sqrt(sq);
-    if (norm > max_norm) {
-        float scale = (float)(max_norm / (norm + 1e-6));
-        for (size_t i = 0; i < m->n_params; i++)
-            m->grads[i] *= scale;
-    }
-    return norm;
-}
-
 typedef struct charlm_config {
     long steps;            /* total updates (a resumed run continues to this) */
     uint64_t seed;         /* batches: example indices drawn from (seed, step) */
@@ -70,6 +60,8 @@ typedef struct charlm_config {
     size_t eval_tokens;    /* validation tokens used for the curve; 0 = all */
     int progress;          /* progress line on stderr */
     const char *label;     /* prefix of the progress line, may be NULL */
+    const char *checkpoint;   /* save here at every evaluation; NULL = never */
+    const char *schedule;     /* the schedule's spec, stored in checkpoints */
 } charlm_config;
 
 typedef struct charlm_point {
@@ -146,8 +138,8 @@ static inline rv_status charlm_train(charlm_model *m, rv_optim *opt, const rv_sc
             res->diverged = 1;
             break;
         }
-        if (cfg->clip > 0)
-            charlm_clip_global_norm(m, cfg->clip);
+        if (cfg->clip > 0 && (s = rv_clip_grad_norm(opt, cfg->clip, NULL, NULL)))
+            break;
         double lr = rv_schedule_lr(sched, t);
         double t1 = charlm_now();
         if ((s = rv_optim_set_lr(opt, lr)) || (s = rv_optim_step(opt)))
@@ -166,6 +158,8 @@ static inline rv_status charlm_train(charlm_model *m, rv_optim *opt, const rv_sc
                                                         charlm_eval(m, &val_curve), lr};
             window_loss = 0;
             window_steps = 0;
+            if (cfg->checkpoint && (s = rv_checkpoint_save(opt, cfg->schedule, cfg->checkpoint)))
+                break;
         }
         if (cfg->progress && (t2 - last_report > 0.2 || done == cfg->steps)) {
             last_report = t2;

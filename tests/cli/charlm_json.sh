@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The charlm example end to end, on the system word list with a tiny model:
+# the --json object (last line), the n-gram baselines of the split, a resumed
+# run equal to an uninterrupted one, --compare's chart and CSV, and the exact
+# error messages.
+set -euo pipefail
+CHARLM="$RAVINE_BUILD/examples/charlm"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+small=(--context 4 --embed 8 --hidden 32 --batch 64 --samples 5 --quiet --threads 1)
+
+# --json: stdout holds one object, last; losses fall from log 27
+"$CHARLM" "${small[@]}" --steps 30 --eval-every 10 --json > "$tmp/out.json"
+python3 - "$tmp/out.json" <<'PY'
+import json, math, re, sys
+lines = open(sys.argv[1]).read().splitlines()
+r = json.loads(lines[-1])
+b = r["baselines"]
+# measured on this split of Debian's wamerican (add-0.1 smoothing, on val)
+want = {"bigram": 2.4693, "trigram": 2.1546, "4gram": 1.9061, "5gram": 1.7567}
+for k, v in want.items():
+    assert abs(b[k] - v) < 0.03, (k, b[k], v)
+assert b["bigram"] > b["trigram"] > b["4gram"] > b["5gram"], b
+assert 1.0 < r["val_loss"] < math.log(27) - 0.1, r["val_loss"]
+assert len(r["samples"]) == 5 and all(re.fullmatch("[a-z]*", s) for s in r["samples"]), r["samples"]
+assert [p["step"] for p in r["curve"]] == [0, 10, 20, 30], r["curve"]
+assert abs(r["curve"][0]["val_loss"] - math.log(27)) < 0.05, r["curve"][0]
+assert r["curve"][-1]["val_loss"] < r["curve"][0]["val_loss"] - 0.1, r["curve"]
+assert r["tokens_per_s"] > 0 and 0 <= r["optimizer_time_share"] < 1, r
+assert r["steps"] == 30 and r["batch"] == 64 and r["model"] == {"context": 4, "embed": 8, "hidden": 32}
+assert r["optim"].startswith("adamw(lr=0.003,") and "weight_decay=0.1" in r["optim"], r["optim"]
+assert r["schedule"] == "warmup_cosine(peak=0.003,warmup_steps=1,decay_steps=30,init=0,end=0)", r["schedule"]
+assert r["data"]["train_words"] + r["data"]["val_words"] + r["data"]["test_words"] == r["data"]["words"]
+PY
+
+# 20 updates, a checkpoint, 20 more == 40 in one go (same bits); the resumed
+# run takes its optimizer and schedule from the checkpoint
+sched='warmup_cosine(peak=0.01, warmup_steps=4, decay_steps=40)'
+"$CHARLM" "${small[@]}" --steps 40 --schedule "$sched" --json > "$tmp/whole.json"
+"$CHARLM" "${small[@]}" --steps 20 --schedule "$sched" --checkpoint "$tmp/a.ckpt" --json > /dev/null
+"$CHARLM" "${small[@]}" --steps 40 --resume "$tmp/a.ckpt" --json > "$tmp/rest.json"
+python3 - "$tmp/whole.json" "$tmp/rest.json" <<'PY'
+import json, sys
+whole, rest = (json.loads(open(p).read().splitlines()[-1]) for p in sys.argv[1:])
+assert whole["val_loss"] == rest["val_loss"], (whole["val_loss"], rest["val_loss"])
+assert whole["samples"] == rest["samples"]
+assert rest["steps_run"] == 20 and [p["step"] for p in rest["curve"]][-1] == 40
+assert rest["schedule"] == whole["schedule"] and rest["optim"].startswith("adamw("), rest
+PY
+
+# --compare with tiny runs: chart and CSV
+"$CHARLM" "${small[@]}" --compare --steps 20 --sweep-steps 10 --out "$tmp/cmp" > /dev/null
+svg="$tmp/cmp/charlm_compare.svg"
+[ -s "$svg" ] || fail "no $svg"
+if command -v xmllint > /dev/null; then xmllint --noout "$svg"; fi
+for label in "SGD lr=" "momentum lr=" "Adam lr=" "AdamW lr=" "+warmup" "5-gram" "validation loss"; do
+    grep -q "$label" "$svg" || fail "$svg lacks \"$label\""
+done
+csv="$tmp/cmp/charlm_compare.csv"
+[ "$(head -1 "$csv")" = "run,optim,schedule,step,train_loss,val_loss,lr" ] || fail "CSV header"
+[ "$(wc -l < "$csv")" -eq $((1 + 8 * 21)) ] || fail "CSV rows: $(wc -l < "$csv")"
+
+# errors: `charlm: <what>: <why>` on stderr, exit status 2
+expect_error() {
+    local want="$1"; shift
+    local got rc=0
+    got=$("$CHARLM" "$@" 2>&1 >/dev/null) || rc=$?
+    [ "$rc" -eq 2 ] || fail "exit $rc for $*"
+    [ "$got" = "$want" ] || fail "for $*: got '$got', want '$want'"
+}
+# the same, with a message that is checked up to the first '*' and from the last
+expect_error_like() {
+    local want="$1"; shift
+    local got rc=0
+    got=$("$CHARLM" "$@" 2>&1 >/dev/null) || rc=$?
+    [ "$rc" -eq 2 ] || fail "exit $rc for $*"
+    [ "${got%%"${want#*"*"}"}" != "$got" ] && [ "${got#"${want%%"*"*}"}" != "$got" ] ||
+        fail "for $*: got '$got', want '$want'"
+}
+: > "$tmp/empty"
+python3 - "$tmp/a.ckpt" "$tmp/damaged.ckpt" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[-4] ^= 0x55   # inside the last tensor's data
+open(sys.argv[2], "wb").write(b)
+PY
+expect_error 'charlm: --steps: expected an integer, got "abc"' --steps abc
+expect_error 'charlm: --batch: must be in [1, 65536], got 0' --batch 0
+expect_error 'charlm: --temperature: must be > 0, got 0' --temperature 0
+expect_error 'charlm: options: unknown option "--frobnicate" (see --help)' --frobnicate
+expect_error "charlm: --optim: spec 'adamw(lr=-1)': lr must be >= 0, got -1" --optim 'adamw(lr=-1)' "${small[@]}" --steps 1
+expect_error "charlm: $tmp/empty: no lowercase a-z words" --words "$tmp/empty"
+expect_error "charlm: --resume: checkpoint '$tmp/nope': cannot open: No such file or directory" --resume "$tmp/nope"
+expect_error "charlm: --resume: $tmp/a.ckpt is at step 20, past --steps 10" --resume "$tmp/a.ckpt" --steps 10
+expect_error_like "charlm: --resume: checkpoint '$tmp/damaged.ckpt': tensor 'state/b2/exp_avg_sq' checksum mismatch (stored *): its data was changed or damaged" \
+    --resume "$tmp/damaged.ckpt" --steps 40 "${small[@]}"
+expect_error "charlm: --resume: checkpoint '$tmp/a.ckpt': saved by optimizer 'adamw', this optimizer is 'sgd'" \
+    --resume "$tmp/a.ckpt" --optim 'sgd(lr=0.1, momentum=0.9)' --steps 40 "${small[@]}"
+expect_error "charlm: --resume: checkpoint '$tmp/a.ckpt': tensor 'w1' has 1024 elements, the optimizer's has 512" \
+    --resume "$tmp/a.ckpt" --steps 40 "${small[@]}" --hidden 16
+expect_error 'charlm: --compare: cannot be combined with --checkpoint or --resume' --compare --resume x
+echo "charlm_json: ok"
