@@ -27,7 +27,7 @@
 #include <string.h>
 
 #define EXPR_MAX_NODES 256
-#define EXPR_MAX_DEPTH 48
+#define EXPR_MAX_DEPTH 200
 #define EXPR_MAX_LENGTH 1000
 #define EXPR_DEFAULT "0.5*(x^2+10*y^2)"
 
