@@ -138,7 +138,7 @@ static void build_configs(void)
 static void fused_equals_reference(void)
 {
     static const size_t sizes[] = {0, 1, 15, 17, 1003};
-    enum { MAXN = 1003 + 4 };
+    enum { MAXN = 1024 }; /* a multiple of 16, so aligned_alloc's size is one of 64 */
     size_t configs_checked = 0;
     for (size_t ci = 0; ci < n_configs; ci++) {
         const rv_optim_type *type;
@@ -396,7 +396,8 @@ static void state_allocation_failure(void)
     CHECK_STATUS(rv_optim_add_param(o, 0, "huge", fake, fake, n_huge, &huge), RV_OK);
     char want[160];
     snprintf(want, sizeof want,
-             "out of memory allocating optimizer state for 'huge' (%zu floats)", 2 * n_huge);
+             "out of memory allocating optimizer state: %zu floats for 2 tensor(s)",
+             2 * (size_t)16 + 2 * ((n_huge + 15) & ~(size_t)15));
     CHECK_STATUS(rv_optim_step(o), RV_ERR_NOMEM);
     CHECK_STR(rv_errmsg(), want);
     /* nothing changed: a keeps its state, b got none, no parameter moved */
@@ -407,6 +408,46 @@ static void state_allocation_failure(void)
     CHECK(after_b.state[0] == NULL && after_b.state[1] == NULL);
     CHECK(pa[0] == 1 && pa[3] == 4 && pb[0] == 5 && pb[4] == 9);
     CHECK(after_a.step == 0 && rv_optim_step_count(o) == 0);
+    rv_optim_free(o);
+}
+
+/* The state of all tensors is one stream per buffer: tensor after tensor,
+   each starting on a cache line, so small tensors cost no scattered blocks. */
+static void state_is_one_stream(void)
+{
+    rv_optim *o;
+    CHECK_STATUS(rv_optim_create_spec(&o, "adam(amsgrad=true)"), RV_OK);
+    size_t no_ams;
+    CHECK_STATUS(rv_optim_add_group_spec(o, "amsgrad=false", &no_ams), RV_OK);
+    float p[64] = {0}, g[64] = {0};
+    CHECK_STATUS(rv_optim_add_param(o, 0, "a", p, g, 5, NULL), RV_OK);
+    CHECK_STATUS(rv_optim_add_param(o, no_ams, "b", p + 5, g + 5, 20, NULL), RV_OK);
+    CHECK_STATUS(rv_optim_add_param(o, 0, "empty", p + 25, g + 25, 0, NULL), RV_OK);
+    CHECK_STATUS(rv_optim_add_param(o, 0, "c", p + 25, g + 25, 3, NULL), RV_OK);
+    CHECK_STATUS(rv_optim_ensure_state(o), RV_OK);
+    rv_param_view a, b, e, c;
+    rv_optim_param_view(o, 0, &a);
+    rv_optim_param_view(o, 1, &b);
+    rv_optim_param_view(o, 2, &e);
+    rv_optim_param_view(o, 3, &c);
+    CHECK((uintptr_t)a.state[0] % 64 == 0);
+    CHECK(b.state[0] == a.state[0] + 16 && c.state[0] == b.state[0] + 32);
+    CHECK(a.state[1] == c.state[0] + 16 && b.state[1] == a.state[1] + 16);
+    CHECK(c.state[1] == b.state[1] + 32);
+    CHECK(a.state[2] == c.state[1] + 16 && c.state[2] == a.state[2] + 16);
+    CHECK(b.n_state == 2 && b.state[2] == NULL && e.state[0] == NULL);
+    CHECK(a.state[2][4] == 0.0f && c.state[2][2] == 0.0f);
+    /* a tensor added later gets its own arena; the others keep theirs */
+    CHECK_STATUS(rv_optim_add_param(o, 0, "d", p + 28, g + 28, 7, NULL), RV_OK);
+    CHECK_STATUS(rv_optim_step(o), RV_OK);
+    rv_param_view a2, d;
+    rv_optim_param_view(o, 0, &a2);
+    rv_optim_param_view(o, 4, &d);
+    CHECK(a2.state[0] == a.state[0] && d.state[0] && (uintptr_t)d.state[0] % 64 == 0);
+    CHECK(d.step == 1 && a2.step == 1);
+    CHECK_STATUS(rv_optim_zero_state(o), RV_OK);
+    rv_optim_param_view(o, 0, &a2);
+    CHECK(a2.state[0] == NULL && a2.step == 0);
     rv_optim_free(o);
 }
 
@@ -494,6 +535,7 @@ int main(void)
     threads_agree();
     odd_sizes();
     state_allocation_failure();
+    state_is_one_stream();
     traffic_baseline();
     gpt2_layout();
     return check_summary("test_perf_step");

@@ -37,9 +37,9 @@ typedef struct rv_param {
     float *grad;
     long step;
     size_t n_state;
-    float *block;              /* n_state buffers of n floats (padded), one allocation */
-    float *state[RV_MAX_STATE];
+    float *state[RV_MAX_STATE]; /* n_state buffers of n floats, in an arena of the optimizer */
     int fresh;                 /* state allocated by the current call, not yet initialised */
+    size_t coeff;              /* this step's entry in rv_optim.coeffs */
 } rv_param;
 
 struct rv_optim {
@@ -49,8 +49,10 @@ struct rv_optim {
     rv_param *params;
     size_t n_params;
     size_t *start;             /* n_params + 1 offsets of the padded index space */
+    float **arenas;            /* state memory, one block per allocating call */
+    size_t n_arenas;
     int layout_stale;          /* start[] must be rebuilt (tensors were added) */
-    rv_coeffs *coeffs;         /* per tensor, per step */
+    rv_coeffs *coeffs;         /* this step's distinct coefficient sets (<= n_params) */
     long steps;
     long skipped;
     int threads;
@@ -100,21 +102,26 @@ rv_status rv_optim_create_spec(rv_optim **out, const char *spec)
     return s ? s : rv_optim_create(out, type, &h);
 }
 
-static void free_state(rv_param *p)
+static void free_state(rv_optim *o)
 {
-    free(p->block);
-    p->block = NULL;
-    memset(p->state, 0, sizeof p->state);
+    for (size_t i = 0; i < o->n_params; i++) {
+        memset(o->params[i].state, 0, sizeof o->params[i].state);
+        o->params[i].n_state = 0;
+    }
+    for (size_t a = 0; a < o->n_arenas; a++)
+        free(o->arenas[a]);
+    free(o->arenas);
+    o->arenas = NULL;
+    o->n_arenas = 0;
 }
 
 void rv_optim_free(rv_optim *o)
 {
     if (!o)
         return;
-    for (size_t i = 0; i < o->n_params; i++) {
+    free_state(o);
+    for (size_t i = 0; i < o->n_params; i++)
         free(o->params[i].name);
-        free_state(&o->params[i]);
-    }
     free(o->params);
     free(o->groups);
     free(o->start);
@@ -259,12 +266,14 @@ static int for_spans(rv_optim *o, size_t lo, size_t hi, span_fn fn)
     return any;
 }
 
+#ifdef _OPENMP
 /* Start of thread k's stretch out of `threads`: equal shares of whole cache lines. */
 static size_t stretch_start(size_t total, size_t k, size_t threads)
 {
     size_t lines = total / RV_LINE;
     return (lines / threads * k + lines % threads * k / threads) * RV_LINE;
 }
+#endif
 
 static int run_spans(rv_optim *o, span_fn fn)
 {
@@ -292,7 +301,7 @@ static int update_span(rv_optim *o, size_t t, size_t off, size_t len)
     float *state[RV_MAX_STATE] = {0};
     for (size_t j = 0; j < p->n_state; j++)
         state[j] = p->state[j] + off;
-    o->type->update(&o->coeffs[t], len, p->param + off, p->grad + off, state);
+    o->type->update(&o->coeffs[p->coeff], len, p->param + off, p->grad + off, state);
     return 0;
 }
 
@@ -320,45 +329,60 @@ static int init_span(rv_optim *o, size_t t, size_t off, size_t len)
     return 0;
 }
 
-/* Allocate every missing state buffer, all or nothing: on failure the
-   buffers allocated by this call are released and nothing else changes. */
+/* Allocate every missing state buffer, all or nothing: on failure nothing
+   changes. The tensors that need state now share one 64-byte aligned arena
+   laid out like the index space (buffer 0 of every tensor, then buffer 1,
+   ...; each padded to a cache line), so the state of many small tensors
+   forms unbroken streams instead of scattered heap blocks. */
 static rv_status alloc_state(rv_optim *o)
 {
     rv_status s;
     if (o->layout_stale && (s = build_layout(o)))
         return s;
-    int any = 0;
+    size_t need = 0, tensors = 0, k_max = 0;
     for (size_t i = 0; i < o->n_params; i++) {
-        rv_param *p = &o->params[i];
-        size_t k = o->type->state_count(&o->groups[p->group]);
-        if (p->block || !k || !p->n)
+        const rv_param *p = &o->params[i];
+        if (p->n_state || !p->n)
             continue;
-        /* 64-byte aligned buffers, each a whole number of cache lines */
-        size_t stride = (p->n + RV_LINE - 1) & ~(RV_LINE - 1);
-        float *block = aligned_alloc(64, k * stride * sizeof(float));
-        if (!block) {
-            for (size_t j = 0; j < i; j++)
-                if (o->params[j].fresh) {
-                    free_state(&o->params[j]);
-                    o->params[j].n_state = 0;
-                    o->params[j].fresh = 0;
-                }
-            return rv_fail(RV_ERR_NOMEM,
-                           "out of memory allocating optimizer state for '%s' (%zu floats)",
-                           p->name, k * p->n);
+        size_t k = o->type->state_count(&o->groups[p->group]);
+        if (!k)
+            continue;
+        size_t padded = (p->n + RV_LINE - 1) & ~(RV_LINE - 1);
+        if (padded > (SIZE_MAX / sizeof(float) - need) / k)
+            return rv_fail(RV_ERR_NOMEM, "optimizer state of %zu tensors is too large", tensors + 1);
+        need += k * padded;
+        tensors++;
+        k_max = k > k_max ? k : k_max;
+    }
+    if (!need)
+        return RV_OK;
+    float **grown = realloc(o->arenas, (o->n_arenas + 1) * sizeof *grown);
+    if (!grown)
+        return rv_fail(RV_ERR_NOMEM, "out of memory allocating optimizer state");
+    o->arenas = grown;
+    float *arena = aligned_alloc(64, need * sizeof(float));
+    if (!arena)
+        return rv_fail(RV_ERR_NOMEM,
+                       "out of memory allocating optimizer state: %zu floats for %zu tensor(s)",
+                       need, tensors);
+    o->arenas[o->n_arenas++] = arena;
+    size_t off = 0;
+    for (size_t j = 0; j < k_max; j++)
+        for (size_t i = 0; i < o->n_params; i++) {
+            rv_param *p = &o->params[i];
+            size_t k = o->type->state_count(&o->groups[p->group]);
+            if (p->n_state || j >= k || !p->n)
+                continue;
+            p->state[j] = arena + off;
+            p->fresh = 1;
+            off += (p->n + RV_LINE - 1) & ~(RV_LINE - 1);
         }
-        p->block = block;
-        p->n_state = k;
-        for (size_t j = 0; j < k; j++)
-            p->state[j] = block + j * stride;
-        p->fresh = 1;
-        any = 1;
-    }
-    if (any) {
-        run_spans(o, init_span);
-        for (size_t i = 0; i < o->n_params; i++)
-            o->params[i].fresh = 0;
-    }
+    for (size_t i = 0; i < o->n_params; i++)
+        if (o->params[i].fresh)
+            o->params[i].n_state = o->type->state_count(&o->groups[o->params[i].group]);
+    run_spans(o, init_span);
+    for (size_t i = 0; i < o->n_params; i++)
+        o->params[i].fresh = 0;
     return RV_OK;
 }
 
@@ -385,6 +409,33 @@ static int find_nonfinite(rv_optim *o, size_t *tensor, size_t *index)
     return 0;
 }
 
+/* Coefficients depend only on the group and the tensor's step count, so
+   tensors that share both share one set: thousands of small tensors cost
+   one prepare (two pow calls for Adam) per group, not one each. */
+static void prepare_coeffs(rv_optim *o)
+{
+    enum { CACHED_GROUPS = 64 };
+    long cached_step[CACHED_GROUPS];
+    size_t cached_slot[CACHED_GROUPS];
+    for (size_t g = 0; g < CACHED_GROUPS; g++)
+        cached_step[g] = -1;
+    size_t n = 0;
+    for (size_t i = 0; i < o->n_params; i++) {
+        rv_param *p = &o->params[i];
+        size_t g = p->group;
+        if (g < CACHED_GROUPS && cached_step[g] == p->step) {
+            p->coeff = cached_slot[g];
+            continue;
+        }
+        o->type->prepare(&o->groups[g], p->step + 1, &o->coeffs[n]);
+        p->coeff = n++;
+        if (g < CACHED_GROUPS) {
+            cached_step[g] = p->step;
+            cached_slot[g] = p->coeff;
+        }
+    }
+}
+
 rv_status rv_optim_step(rv_optim *o)
 {
     if (!o)
@@ -408,8 +459,7 @@ rv_status rv_optim_step(rv_optim *o)
     }
     if ((s = alloc_state(o)))
         return s;
-    for (size_t i = 0; i < o->n_params; i++)
-        o->type->prepare(&o->groups[o->params[i].group], o->params[i].step + 1, &o->coeffs[i]);
+    prepare_coeffs(o);
     run_spans(o, update_span);
     for (size_t i = 0; i < o->n_params; i++)
         o->params[i].step++;
@@ -421,11 +471,9 @@ rv_status rv_optim_zero_state(rv_optim *o)
 {
     if (!o)
         return rv_fail(RV_ERR_NULL, "rv_optim_zero_state: optimizer is NULL");
-    for (size_t i = 0; i < o->n_params; i++) {
-        free_state(&o->params[i]);
-        o->params[i].n_state = 0;
+    free_state(o);
+    for (size_t i = 0; i < o->n_params; i++)
         o->params[i].step = 0;
-    }
     o->steps = 0;
     return RV_OK;
 }
@@ -479,7 +527,7 @@ rv_status rv_optim_group_set_hparams(rv_optim *o, size_t group, const rv_hparams
         return s;
     size_t k = o->type->state_count(h);
     for (size_t i = 0; i < o->n_params; i++)
-        if (o->params[i].group == group && o->params[i].block && o->params[i].n_state != k)
+        if (o->params[i].group == group && o->params[i].n_state && o->params[i].n_state != k)
             return rv_fail(RV_ERR_ARG,
                            "param group %zu: the new hyperparameters need %zu state buffers, the "
                            "existing state has %zu; call rv_optim_zero_state first",
