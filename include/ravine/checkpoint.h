@@ -1,7 +1,7 @@
 /* ravine/checkpoint.h — save and resume training: parameters, optimizer
    state, step counts, hyperparameters and the schedule, in one safetensors
-   file that Python opens with `safetensors.numpy.load_file` (or 10 lines of
-   json + struct).
+   file that Python opens with the safetensors package or 10 lines of json +
+   struct + zlib (docs/safety.md).
 
        // save after step t (atomically: a crash never leaves a torn file)
        if (rv_checkpoint_save(opt, "cosine(lr=3e-4, t_max=10000)", "run.safetensors"))
