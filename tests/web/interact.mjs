@@ -32,6 +32,18 @@ try {
   const pixelsAfter = await mapPixels();
   check(!pixelsBefore.equals(pixelsAfter), "map pixels changed with the slider");
 
+  // Nesterov needs momentum > 0: at mu = 0 its row shows the core's message, the others run on.
+  await page.check("#on-nesterov");
+  await page.fill("#mu", "0");
+  const rowError = await page.textContent("#row-nesterov .row-error");
+  check(rowError === "spec 'sgd(lr=0.02,momentum=0,nesterov=true)': nesterov=true needs momentum > 0 and dampening = 0, got momentum=0, dampening=0",
+        "nesterov at mu 0 shows the core's message", rowError);
+  const atZero = await state();
+  check(!atZero.trails.nesterov && atZero.trails.momentum && atZero.trails.momentum.length === atZero.k + 1,
+        "the other trails still run at mu 0");
+  await page.fill("#mu", "0.5");
+  check((await page.textContent("#row-nesterov .row-error")) === "", "the message goes away at mu 0.5");
+
   // Click the map: the start moves there and every trail restarts from it.
   const box = await page.locator("#map").boundingBox();
   const px = box.width * 0.7, py = box.height * 0.3;
