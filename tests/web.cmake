@@ -16,7 +16,7 @@ set_tests_properties(web_api_native PROPERTIES LABELS web)
 find_program(RAVINE_EMCC emcc)
 find_program(RAVINE_NODE NAMES node nodejs)
 
-if(NOT RAVINE_EMCC OR NOT RAVINE_NODE)
+if(NOT RAVINE_EMCC OR NOT RAVINE_NODE OR NOT EXISTS "${RAVINE_EMCC}")
   message(STATUS "web: emcc or node not found; the live page and its browser tests are skipped")
   return()
 endif()
