@@ -283,6 +283,7 @@ static void print_json(const char *path, const curve *c, const rv_diagnosis *d)
     json_number("sign_change_rate", d->sign_change_rate);
     json_number("tooth_autocorr", d->tooth_autocorr);
     json_number("tooth_size", d->tooth_size);
+    json_number("noise", d->noise);
     json_number("max_spike_z", d->max_spike_z);
     printf(",\"spikes\":%zu,\"spike_steps\":[", d->spikes);
     for (size_t i = 0; i < d->n_spike_steps; i++)

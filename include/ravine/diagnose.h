@@ -9,13 +9,17 @@
        diverging    the loss became NaN/inf and stayed so, or it grew: the late
                     loss is over 2x the early loss, or over 10x the lowest loss
                     seen and still rising
-       oscillating  "teeth": consecutive changes alternate up/down (the detrended
-                    loss has lag-1 autocorrelation below -0.4), each tooth is
-                    over 1% of the loss and larger than the progress per step
+       oscillating  "teeth": consecutive changes alternate up/down (over 80% flip
+                    sign and the detrended loss has lag-1 autocorrelation below
+                    -0.5), each tooth is over 1% of the loss and over twice the
+                    progress per step
        plateau      stalled: the last third of the curve improved the loss by
-                    less than 1% (and the loss has not converged to ~0)
-       spiky        otherwise fine, but a few (at most 5% of) points stand far
-                    above a running median (robust z-score over 6, over 25% up)
+                    less than 1% (or less than the noise can resolve: one
+                    standard error, at most 5%), and the loss has not
+                    converged to ~0
+       spiky        otherwise fine, but a few (at most 10% of) points stand far
+                    above a 7-point running median (robust z-score over 6,
+                    over 25% up) and fall back after
        healthy      none of the above
 
    Losses are judged on a log scale when none is negative (a tooth of "10%"
@@ -66,6 +70,7 @@ typedef struct rv_diagnosis {
     double sign_change_rate;   /* fraction of consecutive changes in the last half that flip sign */
     double tooth_autocorr;     /* lag-1 autocorrelation of the detrended last half */
     double tooth_size;         /* median |change| per step in the last half (log units) */
+    double noise;              /* robust spread (1.4826 MAD) of the loss around its running median */
     double max_spike_z;        /* largest robust z-score above the running median */
     size_t spikes;             /* points with z > 6 and over 25% above the running median */
     double spike_steps[RV_DIAGNOSE_MAX_SPIKES]; /* steps of the largest spikes, by step */

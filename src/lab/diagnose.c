@@ -14,7 +14,8 @@
 #define GROWTH_RATIO 2.0          /* late over early: diverging */
 #define GROWTH_FROM_MIN 10.0      /* late over the lowest loss, still rising: diverging */
 #define RISING_RATIO 1.1          /* the last half's trend rises over 10%: still rising */
-#define TOOTH_AUTOCORR -0.4       /* detrended lag-1 autocorrelation: teeth */
+#define TOOTH_AUTOCORR -0.5       /* detrended lag-1 autocorrelation: teeth */
+#define TOOTH_FLIPS 0.8           /* over 80% of changes flip sign (noise: about 2/3) */
 #define TOOTH_MIN 0.01            /* a tooth must move the loss by over 1% */
 #define TOOTH_OVER_TREND 2.0      /* ... and by more than twice the progress per step */
 #define PLATEAU_IMPROVEMENT 0.01  /* last third improved less than 1% */
@@ -142,6 +143,7 @@ static void spikes(rv_diagnosis *d, const double *z, const double *s, size_t m, 
     for (size_t i = 0; i < m; i++)
         absres[i] = fabs(res[i]);
     double sigma = 1.4826 * median(absres, m, absres + m);
+    d->noise = sigma;
     if (sigma < 1e-3 * jump)
         sigma = 1e-3 * jump;
     double best_z[RV_DIAGNOSE_MAX_SPIKES];
@@ -223,7 +225,8 @@ static void judge(rv_diagnosis *d, const double *y, const double *z, const doubl
     int rising = half_rise > (d->log_scale ? log(RISING_RATIO) : RISING_RATIO - 1.0);
     int grew = growth > (d->log_scale ? log(GROWTH_RATIO) : GROWTH_RATIO - 1.0);
     int grew_from_min = from_min > (d->log_scale ? log(GROWTH_FROM_MIN) : 1.0);
-    int is_teeth = d->tooth_autocorr < TOOTH_AUTOCORR && d->tooth_size > TOOTH_MIN &&
+    int is_teeth = d->tooth_autocorr < TOOTH_AUTOCORR && d->sign_change_rate > TOOTH_FLIPS &&
+                   d->tooth_size > TOOTH_MIN &&
                    d->tooth_size > TOOTH_OVER_TREND * trend_per_point;
     if ((grew || grew_from_min) && (rising || (grew && !is_teeth))) {
         d->verdict = RV_VERDICT_DIVERGING;
@@ -258,7 +261,10 @@ static void judge(rv_diagnosis *d, const double *y, const double *z, const doubl
                  d->log_scale ? "%" : " spreads", d->tooth_autocorr);
         return;
     }
-    if (d->late_improvement < PLATEAU_IMPROVEMENT ||
+    /* a change within the noise of two window medians (one standard error,
+       at most 5%) is no change */
+    double resolvable = fmin(0.05, 1.2533 * d->noise * sqrt(2.0 / (double)w));
+    if (d->late_improvement < fmax(PLATEAU_IMPROVEMENT, resolvable) ||
         (d->log_scale && d->late_to_early > BARELY_MOVED_RATIO &&
          d->late_improvement < BARELY_MOVED_IMPROVEMENT)) {
         d->verdict = RV_VERDICT_PLATEAU;
@@ -303,7 +309,7 @@ rv_status rv_diagnose(const double *loss, const double *steps, size_t n, rv_diag
     d.first_nonfinite_step = NAN;
     d.late_to_early = NAN;
     d.slope = d.late_improvement = d.sign_change_rate = d.tooth_autocorr = NAN;
-    d.tooth_size = d.max_spike_z = NAN;
+    d.tooth_size = d.max_spike_z = d.noise = NAN;
 #define STEP(i) (steps ? steps[i] : (double)(i))
 
     size_t last = n;   /* index of the last finite value + 1 */
