@@ -558,6 +558,10 @@
     const t = trails[o.id];
     const spec = t ? t.spec : optimSpec(o);
     try { specEl.textContent = o.id === "newton" ? spec : core.canonical(spec); } catch (err) { specEl.textContent = err.message; }
+    const q = (v) => `'${v}'`;
+    $("eqCli").textContent = `ravine trace --surface ${q(surface.spec)} --optim ${q(spec)} ` +
+      `--start ${state.start[0]},${state.start[1]} --steps ${state.steps}` +
+      (t && t.schedule ? ` --schedule ${q(t.schedule)}` : "");
     if (!state.on[o.id]) { box.innerHTML = `<p class="eq-note">Switch ${o.label} on to follow its updates.</p>`; return; }
     if (!t || !t.rows) { box.innerHTML = `<p class="eq-note error">${t ? t.error : ""}</p>`; return; }
     if (state.k === 0) {
@@ -649,8 +653,8 @@
   }
 
   function syncStartInputs() {
-    $("startX").value = Number(state.start[0].toPrecision(4));
-    $("startY").value = Number(state.start[1].toPrecision(4));
+    $("startX").value = String(state.start[0]);
+    $("startY").value = String(state.start[1]);
   }
 
   function render() {
@@ -753,7 +757,9 @@
     const map = $("map");
     map.addEventListener("click", (ev) => {
       const r = map.getBoundingClientRect();
-      state.start = toData(surface.view, ev.clientX - r.left, ev.clientY - r.top);
+      // round to a tenth of a pixel's width, so the fields and the CLI line show the exact start
+      const v = surface.view, d = Math.max(0, -Math.floor(Math.log10((v.x1 - v.x0) / v.w / 10)));
+      state.start = toData(v, ev.clientX - r.left, ev.clientY - r.top).map((c) => Number(c.toFixed(d)));
       syncStartInputs();
       state.k = 0;
       refresh();

@@ -2,7 +2,8 @@
 // the momentum trail (data and pixels), a click on the map moves the start,
 // the keyboard drives playback, and a bad custom formula shows the C
 // core's message without breaking the page.
-import { check, finish, near, openPage } from "./harness.mjs";
+import { execFileSync } from "node:child_process";
+import { check, env, finish, near, openPage } from "./harness.mjs";
 
 const { browser, page, errors } = await openPage();
 const state = () => page.evaluate(() => window.ravineLive.state());
@@ -59,7 +60,20 @@ try {
   const first = clicked.trails.sgd[0];
   check(near(first[0], clicked.start[0], 1e-6) && near(first[1], clicked.start[1], 1e-6), "SGD trail starts at the click",
         `${first} vs ${clicked.start}`);
-  check(Number((await page.inputValue("#startX"))) === Number(clicked.start[0].toPrecision(4)), "start x field shows the click");
+  check(Number(await page.inputValue("#startX")) === clicked.start[0] && Number(await page.inputValue("#startY")) === clicked.start[1],
+        "start fields show the click");
+  check(String(clicked.start[0]).length <= 8, "the clicked start is rounded to a readable number", String(clicked.start[0]));
+  const cliLine = await page.textContent("#eqCli");
+  check(cliLine.includes(`--start ${clicked.start[0]},${clicked.start[1]} `), "the command line shows the start", cliLine);
+  // ... and running it gives the drawn momentum trail (the panel follows Momentum by default).
+  const argv = Array.from(cliLine.matchAll(/'([^']*)'|(\S+)/g), (m) => m[1] ?? m[2]);
+  check(argv[0] === "ravine" && argv[1] === "trace", "the command line is a ravine trace call", cliLine);
+  const cliRows = execFileSync(env("RAVINE"), argv.slice(1), { encoding: "utf8" }).trim().split("\n").slice(1)
+    .map((l) => l.split(",").slice(1).map(Number));
+  const full = await page.evaluate(() => { window.ravineLive.seek(1e9); return window.ravineLive.state(); });
+  const drawn = full.trails.momentum;
+  check(cliRows.length === drawn.length && drawn.every((r, k) => r.every((v, j) => near(v, cliRows[k][j], 1e-6))),
+        "the command line reproduces the drawn trail", `${cliRows.length} vs ${drawn.length} rows`);
 
   // Keyboard playback: Reset, then Step twice with the arrow key.
   await page.locator("h1").click();
