@@ -315,8 +315,29 @@ static void registry(void)
     rv_surface_free(s);
 }
 
+/* what the page and the report rely on: every surface's default start is a
+   valid point inside its plotting window, and its minimum (if known) too */
+static void starts_and_windows(void)
+{
+    for (size_t i = 0; rv_surface_name_at(i); i++) {
+        rv_surface *s = parse(rv_surface_name_at(i));
+        double lo[2], hi[2], x[2], f;
+        rv_surface_window(s, lo, hi);
+        rv_surface_default_start(s, x);
+        CHECK_MSG(lo[0] < hi[0] && lo[1] < hi[1], "%s: empty window", rv_surface_name_at(i));
+        CHECK_MSG(x[0] >= lo[0] && x[0] <= hi[0] && x[1] >= lo[1] && x[1] <= hi[1],
+                  "%s: start (%g, %g) outside the window", rv_surface_name_at(i), x[0], x[1]);
+        CHECK_STATUS(rv_surface_eval(s, x, &f, NULL, NULL), RV_OK);
+        if (rv_surface_minimum(s, x, &f))
+            CHECK_MSG(x[0] >= lo[0] && x[0] <= hi[0] && x[1] >= lo[1] && x[1] <= hi[1],
+                      "%s: minimum outside the window", rv_surface_name_at(i));
+        rv_surface_free(s);
+    }
+}
+
 int main(void)
 {
+    starts_and_windows();
     gradcheck_everywhere();
     gradcheck_catches_errors();
     curvature_closed_forms();
