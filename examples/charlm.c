@@ -48,6 +48,7 @@ static const char usage[] =
     "  --batch B           examples per update (default 256)\n"
     "  --seed S            initialisation, batches and sampling (default 1)\n"
     "  --clip C            clip the global gradient norm to C; 0 = off (default 1)\n"
+    "  --dropout P         drop hidden units with probability P while training (default 0)\n"
     "  --context N         characters of context (default 8)\n"
     "  --embed N           embedding size (default 24)\n"
     "  --hidden N          hidden units (default 512)\n"
@@ -234,6 +235,7 @@ typedef struct run_spec {
     long steps;
     uint64_t seed;
     double clip;
+    double dropout;
     long eval_every;
     size_t eval_tokens;
     const char *optim;          /* spec */
@@ -276,8 +278,16 @@ static void run_train(const dataset *d, const run_spec *rs, charlm_model *m, rv_
     rv_optim_group_hparams(opt, 0, &h);
     rv_hparams_format(rv_optim_get_type(opt), &h, out->optim, sizeof out->optim);
 
-    charlm_config cfg = {rs->steps,    rs->seed,  rs->clip,       rs->eval_every, rs->eval_tokens,
-                         rs->progress, rs->label, rs->checkpoint, out->schedule};
+    charlm_config cfg = {.steps = rs->steps,
+                         .seed = rs->seed,
+                         .clip = rs->clip,
+                         .dropout = rs->dropout,
+                         .eval_every = rs->eval_every,
+                         .eval_tokens = rs->eval_tokens,
+                         .progress = rs->progress,
+                         .label = rs->label,
+                         .checkpoint = rs->checkpoint,
+                         .schedule = out->schedule};
     if ((s = charlm_train(m, opt, sched, &d->train, &d->val, &cfg, &out->result)))
         die_status("training", s);
     rv_schedule_free(sched);
@@ -477,11 +487,11 @@ int main(int argc, char **argv)
         {"samples", 1, NULL},    {"temperature", 1, NULL}, {"threads", 1, NULL},
         {"checkpoint", 1, NULL}, {"resume", 1, NULL},      {"json", 0, NULL},
         {"quiet", 0, NULL},      {"compare", 0, NULL},     {"out", 1, NULL},
-        {"sweep-steps", 1, NULL},
+        {"sweep-steps", 1, NULL}, {"dropout", 1, NULL},
     };
     enum { WORDS, OPTIM, SCHEDULE, STEPS, BATCH, SEED, CLIP, CONTEXT, EMBED, HIDDEN, EVAL_EVERY,
            EVAL_TOKENS, SAMPLES, TEMPERATURE, THREADS, CHECKPOINT, RESUME, JSON, QUIET, COMPARE,
-           OUT, SWEEP_STEPS };
+           OUT, SWEEP_STEPS, DROPOUT };
     parse_options(argc, argv, opts, sizeof opts / sizeof opts[0]);
 #define OPT(i, def) (opts[i].value ? opts[i].value : (def))
 
@@ -493,6 +503,9 @@ int main(int argc, char **argv)
     rs.steps = parse_long("--steps", OPT(STEPS, "12000"), 0, 100000000);
     rs.seed = (uint64_t)parse_long("--seed", OPT(SEED, "1"), 0, 0x7fffffffffffffffL);
     rs.clip = parse_double("--clip", OPT(CLIP, "1"), 0);
+    rs.dropout = parse_double("--dropout", OPT(DROPOUT, "0"), 0);
+    if (rs.dropout >= 1)
+        die("--dropout", "must be < 1, got %s", opts[DROPOUT].value);
     long every = rs.steps / 20 > 0 ? rs.steps / 20 : 1;
     char every_text[32];
     snprintf(every_text, sizeof every_text, "%ld", every);
@@ -628,6 +641,8 @@ int main(int argc, char **argv)
         printf(",\"steps\":%ld,\"steps_run\":%ld,\"batch\":%zu,\"seed\":%llu,\"clip\":", rs.steps,
                r->steps, rs.batch, (unsigned long long)rs.seed);
         json_number(stdout, rs.clip);
+        printf(",\"dropout\":");
+        json_number(stdout, rs.dropout);
         printf(",\"diverged\":%s,\"params\":%zu,\"model\":{\"context\":%d,\"embed\":%d,"
                "\"hidden\":%d},\"optim\":",
                r->diverged ? "true" : "false", m.n_params, rs.shape.context, rs.shape.embed,

@@ -98,7 +98,7 @@ static void zero_model_closed_form(void)
     CHECK(charlm_model_init(&m, (charlm_shape){2, 3, 5}, 4, 1) == 0);
     memset(m.params, 0, m.n_params * sizeof(float));
     const uint8_t ctx[8] = {0, 0, 0, 1, 1, 2, 0, 0}, y[4] = {1, 2, 0, 1};
-    double sum = charlm_loss(&m, ctx, y, 4, 1);
+    double sum = charlm_loss(&m, ctx, y, 4, CHARLM_BACKWARD);
     CHECK_NEAR(sum / 4, log(27.0), 1e-6);
     const float *db2 = charlm_grad(&m, CHARLM_B2);
     CHECK_NEAR(db2[1], 1.0 / 27 - 0.5, 1e-7);
@@ -111,21 +111,33 @@ static void zero_model_closed_form(void)
     charlm_model_free(&m);
 }
 
-/* Largest |analytic - numeric| / (|analytic| + |numeric| + 1e-3) over all
-   parameters, numeric by central differences of the mean loss. */
-static double gradcheck_error(charlm_model *m, const uint8_t *ctx, const uint8_t *y, size_t rows,
-                              const float *analytic)
+/* Central difference of the mean loss in parameter i with step h (the step
+   as rounded to float). */
+static double central_difference(charlm_model *m, const uint8_t *ctx, const uint8_t *y,
+                                 size_t rows, int flags, size_t i, float h)
 {
-    const float h = 5e-3f;   /* balances truncation (h^2) against float rounding (1/h) */
+    float keep = m->params[i], hi = keep + h, lo = keep - h;
+    m->params[i] = hi;
+    double up = charlm_loss(m, ctx, y, rows, flags) / (double)rows;
+    m->params[i] = lo;
+    double down = charlm_loss(m, ctx, y, rows, flags) / (double)rows;
+    m->params[i] = keep;
+    return (up - down) / ((double)hi - (double)lo);
+}
+
+/* Largest |analytic - numeric| / (|analytic| + |numeric| + 1e-3) over all
+   parameters. The numeric gradient is Richardson's extrapolation of two
+   central differences, (4 D(h/2) - D(h)) / 3, which cancels the h^2 error
+   term, so h can stay large enough for float rounding not to matter. */
+static double gradcheck_error(charlm_model *m, const uint8_t *ctx, const uint8_t *y, size_t rows,
+                              int flags, const float *analytic)
+{
+    const float h = 4e-2f;
     double worst = 0;
     for (size_t i = 0; i < m->n_params; i++) {
-        float keep = m->params[i], hi = keep + h, lo = keep - h;
-        m->params[i] = hi;
-        double up = charlm_loss(m, ctx, y, rows, 0) / (double)rows;
-        m->params[i] = lo;
-        double down = charlm_loss(m, ctx, y, rows, 0) / (double)rows;
-        m->params[i] = keep;
-        double numeric = (up - down) / ((double)hi - (double)lo);   /* the step as rounded */
+        double d1 = central_difference(m, ctx, y, rows, flags, i, h);
+        double d2 = central_difference(m, ctx, y, rows, flags, i, h / 2);
+        double numeric = (4 * d2 - d1) / 3;
         double err = fabs(analytic[i] - numeric) / (fabs(analytic[i]) + fabs(numeric) + 1e-3);
         worst = err > worst ? err : worst;
     }
@@ -150,16 +162,21 @@ static void gradient_check(void)
         y[i] = (uint8_t)charlm_rng_below(&r, CHARLM_VOCAB);
     ctx[0] = ctx[4] = 5;   /* one character twice: embedding gradients accumulate */
 
-    charlm_loss(&m, ctx, y, rows, 1);
     float *analytic = malloc(m.n_params * sizeof(float));
-    memcpy(analytic, m.grads, m.n_params * sizeof(float));
-    double err = gradcheck_error(&m, ctx, y, rows, analytic);
-    printf("gradient check: %zu parameters, worst relative error %.3g\n", m.n_params, err);
-    CHECK_MSG(err < 2e-3, "worst relative gradient error %g", err);
+    for (int flags = 0; flags <= CHARLM_DROPOUT; flags += CHARLM_DROPOUT) {
+        if (flags)   /* the same mask for the analytic and every numeric evaluation */
+            charlm_dropout_mask(&m, rows, 0.3, &r);
+        charlm_loss(&m, ctx, y, rows, flags | CHARLM_BACKWARD);
+        memcpy(analytic, m.grads, m.n_params * sizeof(float));
+        double err = gradcheck_error(&m, ctx, y, rows, flags, analytic);
+        printf("gradient check%s: %zu parameters, worst relative error %.3g\n",
+               flags ? " with dropout" : "", m.n_params, err);
+        CHECK_MSG(err < 2e-3, "worst relative gradient error %g (flags %d)", err, flags);
+    }
 
     /* the check can fail: a wrong factor in one W1 entry is caught */
     analytic[m.tensors[CHARLM_W1].offset + 3] *= 1.05f;
-    double wrong = gradcheck_error(&m, ctx, y, rows, analytic);
+    double wrong = gradcheck_error(&m, ctx, y, rows, CHARLM_DROPOUT, analytic);
     CHECK_MSG(wrong > 1e-2, "a 5%% error in one gradient went unnoticed (%g)", wrong);
     free(analytic);
     charlm_model_free(&m);
@@ -240,7 +257,8 @@ static void train_tiny(const tiny_setup *t, charlm_shape shape, size_t batch, lo
         CHECK_STATUS(rv_checkpoint_load(out->opt, resume, NULL, NULL), RV_OK);
     rv_schedule *sched;
     CHECK_STATUS(rv_schedule_parse(tiny_schedule, &sched), RV_OK);
-    charlm_config cfg = {steps, seed, 1.0, 10, 0, 0, NULL, NULL, NULL};
+    charlm_config cfg = {.steps = steps, .seed = seed, .clip = 1.0, .dropout = 0.1,
+                         .eval_every = 10};
     CHECK_STATUS(charlm_train(&out->m, out->opt, sched, &t->train, &t->val, &cfg, &out->res),
                  RV_OK);
     rv_schedule_free(sched);

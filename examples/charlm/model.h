@@ -3,7 +3,8 @@
 
        x  = concat(emb[ctx_1], ..., emb[ctx_C])        C*E inputs
        h  = tanh(x W1 + b1)                            H hidden units
-       z  = h W2 + b2                                  27 logits
+       z  = (h * mask) W2 + b2                         27 logits
+       (mask: dropout while training, 0 or 1/(1-p) per unit; 1 otherwise)
        loss = mean over rows of -log softmax(z)[y]
 
    All tensors live in one buffer (params) with a parallel gradient buffer
@@ -55,7 +56,11 @@ typedef struct charlm_model {
     /* workspace for up to `rows` examples at a time */
     size_t rows;
     float *x, *h, *logits, *dh, *dx, *w1t, *w2t;
+    float *mask, *hd;   /* dropout: scale per hidden unit, and h * mask */
 } charlm_model;
+
+/* charlm_loss flags */
+enum { CHARLM_BACKWARD = 1, CHARLM_DROPOUT = 2 };
 
 static inline float *charlm_param(charlm_model *m, int t) { return m->params + m->tensors[t].offset; }
 static inline float *charlm_grad(charlm_model *m, int t) { return m->grads + m->tensors[t].offset; }
@@ -71,6 +76,8 @@ static inline void charlm_model_free(charlm_model *m)
     free(m->dx);
     free(m->w1t);
     free(m->w2t);
+    free(m->mask);
+    free(m->hd);
     memset(m, 0, sizeof *m);
 }
 
@@ -103,8 +110,10 @@ static inline int charlm_model_init(charlm_model *m, charlm_shape s, size_t rows
     m->dx = malloc(rows * in * sizeof(float));
     m->w1t = malloc(in * hid * sizeof(float));
     m->w2t = malloc(hid * v * sizeof(float));
+    m->mask = malloc(rows * hid * sizeof(float));
+    m->hd = malloc(rows * hid * sizeof(float));
     if (!m->params || !m->grads || !m->x || !m->h || !m->logits || !m->dh || !m->dx || !m->w1t ||
-        !m->w2t)
+        !m->w2t || !m->mask || !m->hd)
         return charlm_model_free(m), -1;
     charlm_rng r = {seed};
     float *emb = charlm_param(m, CHARLM_EMB), *w1 = charlm_param(m, CHARLM_W1);
@@ -236,9 +245,20 @@ static inline void charlm_transpose(float *restrict out, const float *restrict i
             out[j * rows + i] = in[i * cols + j];
 }
 
-/* Forward pass for `rows` examples (rows <= m->rows): leaves x, h and the
-   logits in the workspace. */
-static inline void charlm_forward(charlm_model *m, const uint8_t *ctx, size_t rows)
+/* Draw a dropout mask for `rows` examples: each hidden unit is dropped
+   with probability p and the survivors scaled by 1/(1-p), so the expected
+   activation is unchanged and evaluation needs no mask. */
+static inline void charlm_dropout_mask(charlm_model *m, size_t rows, double p, charlm_rng *r)
+{
+    float keep = (float)(1.0 / (1.0 - p));
+    size_t n = rows * (size_t)m->shape.hidden;
+    for (size_t i = 0; i < n; i++)
+        m->mask[i] = charlm_rng_uniform(r) < p ? 0.0f : keep;
+}
+
+/* Forward pass for `rows` examples (rows <= m->rows): leaves x, h, the
+   logits and (with dropout) h * mask in the workspace. */
+static inline void charlm_forward(charlm_model *m, const uint8_t *ctx, size_t rows, int dropout)
 {
     size_t C = (size_t)m->shape.context, E = (size_t)m->shape.embed;
     size_t in = C * E, H = (size_t)m->shape.hidden;
@@ -252,17 +272,24 @@ static inline void charlm_forward(charlm_model *m, const uint8_t *ctx, size_t ro
     CHARLM_PARALLEL_FOR(total)
     for (long i = 0; i < total; i++)
         h[i] = charlm_tanh(h[i]);
-    charlm_matmul(m->logits, m->h, charlm_param(m, CHARLM_W2), charlm_param(m, CHARLM_B2), rows,
-                  H, CHARLM_VOCAB);
+    if (dropout) {
+        float *hd = m->hd, *mask = m->mask;
+        for (long i = 0; i < total; i++)
+            hd[i] = h[i] * mask[i];
+    }
+    charlm_matmul(m->logits, dropout ? m->hd : m->h, charlm_param(m, CHARLM_W2),
+                  charlm_param(m, CHARLM_B2), rows, H, CHARLM_VOCAB);
 }
 
-/* Summed negative log-likelihood (nats) of y over `rows` examples. With
-   backward, also sets grads to the gradient of the mean loss (grads are
-   overwritten, not accumulated). */
+/* Summed negative log-likelihood (nats) of y over `rows` examples. Flags:
+   CHARLM_DROPOUT applies m->mask (see charlm_dropout_mask); CHARLM_BACKWARD
+   also sets grads to the gradient of the mean loss (overwritten, not
+   accumulated). */
 static inline double charlm_loss(charlm_model *m, const uint8_t *ctx, const uint8_t *y,
-                                 size_t rows, int backward)
+                                 size_t rows, int flags)
 {
-    charlm_forward(m, ctx, rows);
+    int backward = flags & CHARLM_BACKWARD, dropout = (flags & CHARLM_DROPOUT) != 0;
+    charlm_forward(m, ctx, rows, dropout);
     const size_t V = CHARLM_VOCAB;
     double total = 0;
     float inv_rows = 1.0f / (float)rows;
@@ -290,15 +317,18 @@ static inline double charlm_loss(charlm_model *m, const uint8_t *ctx, const uint
     memset(m->grads, 0, m->n_params * sizeof(float));
     /* output layer */
     float *dz = m->logits, *db2 = charlm_grad(m, CHARLM_B2);
-    charlm_matmul_at(charlm_grad(m, CHARLM_W2), m->h, dz, rows, H, V);
+    charlm_matmul_at(charlm_grad(m, CHARLM_W2), dropout ? m->hd : m->h, dz, rows, H, V);
     for (size_t r = 0; r < rows; r++)
         for (size_t v = 0; v < V; v++)
             db2[v] += dz[r * V + v];
     charlm_transpose(m->w2t, charlm_param(m, CHARLM_W2), H, V);
     charlm_matmul(m->dh, dz, m->w2t, NULL, rows, V, H);
-    /* through tanh: d(pre) = dh * (1 - h^2) */
+    /* through the mask and tanh: d(pre) = dh * mask * (1 - h^2) */
     long total_h = (long)(rows * H);
-    float *dh = m->dh, *h = m->h;
+    float *dh = m->dh, *h = m->h, *mask = m->mask;
+    if (dropout)
+        for (long i = 0; i < total_h; i++)
+            dh[i] *= mask[i];
     CHARLM_PARALLEL_FOR(total_h)
     for (long i = 0; i < total_h; i++)
         dh[i] *= 1.0f - h[i] * h[i];
@@ -342,7 +372,7 @@ static inline size_t charlm_sample(charlm_model *m, charlm_rng *r, double temper
     size_t C = (size_t)m->shape.context, len = 0;
     uint8_t ctx[CHARLM_MAX_WORD] = {0};
     while (len + 1 < cap) {
-        charlm_forward(m, ctx, 1);
+        charlm_forward(m, ctx, 1, 0);
         double p[CHARLM_VOCAB], zmax = m->logits[0], sum = 0;
         for (int v = 1; v < CHARLM_VOCAB; v++)
             zmax = m->logits[v] > zmax ? m->logits[v] : zmax;

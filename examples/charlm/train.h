@@ -56,6 +56,7 @@ typedef struct charlm_config {
     long steps;            /* total updates (a resumed run continues to this) */
     uint64_t seed;         /* batches: example indices drawn from (seed, step) */
     double clip;           /* max global gradient norm; 0 = off */
+    double dropout;        /* probability of dropping a hidden unit while training */
     long eval_every;       /* evaluate every this many updates (and at the end) */
     size_t eval_tokens;    /* validation tokens used for the curve; 0 = all */
     int progress;          /* progress line on stderr */
@@ -133,7 +134,13 @@ static inline rv_status charlm_train(charlm_model *m, rv_optim *opt, const rv_sc
             memcpy(bx + b * C, train->ctx + i * C, C);
             by[b] = train->y[i];
         }
-        double loss = charlm_loss(m, bx, by, B, 1) / (double)B;
+        int flags = CHARLM_BACKWARD;
+        if (cfg->dropout > 0) {   /* masks from a stream of their own, keyed by step */
+            charlm_rng dr = charlm_rng_keyed(cfg->seed ^ 0xd5a61266f0c9392cull, (uint64_t)t);
+            charlm_dropout_mask(m, B, cfg->dropout, &dr);
+            flags |= CHARLM_DROPOUT;
+        }
+        double loss = charlm_loss(m, bx, by, B, flags) / (double)B;
         if (!isfinite(loss)) {
             res->diverged = 1;
             break;
