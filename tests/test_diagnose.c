@@ -1,6 +1,6 @@
-/* rv_diagnose: exact figures on hand-built curves, and verdicts on curves
-   made by ravine's own optimizers on the seed's stretched bowl
-   f = 0.5 (x^2 + 10 y^2) and on Himmelblau's function. */
+/* rv_diagnose: exact figures on hand-built curves, and verdicts on the loss
+   curves of real lab runs (rv_lab_trace) on the seed's stretched bowl
+   f = 0.5 (x^2 + 10 y^2), Himmelblau's function and the delivery data. */
 #include "ravine/ravine.h"
 #include "check.h"
 
@@ -155,49 +155,30 @@ static void errors(void)
     CHECK_STR(rv_verdict_name(RV_VERDICT_COUNT), "");
 }
 
-/* Loss curves of real runs: ravine's kernels on float32 (x, y). */
-typedef double (*surface_fn)(double x, double y, double *gx, double *gy);
-
-static double bowl(double x, double y, double *gx, double *gy)
+/* Loss curves of real runs: rv_lab_trace, ravine's kernels on float32 (x, y). */
+static rv_verdict run_verdict(const char *surface, const char *spec, double x0, double y0,
+                              long steps)
 {
-    *gx = x, *gy = 10 * y;
-    return 0.5 * (x * x + 10 * y * y);
-}
-
-static double himmelblau(double x, double y, double *gx, double *gy)
-{
-    double u = x * x + y - 11, v = x + y * y - 7;
-    *gx = 4 * x * u + 2 * v, *gy = 2 * u + 4 * y * v;
-    return u * u + v * v;
-}
-
-static rv_verdict run_verdict(surface_fn f, const char *spec, double x0, double y0, int steps)
-{
-    const rv_optim_type *type;
-    rv_hparams h;
-    CHECK_STATUS(rv_hparams_parse(spec, &type, &h), RV_OK);
-    float p[2] = {(float)x0, (float)y0}, g[2], buf[4][2];
-    float *state[4] = {buf[0], buf[1], buf[2], buf[3]};
-    CHECK_STATUS(rv_state_init(type, &h, 2, state), RV_OK);
+    rv_surface *s;
+    CHECK_STATUS(rv_surface_parse(surface, &s), RV_OK);
+    double *rows = malloc((size_t)(steps + 1) * 3 * sizeof *rows);
     double *loss = malloc((size_t)(steps + 1) * sizeof *loss);
-    for (int k = 0;; k++) {
-        double gx, gy;
-        loss[k] = f(p[0], p[1], &gx, &gy);
-        if (k == steps)
-            break;
-        g[0] = (float)gx, g[1] = (float)gy;
-        CHECK_STATUS(rv_update(type, &h, k + 1, 2, p, g, state), RV_OK);
-    }
+    CHECK_STATUS(rv_lab_trace(s, spec, NULL, (double[]){x0, y0}, steps, rows), RV_OK);
+    for (long k = 0; k <= steps; k++)
+        loss[k] = rows[3 * k + 2];
     rv_diagnosis d = diag(loss, NULL, (size_t)steps + 1);
+    free(rows);
     free(loss);
+    rv_surface_free(s);
     return d.verdict;
 }
 
 static void real_runs(void)
 {
+    const char *bowl = "bowl(kappa=10)";
     /* lr above 2/lambda_max = 0.2: the steep direction grows 1.5x per step */
     CHECK_STR(rv_verdict_name(run_verdict(bowl, "sgd(lr=0.25)", -4, 1, 100)), "diverging");
-    /* 300 steps: the loss overflows float32 to inf at step 215 */
+    /* 300 steps: the loss overflows float32 at step 215 and the trace turns NaN */
     CHECK_STR(rv_verdict_name(run_verdict(bowl, "sgd(lr=0.25)", -4, 1, 300)), "diverging");
     /* lr 0.19 zig-zags across the valley, but on a quadratic each direction's
        share of the loss shrinks monotonically (0.81^2 and 0.9^2 per step):
@@ -209,11 +190,15 @@ static void real_runs(void)
     CHECK_STR(rv_verdict_name(run_verdict(bowl, "adam(lr=0.1)", -4, 1, 100)), "healthy");
     CHECK_STR(rv_verdict_name(run_verdict(bowl, "sgd(lr=0.05, momentum=0.9)", -4, 1, 100)),
               "healthy");
+    CHECK_STR(rv_verdict_name(run_verdict(bowl, "newton", -4, 1, 50)), "healthy");
     /* past the edge of stability on a non-quadratic surface GD settles into a
        2-cycle around the minimum (3, 2): the loss alternates, no progress */
-    CHECK_STR(rv_verdict_name(run_verdict(himmelblau, "sgd(lr=0.028)", 2.5, 2.5, 200)),
+    CHECK_STR(rv_verdict_name(run_verdict("himmelblau", "sgd(lr=0.028)", 2.5, 2.5, 200)),
               "oscillating");
-    CHECK_STR(rv_verdict_name(run_verdict(himmelblau, "sgd(lr=0.02)", 2.5, 2.5, 200)), "healthy");
+    CHECK_STR(rv_verdict_name(run_verdict("himmelblau", "sgd(lr=0.02)", 2.5, 2.5, 200)),
+              "healthy");
+    /* seed 000's lr 0.05 on the raw delivery features: overflow, NaN tail */
+    CHECK_STR(rv_verdict_name(run_verdict("delivery", "sgd(lr=0.05)", 0, 0, 100)), "diverging");
 }
 
 int main(void)

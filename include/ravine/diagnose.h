@@ -16,7 +16,7 @@
        plateau      stalled: the last third of the curve improved the loss by
                     less than 1% (or less than the noise can resolve: one
                     standard error, at most 5%), and the loss has not
-                    converged to ~0
+                    converged to ~0 (late loss under 1e-6 of the start: healthy)
        spiky        otherwise fine, but a few (at most 10% of) points stand far
                     above a 7-point running median (robust z-score over 6,
                     over 25% up) and fall back after
@@ -25,11 +25,10 @@
    Losses are judged on a log scale when none is negative (a tooth of "10%"
    means the same at loss 5 and at loss 0.05; values below 1e-9 x the early
    loss count as that floor), else on a linear scale divided by the curve's
-   spread. A NaN/inf value followed by finite values
-   is treated as a missing value and skipped (counted in `missing`); a run
-   of non-finite values at the end is divergence. Below RV_DIAGNOSE_MIN_POINTS
-   finite values only the trend can be judged: `limited` is set and `reason`
-   says so. */
+   spread. A NaN/inf value followed by finite values is treated as missing
+   and skipped (counted in `missing`); a run of non-finite values at the end
+   is divergence. Below RV_DIAGNOSE_MIN_POINTS finite values only the trend
+   can be judged: `limited` is set and `reason` says so. */
 #ifndef RAVINE_DIAGNOSE_H
 #define RAVINE_DIAGNOSE_H
 
@@ -63,7 +62,7 @@ typedef struct rv_diagnosis {
     double first_nonfinite_step; /* step of the first NaN/inf that was never recovered; NaN if none */
     double early_loss;         /* median of the first 10% of the finite values */
     double late_loss;          /* median of the last 10% */
-    double late_to_early;      /* late_loss / early_loss (NaN if the scale is linear) */
+    double late_to_early;      /* late_loss / early_loss (NaN on a linear scale or if early is 0) */
     double min_loss, min_step; /* lowest finite loss and where */
     double slope;              /* trend of the last half per step: d(log loss)/d(step) */
     double late_improvement;   /* relative drop of the loss over the last third */

@@ -241,12 +241,11 @@ static void judge(rv_diagnosis *d, const double *y, const double *z, const doubl
                      d->early_loss, d->late_loss, d->min_loss, d->min_step);
         return;
     }
-    if (d->log_scale && d->late_to_early <= CONVERGED_RATIO) {
+    if (d->log_scale && d->late_loss <= CONVERGED_RATIO * fmax(d->early_loss, y[0])) {
         d->verdict = RV_VERDICT_HEALTHY;
         d->advice = advice_healthy;
         snprintf(d->reason, sizeof d->reason,
-                 "the loss converged: from %.4g early to %.4g late (%.3gx)", d->early_loss,
-                 d->late_loss, d->late_to_early);
+                 "the loss converged: from %.4g at the start to %.4g late", y[0], d->late_loss);
         return;
     }
     if (is_teeth) {
@@ -364,12 +363,14 @@ rv_status rv_diagnose(const double *loss, const double *steps, size_t n, rv_diag
     d.late_loss = window_median(y, m, w, scratch);
 
     /* zeros are fine (a run that reached the exact minimum): they sit on the floor */
-    d.log_scale = no_negative && d.early_loss > 0;
+    /* the scale's reference: the early loss, or the first when the curve hit 0 at once */
+    double ref = fmax(d.early_loss, y[0]);
+    d.log_scale = no_negative && ref > 0;
     if (d.log_scale) {
-        d.late_to_early = d.late_loss / d.early_loss;
+        d.late_to_early = d.early_loss > 0 ? d.late_loss / d.early_loss : NAN;
         /* a floor far below the start keeps float noise of a converged run from
            looking like huge relative teeth */
-        double floor = d.early_loss * 1e-9;
+        double floor = ref * 1e-9;
         for (size_t i = 0; i < m; i++)
             z[i] = log(y[i] > floor ? y[i] : floor);
     } else {
