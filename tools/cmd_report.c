@@ -500,8 +500,10 @@ static void section_charlm(page *p)
     FILE *f = fopen(path, "r");
     if (!f) {
         out(p, "<p>Not included: <code>charlm_compare.svg</code> is not in this folder. The "
-               "character-level language model example writes it; run it with this folder as its "
-               "output and run the report again.</p>\n");
+               "character-level language model example writes it: run <code>examples/charlm "
+               "--compare --out ");
+        esc(p, p->dir);
+        out(p, "</code> (from the build folder) and run the report again.</p>\n");
         free(path);
         return;
     }
