@@ -114,6 +114,8 @@ void plot_loss(svg_chart *c, const plot_run *runs, size_t n, int log_y, double f
     }
     if (!log_y && c->y0 > 0)
         c->y0 = 0;   /* a linear loss axis starts at 0, so a stall looks flat */
+    if (!log_y && c->y1 > c->y0)
+        c->y1 += 0.05 * (c->y1 - c->y0);   /* headroom: a flat line off the frame */
     if (c->right < 120 && n)
         c->right = 200;
     svg_chart_begin(c);
