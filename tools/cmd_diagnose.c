@@ -311,11 +311,16 @@ static void print_text(const char *path, const curve *c, const rv_diagnosis *d)
     if (isfinite(d->early_loss))
         printf("  loss:    early %.9g, late %.9g, lowest %.9g at step %.9g\n", d->early_loss,
                d->late_loss, d->min_loss, d->min_step);
-    if (isfinite(d->tooth_autocorr))
-        printf("  shape:   last third improved %.3g%%, sign changes %.0f%%, lag-1 autocorr %.3g, "
-               "largest spike z %.3g (%zu spikes)\n",
-               100 * d->late_improvement, 100 * d->sign_change_rate, d->tooth_autocorr,
-               d->max_spike_z, d->spikes);
+    if (isfinite(d->tooth_autocorr)) {
+        printf("  shape:   late_improvement %.9g, sign_change_rate %.9g, tooth_autocorr %.9g, "
+               "tooth_size %.9g, noise %.9g\n",
+               d->late_improvement, d->sign_change_rate, d->tooth_autocorr, d->tooth_size,
+               d->noise);
+        printf("  spikes:  %zu, largest z %.9g", d->spikes, d->max_spike_z);
+        for (size_t i = 0; i < d->n_spike_steps; i++)
+            printf("%s%.9g", i ? ", " : " at steps ", d->spike_steps[i]);
+        printf("\n");
+    }
 }
 
 static int run(int argc, char **argv)
