@@ -233,7 +233,7 @@ static blob rewrite(const blob *src, const char *from, const char *to)
     out.n = 8 + n + data;
     out.b = malloc(out.n);
     for (int i = 0; i < 8; i++)
-        out.b[i] = (unsigned char)(n >> (8 * i));
+        out.b[i] = (unsigned char)((uint64_t)n >> (8 * i));
     memcpy(out.b + 8, h, n);
     memcpy(out.b + 8 + n, src->b + 8 + header_len(src), data);
     free(h);
