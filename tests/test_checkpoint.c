@@ -544,6 +544,10 @@ static void hostile_headers(void)
     refuse(z.b, z.n, RV_ERR_FORMAT,
            "checkpoint '" FILE_B "': metadata 'group/0/lr' = '0.02' is not the group's lr", "lr disagrees");
     free(z.b);
+    z = rewrite(&x, "\"groups\":\"2\"", "\"groups\":\"1000000000\"");
+    refuse(z.b, z.n, RV_ERR_FORMAT, NULL, "a billion groups");
+    CHECK(strstr(rv_errmsg(), "metadata 'groups' = '1000000000' is not a whole number in [0, ") != NULL);
+    free(z.b);
     z = rewrite(&x, "\"tensors\":\"3\"", "\"tensors\":\"2\"");
     refuse(z.b, z.n, RV_ERR_FORMAT,
            "checkpoint '" FILE_B "': tensor 'param/tensor2' is not described by the metadata", "extra tensor");
@@ -616,6 +620,15 @@ static void mismatches(void)
     rv_optim_add_param(opt, 0, "w", p, g, 5, NULL);
     CHECK_STATUS(rv_checkpoint_load(opt, FILE_A, NULL, NULL), RV_ERR_MISMATCH);
     CHECK_STR(rv_errmsg(), "checkpoint '" FILE_A "': has 2 param groups, the optimizer 1");
+    rv_optim_free(opt);
+
+    rv_optim_create_spec(&opt, "adam(lr=0.01)");
+    rv_optim_add_group_spec(opt, "lr=0.003", NULL);
+    rv_optim_add_param(opt, 0, "w", p, g, 5, NULL);
+    rv_optim_add_param(opt, 1, "b", p, g, 3, NULL);
+    rv_optim_add_param(opt, 0, "w", p, g, 5, NULL);
+    CHECK_STATUS(rv_checkpoint_load(opt, FILE_A, NULL, NULL), RV_ERR_MISMATCH);
+    CHECK_STR(rv_errmsg(), "checkpoint '" FILE_A "': the optimizer has two tensors named 'w'");
     rv_optim_free(opt);
 
     /* hyperparameters: restored like torch by default, kept on request */

@@ -40,6 +40,7 @@ typedef struct param_rec {
     tensor *state[4];
     size_t n_state;        /* 0: saved before its state existed */
     size_t opt_index;      /* matching optimizer tensor */
+    int matched;
     float *tmp[5];         /* values read: param, then states */
 } param_rec;
 
@@ -490,9 +491,10 @@ static rv_status parse_meta(reader *r)
         return s;
     if (!(r->type = rv_optim_type_find(name)))
         return FAIL(RV_ERR_FORMAT, "checkpoint '%s': unknown optimizer '%s'", r->name, name);
-    /* counts are bounded by the header: every group and tensor has entries */
-    long most = (long)(r->header_len / 8);
-    if ((s = need_count(r, "groups", most, &count)))
+    /* counts are bounded by what was parsed: a group has 2 metadata
+       entries, a tensor 3, so no count can ask for more memory than the
+       header itself took */
+    if ((s = need_count(r, "groups", (long)(r->n_meta / 2), &count)))
         return s;
     if (count < 1)
         return FAIL(RV_ERR_FORMAT, "checkpoint '%s': metadata 'groups' = '0': need at least one group", r->name);
@@ -526,7 +528,7 @@ static rv_status parse_meta(reader *r)
                         r->name, key, text);
         r->groups[g].lr = lr;
     }
-    if ((s = need_count(r, "tensors", most, &count)))
+    if ((s = need_count(r, "tensors", (long)(r->n_meta / 3), &count)))
         return s;
     r->n_params = (size_t)count;
     if (!(r->params = calloc(r->n_params ? r->n_params : 1, sizeof *r->params)))
@@ -651,6 +653,9 @@ static rv_status match(reader *r, const rv_optim *opt, const rv_checkpoint_optio
         if (!p)
             s = FAIL(RV_ERR_MISMATCH, "checkpoint '%s': has no tensor '%s' (the optimizer's tensor %zu)",
                      r->name, key, i);
+        else if (p->matched)
+            s = FAIL(RV_ERR_MISMATCH, "checkpoint '%s': the optimizer has two tensors named '%s'",
+                     r->name, key);
         else if (p->param->numel != v.n)
             s = FAIL(RV_ERR_MISMATCH,
                      "checkpoint '%s': tensor '%s' has %llu elements, the optimizer's has %zu",
@@ -662,6 +667,7 @@ static rv_status match(reader *r, const rv_optim *opt, const rv_checkpoint_optio
         if (s)
             return s;
         p->opt_index = i;
+        p->matched = 1;
         /* keep_hparams: the file's state must be what these hyperparameters use */
         const rv_hparams *h = &r->groups[p->group];
         size_t want = rv_state_count(type, h);
