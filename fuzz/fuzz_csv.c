@@ -140,7 +140,7 @@ static void release_all(void)
 
 /* ---- the target -------------------------------------------------------- */
 
-static char path[64];
+static char path[512];
 
 static void read_table(size_t cols)
 {
@@ -163,7 +163,9 @@ static void diagnose(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!path[0]) {
-        snprintf(path, sizeof path, "/tmp/ravine-fuzz-csv-%ld.csv", (long)getpid());
+        const char *dir = getenv("TMPDIR");
+        snprintf(path, sizeof path, "%s/ravine-fuzz-csv-%ld.csv", dir && dir[0] ? dir : "/tmp",
+                 (long)getpid());
         /* diagnose prints JSON; the fuzzer's own output is on stderr */
         if (!freopen("/dev/null", "w", stdout))
             return 0;
