@@ -751,6 +751,38 @@ static void bad_saves(void)
     rv_optim_free(opt);
 }
 
+/* Empty tensors and an optimizer without tensors round-trip too. */
+static void empty_tensors(void)
+{
+    rv_optim *opt, *back;
+    float p[3] = {1, 2, 3}, g[3] = {0.5f, -1, 2}, q[3] = {0}, h[3] = {0};
+    rv_optim_create_spec(&opt, "adam(lr=0.1)");
+    rv_optim_add_param(opt, 0, "empty", NULL, NULL, 0, NULL);
+    rv_optim_add_param(opt, 0, "x", p, g, 3, NULL);
+    rv_optim_step(opt);
+    rv_optim_step(opt);
+    CHECK_STATUS(rv_checkpoint_save(opt, NULL, FILE_A), RV_OK);
+    rv_optim_create_spec(&back, "adam(lr=0.1)");
+    rv_optim_add_param(back, 0, "empty", NULL, NULL, 0, NULL);
+    rv_optim_add_param(back, 0, "x", q, h, 3, NULL);
+    CHECK_STATUS(rv_checkpoint_load(back, FILE_A, NULL, NULL), RV_OK);
+    CHECK(!memcmp(p, q, sizeof p));
+    memcpy(h, g, sizeof g);
+    rv_optim_step(opt);
+    rv_optim_step(back);
+    CHECK(!memcmp(p, q, sizeof p));
+    rv_optim_free(opt);
+    rv_optim_free(back);
+
+    rv_optim_create_spec(&opt, "sgd");
+    CHECK_STATUS(rv_checkpoint_save(opt, "constant(lr=0.5)", FILE_A), RV_OK);
+    rv_checkpoint_info info;
+    CHECK_STATUS(rv_checkpoint_load(opt, FILE_A, NULL, &info), RV_OK);
+    CHECK(info.n_params == 0 && info.numel == 0 && info.n_groups == 1);
+    CHECK_STR(info.schedule, "constant(lr=0.5)");
+    rv_optim_free(opt);
+}
+
 static int no_fsync(int fd)
 {
     (void)fd;
@@ -768,6 +800,7 @@ int main(void)
     hostile_headers();
     mismatches();
     bad_saves();
+    empty_tensors();
     remove(FILE_A);
     remove(FILE_B);
     return check_summary("checkpoint");
