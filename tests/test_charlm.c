@@ -57,7 +57,7 @@ static void examples_of_a_word(void)
 /* The split is 80/10/10, a permutation of the words, and fixed by its seed. */
 static void split_is_deterministic(void)
 {
-    char text[26 * 3 * 4];
+    char text[26 * 4 * 3 + 1];   /* 104 words of "xy\n" and the terminator */
     size_t at = 0;
     for (int i = 0; i < 26; i++)
         for (int j = 0; j < 4; j++)
