@@ -44,14 +44,14 @@ static const char usage[] =
     "  --optim SPEC        optimizer (default adamw(lr=3e-3, weight_decay=0.1))\n"
     "  --schedule SPEC     lr schedule over updates (default warmup_cosine(peak=<optim lr>,\n"
     "                      warmup_steps=<steps/20>, decay_steps=<steps>))\n"
-    "  --steps N           updates (default 12000)\n"
+    "  --steps N           updates (default 15000; 6000 with --compare)\n"
     "  --batch B           examples per update (default 256)\n"
     "  --seed S            initialisation, batches and sampling (default 1)\n"
     "  --clip C            clip the global gradient norm to C; 0 = off (default 1)\n"
     "  --dropout P         drop hidden units with probability P while training (default 0)\n"
     "  --context N         characters of context (default 8)\n"
-    "  --embed N           embedding size (default 24)\n"
-    "  --hidden N          hidden units (default 512)\n"
+    "  --embed N           embedding size (default 32; 24 with --compare)\n"
+    "  --hidden N          hidden units (default 1024; 512 with --compare)\n"
     "  --eval-every N      evaluate every N updates (default steps/20)\n"
     "  --eval-tokens N     validation tokens for the curve; 0 = all (default 20000)\n"
     "  --samples K         words to generate (default 12)\n"
@@ -497,10 +497,11 @@ int main(int argc, char **argv)
 
     run_spec rs = {0};
     rs.shape.context = (int)parse_long("--context", OPT(CONTEXT, "8"), 1, 32);
-    rs.shape.embed = (int)parse_long("--embed", OPT(EMBED, "24"), 1, 1024);
-    rs.shape.hidden = (int)parse_long("--hidden", OPT(HIDDEN, "512"), 1, 8192);
+    int compare = opts[COMPARE].value != NULL;   /* many runs: a smaller default model */
+    rs.shape.embed = (int)parse_long("--embed", OPT(EMBED, compare ? "24" : "32"), 1, 1024);
+    rs.shape.hidden = (int)parse_long("--hidden", OPT(HIDDEN, compare ? "512" : "1024"), 1, 8192);
     rs.batch = (size_t)parse_long("--batch", OPT(BATCH, "256"), 1, 1 << 16);
-    rs.steps = parse_long("--steps", OPT(STEPS, "12000"), 0, 100000000);
+    rs.steps = parse_long("--steps", OPT(STEPS, compare ? "6000" : "15000"), 0, 100000000);
     rs.seed = (uint64_t)parse_long("--seed", OPT(SEED, "1"), 0, 0x7fffffffffffffffL);
     rs.clip = parse_double("--clip", OPT(CLIP, "1"), 0);
     rs.dropout = parse_double("--dropout", OPT(DROPOUT, "0"), 0);
@@ -514,7 +515,7 @@ int main(int argc, char **argv)
     rs.optim = OPT(OPTIM, "adamw(lr=3e-3, weight_decay=0.1)");
     rs.schedule = opts[SCHEDULE].value;
     rs.warmup = 1;
-    int json = opts[JSON].value != NULL, compare = opts[COMPARE].value != NULL;
+    int json = opts[JSON].value != NULL;
     rs.progress = !opts[QUIET].value && isatty(2);
     long n_samples = parse_long("--samples", OPT(SAMPLES, "12"), 0, 100000);
     double temperature = parse_double("--temperature", OPT(TEMPERATURE, "1"), 0);
@@ -549,10 +550,6 @@ int main(int argc, char **argv)
 
     if (compare) {
         long sweep = parse_long("--sweep-steps", OPT(SWEEP_STEPS, "1500"), 1, 100000000);
-        if (!opts[STEPS].value)
-            rs.steps = 6000;
-        if (!opts[EVAL_EVERY].value)
-            rs.eval_every = rs.steps / 20 > 0 ? rs.steps / 20 : 1;
         int rc = run_compare(&d, rs, sweep, OPT(OUT, "."), json);
         dataset_free(&d);
         return rc;
