@@ -398,7 +398,7 @@ static int run_compare(const dataset *d, run_spec base, long sweep_steps, const 
         size_t n = r->n_curve < 512 ? r->n_curve : 512;
         for (size_t k = 0; k < n; k++)
             xs[i][k] = (double)r->curve[k].step, ys[i][k] = r->curve[k].val_loss;
-        series[i] = (charlm_series){labels[i], xs[i], ys[i], n, (int)(i % 2)};
+        series[i] = (charlm_series){labels[i], xs[i], ys[i], n, (int)(i % 2), (int)(i / 2)};
     }
     charlm_hline lines[N_BASELINES];
     for (int b = 0; b < N_BASELINES; b++)

@@ -19,6 +19,7 @@ typedef struct charlm_series {
     const double *x, *y;
     size_t n;
     int dashed;
+    int color;   /* index into the palette; series may share one */
 } charlm_series;
 
 typedef struct charlm_hline {
@@ -56,7 +57,7 @@ static inline int charlm_svg_chart(const char *path, const char *title, const ch
 {
     static const char *colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
                                    "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
-    const double W = 900, H = 540, left = 80, right = 230, top = 50, bottom = 60;
+    const double W = 980, H = 560, left = 80, right = 290, top = 50, bottom = 60;
     double pw = W - left - right, ph = H - top - bottom;
     double xmax = 1, ymin = INFINITY, ymax = -INFINITY, ylast_max = -INFINITY;
     for (size_t i = 0; i < ns; i++)
@@ -75,8 +76,8 @@ static inline int charlm_svg_chart(const char *path, const char *title, const ch
     }
     if (!isfinite(ymin))
         ymin = 0, ymax = 1, ylast_max = 1;
-    /* clip the top: show up to 1.6x the spread of the final values */
-    double top_y = ylast_max + 0.6 * (ylast_max - ymin) + 0.05;
+    /* clip the top: show the final values' spread and as much again above */
+    double top_y = ylast_max + 1.5 * (ylast_max - ymin) + 0.25;
     ymax = ymax < top_y ? ymax : top_y;
     double ystep = charlm_nice_step(ymax - ymin > 0 ? ymax - ymin : 1, 6);
     ymin = floor(ymin / ystep) * ystep;
@@ -124,13 +125,13 @@ static inline int charlm_svg_chart(const char *path, const char *title, const ch
         fprintf(f, "<line x1=\"%g\" x2=\"%g\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#777\" "
                    "stroke-dasharray=\"6 4\" clip-path=\"url(#plot)\"/>\n",
                 left, left + pw, CHARLM_Y(h[i].y), CHARLM_Y(h[i].y));
-        fprintf(f, "<text x=\"%g\" y=\"%.1f\" fill=\"#555\" font-size=\"11\" "
-                   "text-anchor=\"end\">", left + pw - 4, CHARLM_Y(h[i].y) - 3);
+        fprintf(f, "<text x=\"%g\" y=\"%.1f\" fill=\"#555\" font-size=\"11\">", left + 6,
+                CHARLM_Y(h[i].y) - 4);
         charlm_svg_text(f, h[i].label);
         fprintf(f, " %.3f</text>\n", h[i].y);
     }
     for (size_t i = 0; i < ns; i++) {
-        const char *color = colors[i % (sizeof colors / sizeof colors[0])];
+        const char *color = colors[(size_t)s[i].color % (sizeof colors / sizeof colors[0])];
         fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s "
                    "clip-path=\"url(#plot)\" points=\"", color,
                 s[i].dashed ? " stroke-dasharray=\"8 4\"" : "");
