@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "ravine/bench.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,23 +150,41 @@ static void print_json(const shape *shapes, size_t n_shapes, const result *res, 
     printf("]}\n");
 }
 
+/* Table cells: rounded to what the measurement can tell, then printed with
+   %.9g like every ravine number. */
+static void cell(int width, double v, double unit)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.9g", round(v / unit) * unit);
+    printf(" %*s", width, buf);
+}
+
 static void print_table(const result *res, size_t n, int threads, int warmup, int reps)
 {
     printf("ravine bench: %d thread(s), median of %d steps after %d warm-up steps; baseline = "
            "same memory traffic, trivial arithmetic, measured interleaved\n\n",
            threads, reps, warmup);
-    printf("%-6s %10s %7s  %-38s %9s %8s %7s %11s %9s %6s\n", "shape", "params", "tensors",
-           "optim", "ms/step", "GB/s", "B/param", "baseline ms", "base GB/s", "ratio");
+    printf("%-6s %10s %7s  %-38s %9s %7s %7s %11s %9s %6s %7s\n", "shape", "params", "tensors",
+           "optim", "ms/step", "GB/s", "B/param", "baseline ms", "base GB/s", "ratio",
+           "vs flat");
     for (size_t i = 0; i < n; i++) {
         const result *r = &res[i];
         size_t numel = r->shape->numel;
-        printf("%-6s %10zu %7zu  %-38.38s %9.3f %8.1f %7zu %11.3f %9.1f %6.3f\n", r->shape->name,
-               numel, r->shape->n_tensors, r->optim, r->run.median_ms,
-               gbs(r->bytes_per_param, numel, r->run.median_ms), r->bytes_per_param,
-               r->base.median_ms, gbs(r->bytes_per_param, numel, r->base.median_ms),
-               r->base.median_ms / r->run.median_ms);
+        printf("%-6s %10zu %7zu  %-38.38s", r->shape->name, numel, r->shape->n_tensors, r->optim);
+        cell(9, r->run.median_ms, 1e-3);
+        cell(7, gbs(r->bytes_per_param, numel, r->run.median_ms), 0.1);
+        printf(" %7zu", r->bytes_per_param);
+        cell(11, r->base.median_ms, 1e-3);
+        cell(9, gbs(r->bytes_per_param, numel, r->base.median_ms), 0.1);
+        cell(6, r->base.median_ms / r->run.median_ms, 1e-3);
+        const result *f = flat_of(r, res, n);
+        if (f && f != r)
+            cell(7, (r->run.median_ms / (double)numel) /
+                        (f->run.median_ms / (double)f->shape->numel), 1e-3);
+        putchar('\n');
     }
-    printf("\nratio = baseline time / optimizer time (1 = at the bandwidth limit)\n");
+    printf("\nratio = baseline time / optimizer time (1 = at the bandwidth limit); vs flat = time "
+           "per parameter over the flat buffer's\n");
 }
 
 static int run(int argc, char **argv)
