@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(cmake make gcc clang pkg-config libcjson-dev wamerican python3 libclang-rt-14-dev
-          emscripten chromium libxml2-utils)
+          emscripten chromium libxml2-utils libomp-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -268,7 +268,9 @@ static float *run_layout(const char *spec, const layout *L, int threads, int ste
     if (threads > 0) {
         CHECK_STATUS(rv_optim_create_spec(&o, spec), RV_OK);
         CHECK_STATUS(rv_optim_set_threads(o, threads), RV_OK);
+#ifdef _OPENMP
         CHECK(rv_optim_get_threads(o) == threads);
+#endif
         for (size_t t = 0; t < L->n_tensors; t++)
             CHECK_STATUS(rv_optim_add_param(o, 0, NULL, p + L->offset[t], g + L->offset[t],
                                             L->size[t], NULL),
