@@ -10,8 +10,10 @@
    launches). A thread makes one call per tensor it touches, so the inner
    loops run long and the prefetchers see unbroken streams. Stretch borders
    fall on multiples of 16 elements of a tensor, so no two threads write the
-   same cache line of state (64-byte aligned). Each element's update depends
-   only on that element, so results are identical for any thread count. */
+   same cache line of state (64-byte aligned). The state itself lives in
+   arenas laid out like the index space (see alloc_state), so its streams are
+   as unbroken as the parameters'. Each element's update depends only on
+   that element, so results are identical for any thread count. */
 #include "optim/type.h"
 #include "core/error.h"
 
