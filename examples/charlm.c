@@ -33,7 +33,6 @@
 #endif
 
 #define DEFAULT_WORDS "/usr/share/dict/words"
-#define DEFAULT_LR 3e-3
 #define SPLIT_SEED 20251123u
 
 static const char usage[] =
@@ -594,7 +593,7 @@ int main(int argc, char **argv)
         fprintf(h, "optim: %s\nschedule: %s\n", out.optim, out.schedule);
         fprintf(h, "\n%-10s %s\n", "model", "val loss (nats/char)");
         for (int b = 0; b < N_BASELINES; b++)
-            fprintf(h, "%-10s %.4f\n", baseline_names[b], d.baselines[b]);
+            fprintf(h, "%-10s %.4f\n", baseline_labels[b], d.baselines[b]);
         fprintf(h, "%-10s %.4f   (train %.4f, test %.4f)\n", "MLP", r->val_loss, train_loss,
                 test_loss);
         fprintf(h, "\n%ld updates of %zu tokens in %.1f s: %.0f tokens/s, %.1f%% of the time in "
