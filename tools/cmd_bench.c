@@ -1,6 +1,7 @@
 /* ravine bench: optimizer steps against a same-traffic bandwidth baseline,
-   on one flat buffer and on GPT-2 124M's tensor list (llm.c style: every
-   tensor points into one flat parameter buffer and one flat gradient buffer). */
+   on one flat buffer and on GPT-2 124M's tensor list, either llm.c style
+   (every tensor points into one flat parameter buffer and one flat gradient
+   buffer) or as separately allocated tensors, the way frameworks hold them. */
 #include "commands.h"
 #include "ravine/bench.h"
 
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #define MAX_OPTIMS 32
+#define MAX_SHAPES 3
 #define DEFAULT_PARAMS ((size_t)64 << 20)
 
 static const char *const default_optims[] = {
@@ -20,7 +22,9 @@ static const char *const default_optims[] = {
 typedef struct shape {
     const char *name;
     size_t numel, n_tensors;
-    size_t *sizes;             /* n_tensors sizes, laid end to end */
+    const size_t *sizes;       /* n_tensors sizes */
+    int separate;              /* one allocation per tensor instead of slices of one buffer */
+    float **p, **g;            /* the tensors' parameter and gradient buffers */
 } shape;
 
 typedef struct result {
@@ -46,14 +50,50 @@ static void fill(float *x, size_t n, uint32_t seed, float scale)
     }
 }
 
-static void add_tensors(rv_optim *o, const shape *sh, float *p, float *g)
+static float *alloc_floats(size_t n)
 {
+    float *x = aligned_alloc(64, ((n + 15) & ~(size_t)15) * sizeof(float));
+    if (!x)
+        cli_die("bench", "out of memory for %zu parameters", n);
+    return x;
+}
+
+/* Parameter and gradient buffers of every tensor of sh, filled. */
+static void alloc_shape(shape *sh)
+{
+    sh->p = malloc(sh->n_tensors * sizeof *sh->p);
+    sh->g = malloc(sh->n_tensors * sizeof *sh->g);
+    if (!sh->p || !sh->g)
+        cli_die("bench", "out of memory");
+    float *flat_p = sh->separate ? NULL : alloc_floats(sh->numel);
+    float *flat_g = sh->separate ? NULL : alloc_floats(sh->numel);
     size_t off = 0;
     for (size_t t = 0; t < sh->n_tensors; t++) {
-        rv_status s = rv_optim_add_param(o, 0, NULL, p + off, g + off, sh->sizes[t], NULL);
+        size_t n = sh->sizes[t];
+        sh->p[t] = sh->separate ? alloc_floats(n) : flat_p + off;
+        sh->g[t] = sh->separate ? alloc_floats(n) : flat_g + off;
+        fill(sh->p[t], n, 1 + (uint32_t)t, 1.0f);
+        fill(sh->g[t], n, 7919 + (uint32_t)t, 0.01f);
+        off += n;
+    }
+}
+
+static void free_shape(shape *sh)
+{
+    for (size_t t = 0; t < (sh->separate ? sh->n_tensors : 1); t++) {
+        free(sh->p[t]);
+        free(sh->g[t]);
+    }
+    free(sh->p);
+    free(sh->g);
+}
+
+static void add_tensors(rv_optim *o, const shape *sh)
+{
+    for (size_t t = 0; t < sh->n_tensors; t++) {
+        rv_status s = rv_optim_add_param(o, 0, NULL, sh->p[t], sh->g[t], sh->sizes[t], NULL);
         if (s)
             cli_die_status("bench", s);
-        off += sh->sizes[t];
     }
 }
 
@@ -61,8 +101,8 @@ static void add_tensors(rv_optim *o, const shape *sh, float *p, float *g)
    stepped in one interleaved loop: drift in the machine's bandwidth then
    touches the optimizer, the baseline and both shapes alike, which keeps
    both the ratio to the baseline and the GPT-2-versus-flat comparison fair. */
-static void measure(const char *spec, const shape *shapes, size_t n_shapes, float *const *p,
-                    float *const *g, int threads, int warmup, int reps, result *out)
+static void measure(const char *spec, const shape *shapes, size_t n_shapes, int threads,
+                    int warmup, int reps, result *out)
 {
     const rv_optim_type *type;
     rv_hparams h;
@@ -70,15 +110,15 @@ static void measure(const char *spec, const shape *shapes, size_t n_shapes, floa
     if (s)
         cli_die_status("bench", s);
     size_t k = rv_state_count(type, &h);
-    rv_optim *opts[4];
-    rv_bench_timing t[4];
+    rv_optim *opts[2 * MAX_SHAPES];
+    rv_bench_timing t[2 * MAX_SHAPES];
     for (size_t si = 0; si < n_shapes; si++) {
         rv_optim **pair = &opts[2 * si];
         if ((s = rv_optim_create(&pair[0], type, &h)) ||
             (s = rv_optim_create(&pair[1], rv_bench_traffic_type(k), NULL)))
             cli_die_status("bench", s);
         for (int i = 0; i < 2; i++) {
-            add_tensors(pair[i], &shapes[si], p[si], g[si]);
+            add_tensors(pair[i], &shapes[si]);
             if ((s = rv_optim_set_threads(pair[i], threads)) ||
                 (s = rv_optim_ensure_state(pair[i])))
                 cli_die_status("bench", s);
@@ -164,13 +204,13 @@ static void print_table(const result *res, size_t n, int threads, int warmup, in
     printf("ravine bench: %d thread(s), median of %d steps after %d warm-up steps; baseline = "
            "same memory traffic, trivial arithmetic, measured interleaved\n\n",
            threads, reps, warmup);
-    printf("%-6s %10s %7s  %-38s %9s %7s %7s %11s %9s %6s %7s\n", "shape", "params", "tensors",
+    printf("%-7s %10s %7s  %-38s %9s %7s %7s %11s %9s %6s %7s\n", "shape", "params", "tensors",
            "optim", "ms/step", "GB/s", "B/param", "baseline ms", "base GB/s", "ratio",
            "vs flat");
     for (size_t i = 0; i < n; i++) {
         const result *r = &res[i];
         size_t numel = r->shape->numel;
-        printf("%-6s %10zu %7zu  %-38.38s", r->shape->name, numel, r->shape->n_tensors, r->optim);
+        printf("%-7s %10zu %7zu  %-38.38s", r->shape->name, numel, r->shape->n_tensors, r->optim);
         cell(9, r->run.median_ms, 1e-3);
         cell(7, gbs(r->bytes_per_param, numel, r->run.median_ms), 0.1);
         printf(" %7zu", r->bytes_per_param);
@@ -199,8 +239,8 @@ static int run(int argc, char **argv)
     cli_parse(&cmd_bench, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0, NULL);
 
     /* --optim may be repeated, and each value may list several specs split by ';' */
-    char *specs[MAX_OPTIMS];
-    size_t n_optims = 0;
+    char *specs[MAX_OPTIMS], *copies[MAX_OPTIMS];
+    size_t n_optims = 0, n_copies = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         if (!strcmp(argv[i], "--optim") && i + 1 < argc)
@@ -209,9 +249,10 @@ static int run(int argc, char **argv)
             v = argv[i] + 8;
         if (!v)
             continue;
-        char *copy = strdup(v);
+        char *copy = n_copies < MAX_OPTIMS ? strdup(v) : NULL;
         if (!copy)
-            cli_die("bench", "out of memory");
+            cli_die("--optim", "too many optimizers (at most %d)", MAX_OPTIMS);
+        copies[n_copies++] = copy;
         size_t got = cli_split(copy, ';', specs + n_optims, MAX_OPTIMS - n_optims);
         n_optims += got;
         if (!got)
@@ -237,42 +278,42 @@ static int run(int argc, char **argv)
     char shape_list[64];
     snprintf(shape_list, sizeof shape_list, "%s",
              shapes_s ? shapes_s : params ? "flat" : "flat,gpt2");
-    int want_flat = 0, want_gpt2 = 0;
+    /* shapes in a fixed order, each at most once */
+    static const char *const shape_names[MAX_SHAPES] = {"flat", "gpt2", "gpt2sep"};
+    int wanted[MAX_SHAPES] = {0};
     char *items[8];
     size_t n_items = cli_split(shape_list, ',', items, 8);
     for (size_t i = 0; i < n_items; i++) {
-        if (!strcmp(items[i], "flat"))
-            want_flat = 1;
-        else if (!strcmp(items[i], "gpt2"))
-            want_gpt2 = 1;
-        else
-            cli_die("--shapes", "unknown shape '%s' (flat, gpt2)", items[i]);
+        size_t k = 0;
+        while (k < MAX_SHAPES && strcmp(items[i], shape_names[k]))
+            k++;
+        if (k == MAX_SHAPES)
+            cli_die("--shapes", "unknown shape '%s' (flat, gpt2, gpt2sep)", items[i]);
+        wanted[k] = 1;
     }
-    if (!want_flat && !want_gpt2)
-        cli_die("--shapes", "'%s' names no shape (flat, gpt2)", shapes_s);
+    if (!n_items)
+        cli_die("--shapes", "'%s' names no shape (flat, gpt2, gpt2sep)", shapes_s);
 
-    shape shapes[2];
+    size_t n_gpt2 = rv_bench_gpt2_124m(NULL, 0), gpt2_total = 0;
+    rv_bench_tensor *list = malloc(n_gpt2 * sizeof *list);
+    size_t *gpt2_sizes = malloc(n_gpt2 * sizeof *gpt2_sizes);
+    if (!list || !gpt2_sizes)
+        cli_die("bench", "out of memory");
+    rv_bench_gpt2_124m(list, n_gpt2);
+    for (size_t t = 0; t < n_gpt2; t++)
+        gpt2_total += gpt2_sizes[t] = list[t].rows * list[t].cols;
+    free(list);
+    const shape all_shapes[MAX_SHAPES] = {
+        {"flat", flat_n, 1, &flat_n, 0, NULL, NULL},
+        {"gpt2", gpt2_total, n_gpt2, gpt2_sizes, 0, NULL, NULL},
+        {"gpt2sep", gpt2_total, n_gpt2, gpt2_sizes, 1, NULL, NULL},
+    };
+    shape shapes[MAX_SHAPES];
     size_t n_shapes = 0;
-    static size_t flat_size;
-    flat_size = flat_n;
-    if (want_flat)
-        shapes[n_shapes++] = (shape){"flat", flat_n, 1, &flat_size};
-    if (want_gpt2) {
-        size_t n_t = rv_bench_gpt2_124m(NULL, 0);
-        rv_bench_tensor *list = malloc(n_t * sizeof *list);
-        size_t *sizes = malloc(n_t * sizeof *sizes);
-        if (!list || !sizes)
-            cli_die("bench", "out of memory");
-        rv_bench_gpt2_124m(list, n_t);
-        size_t total = 0;
-        for (size_t t = 0; t < n_t; t++)
-            total += sizes[t] = list[t].rows * list[t].cols;
-        free(list);
-        shapes[n_shapes++] = (shape){"gpt2", total, n_t, sizes};
-    }
+    for (size_t k = 0; k < MAX_SHAPES; k++)
+        if (wanted[k])
+            shapes[n_shapes++] = all_shapes[k];
 
-    result res[2 * MAX_OPTIMS];
-    size_t n_res = 0;
     {
         rv_optim *probe;
         if (!rv_optim_create(&probe, rv_sgd, NULL)) {
@@ -281,35 +322,25 @@ static int run(int argc, char **argv)
             rv_optim_free(probe);
         }
     }
-    float *p[2], *g[2];
-    for (size_t si = 0; si < n_shapes; si++) {
-        size_t n = shapes[si].numel;
-        size_t bytes = ((n + 15) & ~(size_t)15) * sizeof(float);
-        p[si] = aligned_alloc(64, bytes);
-        g[si] = aligned_alloc(64, bytes);
-        if (!p[si] || !g[si])
-            cli_die("bench", "out of memory for %zu parameters", n);
-        fill(p[si], n, 1, 1.0f);
-        fill(g[si], n, 2, 0.01f);
-    }
+    for (size_t si = 0; si < n_shapes; si++)
+        alloc_shape(&shapes[si]);
     /* results in shape-major order: every optimizer on the flat buffer, then on GPT-2 */
-    result by_optim[2];
+    result res[MAX_SHAPES * MAX_OPTIMS], by_optim[MAX_SHAPES];
     for (size_t i = 0; i < n_optims; i++) {
-        measure(specs[i], shapes, n_shapes, p, g, threads, warmup, reps, by_optim);
+        measure(specs[i], shapes, n_shapes, threads, warmup, reps, by_optim);
         for (size_t si = 0; si < n_shapes; si++)
             res[si * n_optims + i] = by_optim[si];
     }
-    n_res = n_shapes * n_optims;
-    for (size_t si = 0; si < n_shapes; si++) {
-        free(p[si]);
-        free(g[si]);
-    }
+    size_t n_res = n_shapes * n_optims;
+    for (size_t si = 0; si < n_shapes; si++)
+        free_shape(&shapes[si]);
     if (json)
         print_json(shapes, n_shapes, res, n_res, threads, warmup, reps);
     else
         print_table(res, n_res, threads, warmup, reps);
-    if (want_gpt2)
-        free(shapes[n_shapes - 1].sizes);
+    free(gpt2_sizes);
+    for (size_t i = 0; i < n_copies; i++)
+        free(copies[i]);
     return 0;
 }
 
@@ -323,8 +354,9 @@ const cli_command cmd_bench = {
     "  --optim SPEC optimizer to measure; repeat it or separate specs with ';'\n"
     "               (default: adamw; sgd; sgd(momentum=0.9); polyak; adam(amsgrad=true);\n"
     "               rmsprop(centered=true, momentum=0.9); adagrad)\n"
-    "  --shapes L   flat (one tensor) and/or gpt2 (GPT-2 124M's 148 tensors in one\n"
-    "               flat buffer); default flat,gpt2\n"
+    "  --shapes L   comma-separated: flat (one tensor), gpt2 (GPT-2 124M's 148 tensors\n"
+    "               as slices of one flat buffer), gpt2sep (the same tensors, each its\n"
+    "               own allocation); default flat,gpt2\n"
     "  --reps R     timed steps per optimizer (default 11; the median is reported)\n"
     "  --warmup W   untimed steps first (default 2)\n"
     "  --json       one JSON object instead of the table",

@@ -33,17 +33,19 @@ PY
 
 # several --optim options and ';' lists add up; the table names shape, size, optimizer
 "$RAVINE" bench --params 5000 --reps 1 --warmup 0 --optim adamw --optim 'sgd; polyak' --json >"$tmp/two.json"
+check bench_optim_list_runs test $? -eq 0
 check bench_optim_list python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert [r["optim"] for r in d["results"]] == ["adamw", "sgd", "polyak"], d["results"]
 ' "$tmp/two.json"
 "$RAVINE" bench --params 5000 --reps 1 --optim sgd --threads 1 >"$tmp/table.txt"
+check bench_table_runs test $? -eq 0
 check bench_table grep -q '^flat  *5000  *1  sgd ' "$tmp/table.txt"
 
 expect_err bad_params "ravine: --params: 0 is out of range [1, 4294967296]" "$RAVINE" bench --params 0
 expect_err bad_threads "ravine: --threads: -1 is out of range [0, 4096]" "$RAVINE" bench --threads -1
-expect_err bad_shape "ravine: --shapes: unknown shape 'gpt3' (flat, gpt2)" "$RAVINE" bench --shapes gpt3
+expect_err bad_shape "ravine: --shapes: unknown shape 'gpt3' (flat, gpt2, gpt2sep)" "$RAVINE" bench --shapes gpt3
 expect_err bad_optim "ravine: bench: spec 'adamw(lr=-1)': lr must be >= 0, got -1" \
   "$RAVINE" bench --params 100 --optim 'adamw(lr=-1)'
 expect_err bad_option "ravine: bench: unknown option '--param' (did you mean '--params'?)" \
