@@ -107,7 +107,7 @@ static inline rv_status charlm_train(charlm_model *m, rv_optim *opt, const rv_sc
 {
     memset(res, 0, sizeof *res);
     long first = rv_optim_step_count(opt), every = cfg->eval_every > 0 ? cfg->eval_every : 1;
-    size_t max_points = (size_t)((cfg->steps - first) / every + 3);
+    size_t max_points = (size_t)((cfg->steps > first ? cfg->steps - first : 0) / every + 3);
     res->curve = calloc(max_points, sizeof *res->curve);
     if (!res->curve)
         return RV_ERR_NOMEM;
