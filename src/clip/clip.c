@@ -32,7 +32,7 @@ typedef struct grads {
 } grads;
 
 #ifdef _OPENMP
-static int threads_for(const grads *x, size_t total)
+static inline int threads_for(const grads *x, size_t total)
 {
     if (total < PARALLEL_MIN)
         return 1;
@@ -128,7 +128,9 @@ static rv_status total_norm(const grads *x, double p, float *out)
         }
     long nb = (long)n_blocks;
     (void)total;
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(threads_for(x, total))
+#endif
     for (long k = 0; k < nb; k++)
         part[k] = block_sum(x->g[blocks[k].tensor] + blocks[k].offset, blocks[k].len, p);
 
@@ -210,7 +212,9 @@ static rv_status clip_norm(const grads *x, double max_norm, const rv_clip_option
         for (size_t t = 0; t < x->count; t++) {
             float *g = x->g[t];
             long n = (long)x->n[t];
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(threads_for(x, all))
+#endif
             for (long i = 0; i < n; i++)
                 g[i] *= coef;
         }
