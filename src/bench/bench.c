@@ -28,13 +28,6 @@ static void traffic_prepare(const rv_hparams *h, long step, rv_coeffs *c)
     c->beta1 = 0.5f; /* keeps the state bounded however long it runs */
 }
 
-static float traffic_initial(const rv_hparams *h, size_t i)
-{
-    (void)h;
-    (void)i;
-    return 0.0f;
-}
-
 static const char *traffic_state_name(size_t k, size_t i)
 {
     static const char *const names[] = {"s0", "s1", "s2"};
@@ -98,7 +91,6 @@ RV_INLINE void traffic_loop(const rv_coeffs *c, size_t n, float *restrict p,
         .validate = traffic_validate,                                                         \
         .state_count = traffic##K##_count,                                                    \
         .state_name = traffic##K##_name,                                                      \
-        .state_initial = traffic_initial,                                                     \
         .prepare = traffic_prepare,                                                           \
         .update = traffic##K##_update,                                                        \
         .update_traced = traffic##K##_traced,                                                 \

@@ -57,13 +57,6 @@ static const char *adam_state_name(const rv_hparams *h, size_t i)
     return i < adam_state_count(h) ? names[i] : NULL;
 }
 
-static float adam_initial(const rv_hparams *h, size_t i)
-{
-    (void)h;
-    (void)i;
-    return 0.0f;
-}
-
 static void prepare_common(const rv_hparams *h, long step, rv_coeffs *c)
 {
     *c = (rv_coeffs){0};
@@ -138,7 +131,6 @@ static const rv_optim_type adam_type = {
     .validate = adam_validate,
     .state_count = adam_state_count,
     .state_name = adam_state_name,
-    .state_initial = adam_initial,
     .prepare = adam_prepare,
     .update = adam_update,
     .update_traced = adam_traced,
@@ -154,7 +146,6 @@ static const rv_optim_type adamw_type = {
     .validate = adamw_validate,
     .state_count = adam_state_count,
     .state_name = adam_state_name,
-    .state_initial = adam_initial,
     .prepare = adamw_prepare,
     .update = adam_update,
     .update_traced = adam_traced,

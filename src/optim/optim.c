@@ -324,7 +324,8 @@ static int init_span(rv_optim *o, size_t t, size_t off, size_t len)
     if (!p->fresh)
         return 0;
     for (size_t s = 0; s < p->n_state; s++) {
-        float v0 = o->type->state_initial(&o->groups[p->group], s);
+        const rv_optim_type *type = o->type;
+        float v0 = type->state_initial ? type->state_initial(&o->groups[p->group], s) : 0.0f;
         float *buf = p->state[s] + off;
         for (size_t i = 0; i < len; i++)
             buf[i] = v0;

@@ -33,13 +33,6 @@ static const char *polyak_state_name(const rv_hparams *h, size_t i)
     return i == 0 ? "velocity" : NULL;
 }
 
-static float polyak_initial(const rv_hparams *h, size_t i)
-{
-    (void)h;
-    (void)i;
-    return 0.0f;
-}
-
 static void polyak_prepare(const rv_hparams *h, long step, rv_coeffs *c)
 {
     (void)step;
@@ -81,7 +74,6 @@ static const rv_optim_type polyak_type = {
     .validate = polyak_validate,
     .state_count = polyak_state_count,
     .state_name = polyak_state_name,
-    .state_initial = polyak_initial,
     .prepare = polyak_prepare,
     .update = polyak_update,
     .update_traced = polyak_traced,

@@ -276,7 +276,7 @@ rv_status rv_state_init(const rv_optim_type *type, const rv_hparams *h, size_t n
         return s;
     size_t k = type->state_count(h);
     for (size_t i = 0; i < k && n; i++) {
-        float v0 = type->state_initial(h, i);
+        float v0 = type->state_initial ? type->state_initial(h, i) : 0.0f;
         for (size_t j = 0; j < n; j++)
             state[i][j] = v0;
     }

@@ -42,13 +42,6 @@ static const char *rmsprop_state_name(const rv_hparams *h, size_t i)
     return NULL;
 }
 
-static float rmsprop_initial(const rv_hparams *h, size_t i)
-{
-    (void)h;
-    (void)i;
-    return 0.0f;
-}
-
 static void rmsprop_prepare(const rv_hparams *h, long step, rv_coeffs *c)
 {
     (void)step;
@@ -110,7 +103,6 @@ static const rv_optim_type rmsprop_type = {
     .validate = rmsprop_validate,
     .state_count = rmsprop_state_count,
     .state_name = rmsprop_state_name,
-    .state_initial = rmsprop_initial,
     .prepare = rmsprop_prepare,
     .update = rmsprop_update,
     .update_traced = rmsprop_traced,

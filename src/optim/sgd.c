@@ -32,13 +32,6 @@ static const char *sgd_state_name(const rv_hparams *h, size_t i)
     return i < sgd_state_count(h) ? "momentum_buffer" : NULL;
 }
 
-static float zero_initial(const rv_hparams *h, size_t i)
-{
-    (void)h;
-    (void)i;
-    return 0.0f;
-}
-
 static void sgd_prepare(const rv_hparams *h, long step, rv_coeffs *c)
 {
     *c = (rv_coeffs){0};
@@ -96,7 +89,6 @@ static const rv_optim_type sgd_type = {
     .validate = sgd_validate,
     .state_count = sgd_state_count,
     .state_name = sgd_state_name,
-    .state_initial = zero_initial,
     .prepare = sgd_prepare,
     .update = sgd_update,
     .update_traced = sgd_traced,

@@ -16,7 +16,8 @@ struct rv_optim_type {
     rv_status (*validate)(const rv_hparams *h);
     size_t (*state_count)(const rv_hparams *h);
     const char *(*state_name)(const rv_hparams *h, size_t i);
-    float (*state_initial)(const rv_hparams *h, size_t i); /* initial value of buffer i */
+    /* initial value of buffer i; NULL means every buffer starts at zero */
+    float (*state_initial)(const rv_hparams *h, size_t i);
     /* coefficients for the step-th update (1-based) */
     void (*prepare)(const rv_hparams *h, long step, rv_coeffs *c);
     /* n elements; state[i] are the buffers, already offset to the range */
