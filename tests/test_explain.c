@@ -131,8 +131,39 @@ static void errors(void)
     rv_explainer_free(e);
 }
 
+/* A schedule drives the explainer through rv_explainer_set_lr: each update
+   equals rv_update with that lr, and a bad lr changes nothing. */
+static void scheduled_lr(void)
+{
+    rv_explainer *e;
+    float p[2] = {1.0f, -2.0f}, g[2] = {0.5f, 0.25f}, m[2] = {0}, v[2] = {0};
+    float *state[] = {m, v};
+    rv_hparams h = rv_adam_defaults();
+    CHECK_STATUS(rv_explainer_create(&e, "adam", 2, p), RV_OK);
+    for (long t = 1; t <= 3; t++) {
+        h.lr = 0.1 / (double)t;
+        CHECK_STATUS(rv_explainer_set_lr(e, h.lr), RV_OK);
+        CHECK_STATUS(rv_update(rv_adam, &h, t, 2, p, g, state), RV_OK);
+        const rv_explain_step *st;
+        CHECK_STATUS(rv_explainer_step(e, g, &st), RV_OK);
+        CHECK(st->lr == h.lr);
+        CHECK(memcmp(rv_explainer_params(e), p, sizeof p) == 0);
+    }
+    CHECK_STATUS(rv_explainer_set_lr(e, -1), RV_ERR_LR);
+    CHECK_STR(rv_errmsg(), "lr must be >= 0, got -1");
+    CHECK_STATUS(rv_explainer_set_lr(NULL, 0.1), RV_ERR_NULL);
+    const rv_explain_step *st;
+    h.lr = 0.1 / 3.0;
+    CHECK_STATUS(rv_update(rv_adam, &h, 4, 2, p, g, state), RV_OK);
+    CHECK_STATUS(rv_explainer_step(e, g, &st), RV_OK);
+    CHECK(st->lr == 0.1 / 3.0);
+    CHECK(memcmp(rv_explainer_params(e), p, sizeof p) == 0);
+    rv_explainer_free(e);
+}
+
 int main(void)
 {
+    scheduled_lr();
     bit_for_bit();
     seed_numbers();
     errors();

@@ -13,7 +13,6 @@
 #include "ravine/ravine.h"
 #include "ravine/surface.h"
 #include "ravine/lab.h"
-#include "optim/type.h"
 #include "lab/method.h"
 #include "core/error.h"
 
@@ -199,10 +198,10 @@ RVW_EXPORT double *rvw_schedule_curve(const char *spec, int n)
 
 /* ---- one update, explained -------------------------------------------- */
 
-/* Per coordinate, the kernel's intermediate values (rv_trace order). */
+/* Per coordinate, the kernel's intermediate values. */
 enum { RVW_TRACE_FIELDS = 11 };
 
-static void put_trace(double *o, const rv_trace *t)
+static void put_value(double *o, const rv_explain_value *t)
 {
     const float v[RVW_TRACE_FIELDS] = {t->grad, t->grad_used, t->buf,   t->m,
                                        t->v,    t->vmax,      t->denom, t->param_before,
@@ -258,34 +257,28 @@ RVW_EXPORT double *rvw_explain(const char *surface, const char *optim, const cha
                     c[9] = after[i];
                 }
         } else {
-            /* float32 parameters and state, exactly as the trace keeps them */
-            float p[2] = {(float)x, (float)y}, st_buf[RV_MAX_STATE][2];
-            float *bufs[RV_MAX_STATE];
-            for (int i = 0; i < RV_MAX_STATE; i++)
-                bufs[i] = st_buf[i];
-            rv_state_init(m.type, &m.h, 2, bufs);
-            size_t n_state = rv_state_count(m.type, &m.h);
-            o[3] = (double)n_state;
-            rv_trace tr[2] = {{0}};
-            for (long t = 1; t <= k; t++) {
-                double pt[2] = {p[0], p[1]}, f, g[2];
-                if (rv_surface_eval(s.surface, pt, &f, g, NULL))
-                    break;
-                rv_hparams ht = m.h;
-                if (s.schedule)
-                    ht.lr = rv_schedule_lr(s.schedule, t - 1);
-                rv_coeffs c;
-                m.type->prepare(&ht, t, &c);
-                for (int i = 0; i < 2; i++) {
-                    float *elem[RV_MAX_STATE];
-                    for (size_t b = 0; b < n_state; b++)
-                        elem[b] = &st_buf[b][i];
-                    memset(&tr[i], 0, sizeof tr[i]);
-                    m.type->update_traced(&c, &p[i], (float)g[i], elem, &tr[i]);
+            /* the library's explainer: float32 point and state, the gradient
+               evaluated in double and rounded to float, lr from the schedule,
+               exactly as the trace runs it */
+            o[3] = (double)rv_state_count(m.type, &m.h);
+            rv_explainer *ex = NULL;
+            const rv_explain_step *last = NULL;
+            if (!rv_explainer_create(&ex, optim, 2, (float[]){(float)x, (float)y})) {
+                for (long t = 1; t <= k; t++) {
+                    const float *p = rv_explainer_params(ex);
+                    double pt[2] = {p[0], p[1]}, f, g[2];
+                    if (rv_surface_eval(s.surface, pt, &f, g, NULL) ||
+                        (s.schedule && rv_explainer_set_lr(ex, rv_schedule_lr(s.schedule, t - 1))) ||
+                        rv_explainer_step(ex, (float[]){(float)g[0], (float)g[1]}, &last))
+                        break;
                 }
             }
-            put_trace(o + 4, &tr[0]);
-            put_trace(o + 4 + RVW_TRACE_FIELDS, &tr[1]);
+            memset(o + 4, 0, 2 * RVW_TRACE_FIELDS * sizeof *o);
+            if (last) {
+                put_value(o + 4, &last->values[0]);
+                put_value(o + 4 + RVW_TRACE_FIELDS, &last->values[1]);
+            }
+            rv_explainer_free(ex);
         }
     }
     free(rows);

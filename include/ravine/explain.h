@@ -64,6 +64,10 @@ void rv_explainer_free(rv_explainer *e);
 /* One update with n gradients; *out (optional) points at its values. */
 rv_status rv_explainer_step(rv_explainer *e, const float *grads, const rv_explain_step **out);
 
+/* Learning rate of the next updates (for schedules: set schedule(t) before
+   update t). Fails with RV_ERR_LR and changes nothing if lr < 0 or not finite. */
+rv_status rv_explainer_set_lr(rv_explainer *e, double lr);
+
 /* Current parameters (n floats) and the canonical optimizer spec. */
 const float *rv_explainer_params(const rv_explainer *e);
 const char *rv_explainer_spec(const rv_explainer *e);

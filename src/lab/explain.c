@@ -60,6 +60,16 @@ rv_status rv_explainer_create(rv_explainer **out, const char *optim_spec, size_t
     return RV_OK;
 }
 
+rv_status rv_explainer_set_lr(rv_explainer *e, double lr)
+{
+    if (!e)
+        return rv_fail(RV_ERR_NULL, "rv_explainer_set_lr: explainer is NULL");
+    rv_status st = rv_check_min(RV_ERR_LR, "lr", lr, 0.0);
+    if (!st)
+        e->h.lr = lr;
+    return st;
+}
+
 void rv_explainer_free(rv_explainer *e)
 {
     if (!e)
