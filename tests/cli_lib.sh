@@ -25,6 +25,16 @@ expect_err() {
     fail=$((fail + 1)); printf 'FAIL %s (rc %d, want 2)\n--- want stderr\n%s\n--- got\n%s\n' "$name" $rc "$want" "$got"; fi
 }
 
+# wellformed FILE: FILE is well-formed XML (xmllint from libxml2-utils,
+# installed by scripts/setup.sh, or python3's parser)
+if command -v xmllint >/dev/null 2>&1; then
+  wellformed() { xmllint --noout "$1"; }
+elif command -v python3 >/dev/null 2>&1; then
+  wellformed() { python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$1"; }
+else
+  wellformed() { echo "FAIL: neither xmllint (apt: libxml2-utils) nor python3 is installed to check $1"; return 1; }
+fi
+
 # check NAME CONDITION-COMMAND...
 check() {
   local name=$1; shift

@@ -2,15 +2,6 @@
 # against what ravine's other commands compute on their own.
 . "$(dirname "$0")/../cli_lib.sh"
 
-if command -v xmllint >/dev/null 2>&1; then
-  wellformed() { xmllint --noout "$1"; }
-elif command -v python3 >/dev/null 2>&1; then
-  wellformed() { python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$1"; }
-else
-  echo "FAIL: neither xmllint (apt: libxml2-utils) nor python3 is installed to check the SVG files"
-  exit 1
-fi
-
 dir="$tmp/a/report"   # parents are created
 expect_out prints_path "report: $dir/index.html (12 figures)" "$RAVINE" report --out "$dir"
 html="$dir/index.html"

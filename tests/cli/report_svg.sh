@@ -2,15 +2,6 @@
 # legend entries, markers and labels; bad requests fail with one clear line.
 . "$(dirname "$0")/../cli_lib.sh"
 
-# well-formed XML: xmllint (libxml2-utils, installed by scripts/setup.sh) or python3
-if command -v xmllint >/dev/null 2>&1; then
-  wellformed() { xmllint --noout "$1"; }
-elif command -v python3 >/dev/null 2>&1; then
-  wellformed() { python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$1"; }
-else
-  echo "FAIL: neither xmllint (apt: libxml2-utils) nor python3 is installed to check the SVG files"
-  exit 1
-fi
 count() { grep -o "$1" "$2" | wc -l | tr -d ' '; }
 
 "$RAVINE" plot contour --surface 'bowl(kappa=10)' --optims 'sgd(lr=0.19);sgd(lr=0.05, momentum=0.9);adam(lr=0.1)' \
