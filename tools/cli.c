@@ -89,27 +89,29 @@ void cli_parse(const cli_command *cmd, int argc, char **argv, const cli_option *
         *n_positional = np;
 }
 
+/* [begin, end) ends at a delimiter (',' or the string's end), which strtod
+   never consumes, so the number can be read in place. */
 static int parse_one(const char *begin, const char *end, double *out)
 {
     while (begin < end && isspace((unsigned char)*begin))
         begin++;
-    while (end > begin && isspace((unsigned char)end[-1]))
-        end--;
     if (begin == end)
         return 0;
-    char buf[128];
-    size_t len = (size_t)(end - begin);
-    if (len >= sizeof buf)
-        return 0;
-    memcpy(buf, begin, len);
-    buf[len] = '\0';
     char *stop;
-    errno = 0;
-    double v = strtod(buf, &stop);
-    if (*stop || stop == buf)
+    double v = strtod(begin, &stop);
+    if (stop == begin || stop > end)
+        return 0;
+    while (stop < end && isspace((unsigned char)*stop))
+        stop++;
+    if (stop != end)
         return 0;
     *out = v;
     return 1;
+}
+
+int cli_parse_value(const char *text, double *out)
+{
+    return parse_one(text, text + strlen(text), out);
 }
 
 size_t cli_parse_numbers(const char *what, const char *text, double *out, size_t cap)

@@ -46,6 +46,9 @@ void cli_parse(const cli_command *cmd, int argc, char **argv, const cli_option *
 
 /* "1,-2.5,3e-4" -> values. Dies naming `what` on malformed input. Returns count. */
 size_t cli_parse_numbers(const char *what, const char *text, double *out, size_t cap);
+/* One number (or nan/inf written as text) filling the whole text, spaces
+   around it allowed: 1 and *out set, or 0 if the text is not a number. */
+int cli_parse_value(const char *text, double *out);
 /* Parse an integer option value in [lo, hi]. */
 long cli_parse_long(const char *what, const char *text, long lo, long hi);
 /* Parse a finite number. */

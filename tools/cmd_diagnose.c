@@ -70,20 +70,6 @@ static size_t split_csv(char *line, char **fields, size_t cap, int *bad)
     return n;
 }
 
-/* A number, or NaN/inf written as text; 0 if the text is not one. */
-static int parse_value(const char *text, double *out)
-{
-    if (!*text)
-        return 0;
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (end == text || *end)
-        return 0;
-    *out = v;
-    return 1;
-}
-
 static int ends_with_loss(const char *name)
 {
     size_t len = strlen(name);
@@ -164,12 +150,12 @@ static void read_curve(const char *path, const char *want_column, curve *c)
             die_line(path, line_no, "more than %d fields", MAX_FIELDS);
         if (!have_header && !headerless) {
             double v;
-            if (nf == 1 && parse_value(fields[0], &v) && !want_column) {
+            if (nf == 1 && cli_parse_value(fields[0], &v) && !want_column) {
                 headerless = 1;   /* one number per line */
             } else {
                 size_t numeric = 0;
                 for (size_t k = 0; k < nf; k++)
-                    numeric += parse_value(fields[k], &v);
+                    numeric += cli_parse_value(fields[k], &v);
                 if (numeric == nf)
                     die_line(path, line_no,
                              "expected a header naming a loss column (such as step,loss), "
@@ -203,7 +189,7 @@ static void read_curve(const char *path, const char *want_column, curve *c)
             double v;
             if (nf != 1)
                 die_line(path, line_no, "expected one number per line, got %zu values", nf);
-            if (!parse_value(fields[0], &v))
+            if (!cli_parse_value(fields[0], &v))
                 die_line(path, line_no, "'%s' is not a number", fields[0]);
             push(c, path, (double)c->n, v);
             continue;
@@ -215,10 +201,10 @@ static void read_curve(const char *path, const char *want_column, curve *c)
             continue;
         }
         double v, step = (double)(c->n + c->empty_cells);
-        if (!parse_value(fields[loss_col], &v))
+        if (!cli_parse_value(fields[loss_col], &v))
             die_line(path, line_no, "loss value '%s' is not a number", fields[loss_col]);
         if (step_col != (size_t)-1 &&
-            (!parse_value(fields[step_col], &step) || !isfinite(step)))
+            (!cli_parse_value(fields[step_col], &step) || !isfinite(step)))
             die_line(path, line_no, "step value '%s' is not a number", fields[step_col]);
         push(c, path, step, v);
     }
