@@ -92,6 +92,15 @@ static void canonical(void)
     rv_schedule_format(s, buf, sizeof buf);
     CHECK_STR(buf, "then(first=constant(lr=1),second=exponential(lr=1,gamma=0.9),at=5)");
     rv_schedule_free(s);
+    /* all digits survive when %.9g would round */
+    CHECK_STATUS(rv_schedule_parse("exponential(lr=0.1234567891, gamma=0.9999999999)", &s), RV_OK);
+    rv_schedule_format(s, buf, sizeof buf);
+    CHECK_STR(buf, "exponential(lr=0.12345678910000001,gamma=0.99999999989999999)");
+    double want = rv_schedule_lr(s, 1000);
+    rv_schedule_free(s);
+    CHECK_STATUS(rv_schedule_parse(buf, &s), RV_OK);
+    CHECK(rv_schedule_lr(s, 1000) == want);
+    rv_schedule_free(s);
     size_t n = 0;
     while (rv_schedule_name_at(n))
         n++;

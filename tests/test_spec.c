@@ -156,6 +156,19 @@ static void defaults_and_format(void)
         CHECK(t2 == t && memcmp(&h, &h2, sizeof h) == 0);
     }
     CHECK(rv_optim_type_at(6) == NULL);
+
+    /* values that %.9g would round (beta2 to 1, which is invalid) keep all
+       their digits, so the canonical spec parses back to the same bits */
+    CHECK_STATUS(rv_hparams_parse("adam(lr=0.1234567891, betas=(0.9,0.9999999999))", &t, &h), RV_OK);
+    rv_hparams_format(t, &h, buf, sizeof buf);
+    CHECK_STR(buf, "adam(lr=0.12345678910000001,betas=(0.9,0.99999999989999999),eps=1e-08,"
+                   "weight_decay=0,amsgrad=false,maximize=false)");
+    {
+        rv_hparams back;
+        const rv_optim_type *tb;
+        CHECK_STATUS(rv_hparams_parse(buf, &tb, &back), RV_OK);
+        CHECK(back.lr == h.lr && back.beta2 == h.beta2);
+    }
     CHECK(rv_optim_type_find("adamw") == rv_adamw);
     CHECK(rv_optim_type_find("ADAMW") == NULL);
 

@@ -217,21 +217,34 @@ size_t rv_hparams_format(const rv_optim_type *type, const rv_hparams *h, char *b
         const char *key = type->keys[k];
         if (k)
             PUT(",");
-        if (!strcmp(key, "lr")) PUT("lr=%.9g", h->lr);
-        else if (!strcmp(key, "momentum")) PUT("momentum=%.9g", h->momentum);
-        else if (!strcmp(key, "dampening")) PUT("dampening=%.9g", h->dampening);
-        else if (!strcmp(key, "weight_decay")) PUT("weight_decay=%.9g", h->weight_decay);
-        else if (!strcmp(key, "beta")) PUT("beta=%.9g", h->beta);
-        else if (!strcmp(key, "betas")) PUT("betas=(%.9g,%.9g)", h->beta1, h->beta2);
-        else if (!strcmp(key, "eps")) PUT("eps=%.9g", h->eps);
-        else if (!strcmp(key, "alpha")) PUT("alpha=%.9g", h->alpha);
-        else if (!strcmp(key, "lr_decay")) PUT("lr_decay=%.9g", h->lr_decay);
+        if (!strcmp(key, "lr"))
+            PUT("lr=%s", rv_num(h->lr).s);
+        else if (!strcmp(key, "momentum"))
+            PUT("momentum=%s", rv_num(h->momentum).s);
+        else if (!strcmp(key, "dampening"))
+            PUT("dampening=%s", rv_num(h->dampening).s);
+        else if (!strcmp(key, "weight_decay"))
+            PUT("weight_decay=%s", rv_num(h->weight_decay).s);
+        else if (!strcmp(key, "beta"))
+            PUT("beta=%s", rv_num(h->beta).s);
+        else if (!strcmp(key, "betas"))
+            PUT("betas=(%s,%s)", rv_num(h->beta1).s, rv_num(h->beta2).s);
+        else if (!strcmp(key, "eps"))
+            PUT("eps=%s", rv_num(h->eps).s);
+        else if (!strcmp(key, "alpha"))
+            PUT("alpha=%s", rv_num(h->alpha).s);
+        else if (!strcmp(key, "lr_decay"))
+            PUT("lr_decay=%s", rv_num(h->lr_decay).s);
         else if (!strcmp(key, "initial_accumulator_value"))
-            PUT("initial_accumulator_value=%.9g", h->initial_accumulator_value);
-        else if (!strcmp(key, "nesterov")) PUT("nesterov=%s", h->nesterov ? "true" : "false");
-        else if (!strcmp(key, "maximize")) PUT("maximize=%s", h->maximize ? "true" : "false");
-        else if (!strcmp(key, "amsgrad")) PUT("amsgrad=%s", h->amsgrad ? "true" : "false");
-        else if (!strcmp(key, "centered")) PUT("centered=%s", h->centered ? "true" : "false");
+            PUT("initial_accumulator_value=%s", rv_num(h->initial_accumulator_value).s);
+        else if (!strcmp(key, "nesterov"))
+            PUT("nesterov=%s", h->nesterov ? "true" : "false");
+        else if (!strcmp(key, "maximize"))
+            PUT("maximize=%s", h->maximize ? "true" : "false");
+        else if (!strcmp(key, "amsgrad"))
+            PUT("amsgrad=%s", h->amsgrad ? "true" : "false");
+        else if (!strcmp(key, "centered"))
+            PUT("centered=%s", h->centered ? "true" : "false");
         else if (!strcmp(key, "decay"))
             PUT("decay=%s", h->decay == RV_DECAY_AFTER ? "after" : "before");
     }

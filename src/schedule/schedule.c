@@ -234,15 +234,15 @@ static rv_status parse_spec(const rv_spec *spec, rv_schedule **out, int depth)
     switch (s->kind) {
     case K_CONSTANT:
         BIND(NUM("lr", lr, 1));
-        snprintf(canon, sizeof canon, "constant(lr=%.9g)", s->lr);
+        snprintf(canon, sizeof canon, "constant(lr=%s)", rv_num(s->lr).s);
         break;
     case K_STEP:
         s->gamma = 0.1;
         BIND(NUM("lr", lr, 1), INT("step_size", step_size, 1), NUM("gamma", gamma, 0));
         RANGE(s->step_size >= 1, RV_ERR_SCHED_STEP_SIZE, "step_size", "must be >= 1");
         RANGE(s->gamma >= 0, RV_ERR_SCHED_GAMMA, "gamma", "must be >= 0");
-        snprintf(canon, sizeof canon, "step(lr=%.9g,step_size=%.9g,gamma=%.9g)", s->lr,
-                 s->step_size, s->gamma);
+        snprintf(canon, sizeof canon, "step(lr=%s,step_size=%s,gamma=%s)", rv_num(s->lr).s,
+                 rv_num(s->step_size).s, rv_num(s->gamma).s);
         break;
     case K_MULTISTEP: {
         s->gamma = 0.1;
@@ -258,25 +258,26 @@ static rv_status parse_spec(const rv_spec *spec, rv_schedule **out, int depth)
                   RV_ERR_SCHED_MILESTONES, "milestones",
                   "must be whole numbers >= 0 in increasing order");
         RANGE(s->gamma >= 0, RV_ERR_SCHED_GAMMA, "gamma", "must be >= 0");
-        int len = snprintf(canon, sizeof canon, "multistep(lr=%.9g,milestones=(", s->lr);
+        int len = snprintf(canon, sizeof canon, "multistep(lr=%s,milestones=(", rv_num(s->lr).s);
         for (size_t i = 0; i < s->n_milestones && len < (int)sizeof canon; i++)
-            len += snprintf(canon + len, sizeof canon - (size_t)len, "%s%.9g", i ? "," : "",
-                            s->milestones[i]);
+            len += snprintf(canon + len, sizeof canon - (size_t)len, "%s%s", i ? "," : "",
+                            rv_num(s->milestones[i]).s);
         if (len < (int)sizeof canon)
-            snprintf(canon + len, sizeof canon - (size_t)len, "),gamma=%.9g)", s->gamma);
+            snprintf(canon + len, sizeof canon - (size_t)len, "),gamma=%s)", rv_num(s->gamma).s);
         break;
     }
     case K_EXPONENTIAL:
         BIND(NUM("lr", lr, 1), NUM("gamma", gamma, 1));
         RANGE(s->gamma >= 0, RV_ERR_SCHED_GAMMA, "gamma", "must be >= 0");
-        snprintf(canon, sizeof canon, "exponential(lr=%.9g,gamma=%.9g)", s->lr, s->gamma);
+        snprintf(canon, sizeof canon, "exponential(lr=%s,gamma=%s)", rv_num(s->lr).s,
+                 rv_num(s->gamma).s);
         break;
     case K_COSINE:
         BIND(NUM("lr", lr, 1), INT("t_max", t_max, 1), NUM("eta_min", eta_min, 0));
         RANGE(s->t_max >= 1, RV_ERR_SCHED_T_MAX, "t_max", "must be >= 1");
         RANGE(s->eta_min >= 0, RV_ERR_SCHED_ETA_MIN, "eta_min", "must be >= 0");
-        snprintf(canon, sizeof canon, "cosine(lr=%.9g,t_max=%.9g,eta_min=%.9g)", s->lr, s->t_max,
-                 s->eta_min);
+        snprintf(canon, sizeof canon, "cosine(lr=%s,t_max=%s,eta_min=%s)", rv_num(s->lr).s,
+                 rv_num(s->t_max).s, rv_num(s->eta_min).s);
         break;
     case K_LINEAR:
         s->start_factor = 1.0 / 3.0, s->end_factor = 1.0, s->total = 5;
@@ -287,17 +288,17 @@ static rv_status parse_spec(const rv_spec *spec, rv_schedule **out, int depth)
         RANGE(s->end_factor >= 0 && s->end_factor <= 1, RV_ERR_SCHED_FACTOR, "end_factor",
               "must be in [0, 1]");
         RANGE(s->total >= 1, RV_ERR_SCHED_TOTAL, "total_iters", "must be >= 1");
-        snprintf(canon, sizeof canon,
-                 "linear(lr=%.9g,start_factor=%.9g,end_factor=%.9g,total_iters=%.9g)", s->lr,
-                 s->start_factor, s->end_factor, s->total);
+        snprintf(canon, sizeof canon, "linear(lr=%s,start_factor=%s,end_factor=%s,total_iters=%s)",
+                 rv_num(s->lr).s, rv_num(s->start_factor).s, rv_num(s->end_factor).s,
+                 rv_num(s->total).s);
         break;
     case K_POLY:
         s->power = 1;
         BIND(NUM("lr", lr, 1), INT("total_iters", total, 1), NUM("power", power, 0));
         RANGE(s->total >= 1, RV_ERR_SCHED_TOTAL, "total_iters", "must be >= 1");
         RANGE(s->power >= 0, RV_ERR_SCHED_POWER, "power", "must be >= 0");
-        snprintf(canon, sizeof canon, "poly(lr=%.9g,total_iters=%.9g,power=%.9g)", s->lr, s->total,
-                 s->power);
+        snprintf(canon, sizeof canon, "poly(lr=%s,total_iters=%s,power=%s)", rv_num(s->lr).s,
+                 rv_num(s->total).s, rv_num(s->power).s);
         break;
     case K_WARMUP_COSINE:
         BIND(NUM("peak", lr, 1), INT("warmup_steps", warmup, 1), INT("decay_steps", decay_steps, 1),
@@ -309,8 +310,9 @@ static rv_status parse_spec(const rv_spec *spec, rv_schedule **out, int depth)
         RANGE(s->init >= 0, RV_ERR_SCHED_LR, "init", "must be >= 0");
         RANGE(s->end >= 0, RV_ERR_SCHED_ETA_MIN, "end", "must be >= 0");
         snprintf(canon, sizeof canon,
-                 "warmup_cosine(peak=%.9g,warmup_steps=%.9g,decay_steps=%.9g,init=%.9g,end=%.9g)",
-                 s->lr, s->warmup, s->decay_steps, s->init, s->end);
+                 "warmup_cosine(peak=%s,warmup_steps=%s,decay_steps=%s,init=%s,end=%s)",
+                 rv_num(s->lr).s, rv_num(s->warmup).s, rv_num(s->decay_steps).s, rv_num(s->init).s,
+                 rv_num(s->end).s);
         break;
     case K_ONECYCLE:
         s->pct_start = 0.3, s->div_factor = 25, s->final_div_factor = 1e4;
@@ -332,10 +334,11 @@ static rv_status parse_spec(const rv_spec *spec, rv_schedule **out, int depth)
         RANGE(s->div_factor > 0, RV_ERR_SCHED_DIV, "div_factor", "must be > 0");
         RANGE(s->final_div_factor > 0, RV_ERR_SCHED_DIV, "final_div_factor", "must be > 0");
         snprintf(canon, sizeof canon,
-                 "onecycle(max_lr=%.9g,total_steps=%.9g,pct_start=%.9g,div_factor=%.9g,"
-                 "final_div_factor=%.9g,anneal=%s,three_phase=%s)",
-                 s->lr, s->total, s->pct_start, s->div_factor, s->final_div_factor,
-                 anneal_words[s->anneal], s->three_phase ? "true" : "false");
+                 "onecycle(max_lr=%s,total_steps=%s,pct_start=%s,div_factor=%s,"
+                 "final_div_factor=%s,anneal=%s,three_phase=%s)",
+                 rv_num(s->lr).s, rv_num(s->total).s, rv_num(s->pct_start).s,
+                 rv_num(s->div_factor).s, rv_num(s->final_div_factor).s, anneal_words[s->anneal],
+                 s->three_phase ? "true" : "false");
         break;
     case K_COSINE_RESTARTS:
         s->t_mult = 1;
@@ -344,8 +347,8 @@ static rv_status parse_spec(const rv_spec *spec, rv_schedule **out, int depth)
         RANGE(s->t_0 >= 1, RV_ERR_SCHED_T_MAX, "t_0", "must be >= 1");
         RANGE(s->t_mult >= 1, RV_ERR_SCHED_T_MULT, "t_mult", "must be a whole number >= 1");
         RANGE(s->eta_min >= 0, RV_ERR_SCHED_ETA_MIN, "eta_min", "must be >= 0");
-        snprintf(canon, sizeof canon, "cosine_restarts(lr=%.9g,t_0=%.9g,t_mult=%.9g,eta_min=%.9g)",
-                 s->lr, s->t_0, s->t_mult, s->eta_min);
+        snprintf(canon, sizeof canon, "cosine_restarts(lr=%s,t_0=%s,t_mult=%s,eta_min=%s)",
+                 rv_num(s->lr).s, rv_num(s->t_0).s, rv_num(s->t_mult).s, rv_num(s->eta_min).s);
         break;
     case K_WSD: {
         const rv_binding table[] = {
@@ -359,9 +362,10 @@ static rv_status parse_spec(const rv_spec *spec, rv_schedule **out, int depth)
         RANGE(s->init >= 0, RV_ERR_SCHED_LR, "init", "must be >= 0");
         RANGE(s->end >= 0, RV_ERR_SCHED_ETA_MIN, "end", "must be >= 0");
         snprintf(canon, sizeof canon,
-                 "wsd(lr=%.9g,warmup_steps=%.9g,stable_steps=%.9g,decay_steps=%.9g,init=%.9g,"
-                 "end=%.9g,decay=%s)",
-                 s->lr, s->warmup, s->stable, s->decay_steps, s->init, s->end,
+                 "wsd(lr=%s,warmup_steps=%s,stable_steps=%s,decay_steps=%s,init=%s,"
+                 "end=%s,decay=%s)",
+                 rv_num(s->lr).s, rv_num(s->warmup).s, rv_num(s->stable).s,
+                 rv_num(s->decay_steps).s, rv_num(s->init).s, rv_num(s->end).s,
                  wsd_words[s->anneal]);
         break;
     }
@@ -369,8 +373,8 @@ static rv_status parse_spec(const rv_spec *spec, rv_schedule **out, int depth)
         BIND(NUM("lr", lr, 1), INT("warmup_steps", warmup, 1), NUM("init", init, 0));
         RANGE(s->warmup >= 0, RV_ERR_SCHED_WARMUP, "warmup_steps", "must be >= 0");
         RANGE(s->init >= 0, RV_ERR_SCHED_LR, "init", "must be >= 0");
-        snprintf(canon, sizeof canon, "inverse_sqrt(lr=%.9g,warmup_steps=%.9g,init=%.9g)", s->lr,
-                 s->warmup, s->init);
+        snprintf(canon, sizeof canon, "inverse_sqrt(lr=%s,warmup_steps=%s,init=%s)",
+                 rv_num(s->lr).s, rv_num(s->warmup).s, rv_num(s->init).s);
         break;
     case K_THEN: {
         const rv_binding table[] = {
@@ -384,8 +388,8 @@ static rv_status parse_spec(const rv_spec *spec, rv_schedule **out, int depth)
         if (!st)
             st = parse_nested(second, &s->second, depth);
         if (!st)
-            snprintf(canon, sizeof canon, "then(first=%s,second=%s,at=%.9g)", s->first->text,
-                     s->second->text, s->at);
+            snprintf(canon, sizeof canon, "then(first=%s,second=%s,at=%s)", s->first->text,
+                     s->second->text, rv_num(s->at).s);
         break;
     }
     case K_SCALE: {
@@ -397,7 +401,8 @@ static rv_status parse_spec(const rv_spec *spec, rv_schedule **out, int depth)
         if (!st)
             st = parse_nested(first, &s->first, depth);
         if (!st)
-            snprintf(canon, sizeof canon, "scale(of=%s,factor=%.9g)", s->first->text, s->factor);
+            snprintf(canon, sizeof canon, "scale(of=%s,factor=%s)", s->first->text,
+                     rv_num(s->factor).s);
         break;
     }
     case K_COUNT:

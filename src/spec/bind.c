@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static rv_status bad_type(const rv_spec *spec, const rv_arg *a, const char *expected)
@@ -128,6 +129,15 @@ rv_status rv_spec_bind(const rv_spec *spec, const rv_binding *table, size_t n)
                            spec->name, table[i].key);
     }
     return RV_OK;
+}
+
+rv_numtext rv_num(double v)
+{
+    rv_numtext t;
+    snprintf(t.s, sizeof t.s, "%.9g", v);
+    if (strtod(t.s, NULL) != v && isfinite(v))
+        snprintf(t.s, sizeof t.s, "%.17g", v);
+    return t;
 }
 
 const char *rv_spec_value_text(const rv_spec *spec, const char *key)

@@ -37,6 +37,14 @@ rv_status rv_spec_bind(const rv_spec *spec, const rv_binding *table, size_t n);
 /* Range error helper: "spec 'adam(lr=-1)': lr=-1: must be >= 0". */
 rv_status rv_spec_range(const rv_spec *spec, rv_status code, const char *key, const char *why);
 
+/* A number as canonical specs write it: %.9g when that reads back to the
+   same double (every value typed with up to 9 digits), else the 17 digits
+   that always do, so a canonical spec parses back to identical values. */
+typedef struct rv_numtext {
+    char s[32];
+} rv_numtext;
+rv_numtext rv_num(double v);
+
 /* Text of the value of key as written in spec, or NULL. */
 const char *rv_spec_value_text(const rv_spec *spec, const char *key);
 

@@ -62,7 +62,7 @@ rv_status rv_surface_make_spec(rv_surface *s, const char *expr_formula)
             else if (key->type == RV_KEY_INTEGER)
                 PUT("%.0f", s->p[k]);
             else
-                PUT("%.9g", s->p[k]);
+                PUT("%s", rv_num(s->p[k]).s);
         }
         PUT(")");
     }
