@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(cmake make gcc clang pkg-config libcjson-dev wamerican python3 libclang-rt-14-dev
-          emscripten chromium libxml2-utils libomp-dev)
+          emscripten chromium libxml2-utils libomp-dev
+          python3-torch openmpi-bin libopenmpi-dev libopenblas-dev fortunes)
 
 missing=()
 for p in "${packages[@]}"; do
