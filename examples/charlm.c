@@ -17,16 +17,15 @@
 #include "charlm/data.h"
 #include "charlm/model.h"
 #include "charlm/ngram.h"
-#include "charlm/svg.h"
+#include "common/svg.h"
 #include "charlm/train.h"
+#include "common/cli.h"
 #include "ravine/ravine.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -68,109 +67,7 @@ static const char usage[] =
     "  --sweep-steps N     updates per lr-sweep run of --compare (default 1500)\n"
     "  --help              this text\n";
 
-/* ---- errors and options ------------------------------------------------- */
-
-static void die(const char *what, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "charlm: %s: ", what);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(2);
-}
-
-static void die_status(const char *what, rv_status s)
-{
-    die(what, "%s", *rv_errmsg() ? rv_errmsg() : rv_strerror(s));
-}
-
-static long parse_long(const char *what, const char *text, long lo, long hi)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (end == text || *end || errno)
-        die(what, "expected an integer, got \"%s\"", text);
-    if (v < lo || v > hi)
-        die(what, "must be in [%ld, %ld], got %ld", lo, hi, v);
-    return v;
-}
-
-static double parse_double(const char *what, const char *text, double lo)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (end == text || *end || errno || !isfinite(v))
-        die(what, "expected a number, got \"%s\"", text);
-    if (v < lo)
-        die(what, "must be >= %g, got %s", lo, text);
-    return v;
-}
-
-typedef struct option {
-    const char *name;
-    int takes_value;
-    const char *value;   /* NULL if not given; "1" for a given flag */
-} option;
-
-static void parse_options(int argc, char **argv, option *opts, size_t n)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            fputs(usage, stdout);
-            exit(0);
-        }
-        if (strncmp(arg, "--", 2) != 0)
-            die("options", "unexpected argument \"%s\" (see --help)", arg);
-        const char *name = arg + 2, *eq = strchr(name, '=');
-        size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        option *o = NULL;
-        for (size_t k = 0; k < n; k++)
-            if (strlen(opts[k].name) == len && strncmp(opts[k].name, name, len) == 0)
-                o = &opts[k];
-        if (!o)
-            die("options", "unknown option \"%s\" (see --help)", arg);
-        if (!o->takes_value) {
-            if (eq)
-                die(o->name, "takes no value");
-            o->value = "1";
-        } else if (eq) {
-            o->value = eq + 1;
-        } else if (i + 1 < argc) {
-            o->value = argv[++i];
-        } else {
-            die(o->name, "needs a value");
-        }
-    }
-}
-
 /* ---- output -------------------------------------------------------------- */
-
-static void json_number(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.9g", v);
-    else
-        fputs("null", f);
-}
-
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
 
 static void json_curve(FILE *f, const charlm_result *r)
 {
@@ -178,11 +75,11 @@ static void json_curve(FILE *f, const charlm_result *r)
     for (size_t i = 0; i < r->n_curve; i++) {
         const charlm_point *p = &r->curve[i];
         fprintf(f, "%s{\"step\":%ld,\"train_loss\":", i ? "," : "", p->step);
-        json_number(f, p->train_loss);
+        ex_json_number(f, p->train_loss);
         fputs(",\"val_loss\":", f);
-        json_number(f, p->val_loss);
+        ex_json_number(f, p->val_loss);
         fputs(",\"lr\":", f);
-        json_number(f, p->lr);
+        ex_json_number(f, p->lr);
         fputs("}", f);
     }
     fputs("]", f);
@@ -205,15 +102,15 @@ static void dataset_load(dataset *d, const char *path, int context)
     charlm_words all;
     const char *why = "";
     if (charlm_words_load(path, &all, &why))
-        die(path, "%s%s", why,
+        ex_die(path, "%s%s", why,
             strcmp(path, DEFAULT_WORDS) == 0 ? " (install wamerican: scripts/setup.sh)" : "");
     if (charlm_split_words(all, SPLIT_SEED, &d->split) ||
         charlm_examples_build(&d->split.train, context, &d->train) ||
         charlm_examples_build(&d->split.val, context, &d->val) ||
         charlm_examples_build(&d->split.test, context, &d->test))
-        die("data", "out of memory");
+        ex_die("data", "out of memory");
     if (d->split.val.n == 0 || d->split.test.n == 0)
-        die(path, "too few words to split 80/10/10 (%zu)", all.n);
+        ex_die(path, "too few words to split 80/10/10 (%zu)", all.n);
     for (int i = 0; i < N_BASELINES; i++)
         d->baselines[i] = charlm_ngram_loss(&d->split.train, &d->split.val, i + 2, 0.1);
 }
@@ -271,7 +168,7 @@ static void run_train(const dataset *d, const run_spec *rs, charlm_model *m, rv_
     rv_schedule *sched;
     rv_status s = rv_schedule_parse(sched_text, &sched);
     if (s)
-        die_status("--schedule", s);
+        ex_die_status("--schedule", s);
     rv_schedule_format(sched, out->schedule, sizeof out->schedule);
     rv_hparams h;
     rv_optim_group_hparams(opt, 0, &h);
@@ -288,7 +185,7 @@ static void run_train(const dataset *d, const run_spec *rs, charlm_model *m, rv_
                          .checkpoint = rs->checkpoint,
                          .schedule = out->schedule};
     if ((s = charlm_train(m, opt, sched, &d->train, &d->val, &cfg, &out->result)))
-        die_status("training", s);
+        ex_die_status("training", s);
     rv_schedule_free(sched);
 }
 
@@ -296,11 +193,11 @@ static void run_train(const dataset *d, const run_spec *rs, charlm_model *m, rv_
 static void run_fresh(const dataset *d, const run_spec *rs, charlm_model *m, run_out *out)
 {
     if (charlm_model_init(m, rs->shape, rs->batch, rs->seed))
-        die("model", "out of memory");
+        ex_die("model", "out of memory");
     rv_optim *opt;
     rv_status s = charlm_optim_create(m, rs->optim, &opt);
     if (s)
-        die_status("--optim", s);
+        ex_die_status("--optim", s);
     run_train(d, rs, m, opt, out);
     rv_optim_free(opt);
 }
@@ -321,24 +218,12 @@ static const contender contenders[] = {
 };
 #define N_CONTENDERS (sizeof contenders / sizeof contenders[0])
 
-static void ensure_dir(const char *dir)
-{
-    struct stat st;
-    if (stat(dir, &st) == 0) {
-        if (!S_ISDIR(st.st_mode))
-            die(dir, "exists and is not a directory");
-        return;
-    }
-    if (mkdir(dir, 0777) != 0)
-        die(dir, "cannot create directory: %s", strerror(errno));
-}
-
 static int run_compare(const dataset *d, run_spec base, long sweep_steps, const char *dir,
                        int json)
 {
-    ensure_dir(dir);
+    ex_ensure_dir(dir);
     char path[4096];
-    double t0 = charlm_now();
+    double t0 = ex_now();
     FILE *log = json ? stderr : stdout;
 
     /* 1. lr sweep: short runs, the best final validation loss wins */
@@ -391,17 +276,17 @@ static int run_compare(const dataset *d, run_spec base, long sweep_steps, const 
 
     /* 3. chart and CSV */
     double xs[RUNS][512], ys[RUNS][512];
-    charlm_series series[RUNS];
+    ex_series series[RUNS];
     for (size_t i = 0; i < RUNS; i++) {
         const charlm_result *r = &outs[i].result;
         size_t n = r->n_curve < 512 ? r->n_curve : 512;
         for (size_t k = 0; k < n; k++)
             xs[i][k] = (double)r->curve[k].step, ys[i][k] = r->curve[k].val_loss;
-        series[i] = (charlm_series){labels[i], xs[i], ys[i], n, (int)(i % 2), (int)(i / 2)};
+        series[i] = (ex_series){labels[i], xs[i], ys[i], n, (int)(i % 2), (int)(i / 2)};
     }
-    charlm_hline lines[N_BASELINES];
+    ex_hline lines[N_BASELINES];
     for (int b = 0; b < N_BASELINES; b++)
-        lines[b] = (charlm_hline){baseline_labels[b], d->baselines[b]};
+        lines[b] = (ex_hline){baseline_labels[b], d->baselines[b]};
     char title[256];
     snprintf(title, sizeof title,
              "charlm: validation loss, MLP %dx%d-%d, batch %zu (solid: warmup+cosine, dashed: "
@@ -409,13 +294,13 @@ static int run_compare(const dataset *d, run_spec base, long sweep_steps, const 
              base.shape.context, base.shape.embed, base.shape.hidden, base.batch);
     snprintf(path, sizeof path, "%s/charlm_compare.svg", dir);
     /* n-gram lines far above the curves are left out of the chart */
-    if (charlm_svg_chart(path, title, "update step", "validation loss (nats/char)", series, RUNS,
+    if (ex_svg_chart(path, title, "update step", "validation loss (nats/char)", series, RUNS,
                          lines + 2, N_BASELINES - 2))
-        die(path, "cannot write: %s", strerror(errno));
+        ex_die(path, "cannot write: %s", strerror(errno));
     snprintf(path, sizeof path, "%s/charlm_compare.csv", dir);
     FILE *f = fopen(path, "w");
     if (!f)
-        die(path, "cannot write: %s", strerror(errno));
+        ex_die(path, "cannot write: %s", strerror(errno));
     fprintf(f, "run,optim,schedule,step,train_loss,val_loss,lr\n");
     for (size_t i = 0; i < RUNS; i++)
         for (size_t k = 0; k < outs[i].result.n_curve; k++) {
@@ -424,22 +309,22 @@ static int run_compare(const dataset *d, run_spec base, long sweep_steps, const 
                     outs[i].schedule, p->step, p->train_loss, p->val_loss, p->lr);
         }
     if (fclose(f))
-        die(path, "cannot write: %s", strerror(errno));
+        ex_die(path, "cannot write: %s", strerror(errno));
 
-    double seconds = charlm_now() - t0;
+    double seconds = ex_now() - t0;
     if (json) {
         printf("{\"compare\":[");
         for (size_t i = 0; i < RUNS; i++) {
             printf("%s{\"run\":", i ? "," : "");
-            json_string(stdout, labels[i]);
+            ex_json_string(stdout, labels[i]);
             printf(",\"optim\":");
-            json_string(stdout, outs[i].optim);
+            ex_json_string(stdout, outs[i].optim);
             printf(",\"schedule\":");
-            json_string(stdout, outs[i].schedule);
+            ex_json_string(stdout, outs[i].schedule);
             printf(",\"val_loss\":");
-            json_number(stdout, outs[i].result.val_loss);
+            ex_json_number(stdout, outs[i].result.val_loss);
             printf(",\"tokens_per_s\":");
-            json_number(stdout, outs[i].result.tokens / outs[i].result.seconds);
+            ex_json_number(stdout, outs[i].result.tokens / outs[i].result.seconds);
             printf(",\"curve\":");
             json_curve(stdout, &outs[i].result);
             printf("}");
@@ -449,7 +334,7 @@ static int run_compare(const dataset *d, run_spec base, long sweep_steps, const 
             for (int k = 0; k < 4; k++) {
                 printf("%s{\"optim\":\"%s\",\"lr\":%.9g,\"val_loss\":", c + (size_t)k ? "," : "",
                        contenders[c].name, contenders[c].lrs[k]);
-                json_number(stdout, sweep_loss[c][k]);
+                ex_json_number(stdout, sweep_loss[c][k]);
                 printf("}");
             }
         printf("],\"baselines\":{");
@@ -458,7 +343,7 @@ static int run_compare(const dataset *d, run_spec base, long sweep_steps, const 
         printf("},\"sweep_steps\":%ld,\"steps\":%ld,\"seconds\":%.9g,\"svg\":", sweep_steps,
                base.steps, seconds);
         snprintf(path, sizeof path, "%s/charlm_compare.svg", dir);
-        json_string(stdout, path);
+        ex_json_string(stdout, path);
         printf("}\n");
     } else {
         printf("\n%-28s %10s\n", "run", "val loss");
@@ -478,7 +363,8 @@ static int run_compare(const dataset *d, run_spec base, long sweep_steps, const 
 
 int main(int argc, char **argv)
 {
-    option opts[] = {
+    ex_program = "charlm";
+    ex_option opts[] = {
         {"words", 1, NULL},      {"optim", 1, NULL},       {"schedule", 1, NULL},
         {"steps", 1, NULL},      {"batch", 1, NULL},       {"seed", 1, NULL},
         {"clip", 1, NULL},       {"context", 1, NULL},     {"embed", 1, NULL},
@@ -491,55 +377,55 @@ int main(int argc, char **argv)
     enum { WORDS, OPTIM, SCHEDULE, STEPS, BATCH, SEED, CLIP, CONTEXT, EMBED, HIDDEN, EVAL_EVERY,
            EVAL_TOKENS, SAMPLES, TEMPERATURE, THREADS, CHECKPOINT, RESUME, JSON, QUIET, COMPARE,
            OUT, SWEEP_STEPS, DROPOUT };
-    parse_options(argc, argv, opts, sizeof opts / sizeof opts[0]);
+    ex_parse_options(argc, argv, opts, sizeof opts / sizeof opts[0], usage);
 #define OPT(i, def) (opts[i].value ? opts[i].value : (def))
 
     run_spec rs = {0};
-    rs.shape.context = (int)parse_long("--context", OPT(CONTEXT, "8"), 1, 32);
+    rs.shape.context = (int)ex_parse_long("--context", OPT(CONTEXT, "8"), 1, 32);
     int compare = opts[COMPARE].value != NULL;   /* many runs: a smaller default model */
-    rs.shape.embed = (int)parse_long("--embed", OPT(EMBED, compare ? "24" : "32"), 1, 1024);
-    rs.shape.hidden = (int)parse_long("--hidden", OPT(HIDDEN, compare ? "512" : "1024"), 1, 8192);
-    rs.batch = (size_t)parse_long("--batch", OPT(BATCH, "256"), 1, 1 << 16);
-    rs.steps = parse_long("--steps", OPT(STEPS, compare ? "6000" : "15000"), 0, 100000000);
-    rs.seed = (uint64_t)parse_long("--seed", OPT(SEED, "1"), 0, 0x7fffffffffffffffL);
-    rs.clip = parse_double("--clip", OPT(CLIP, "1"), 0);
-    rs.dropout = parse_double("--dropout", OPT(DROPOUT, "0"), 0);
+    rs.shape.embed = (int)ex_parse_long("--embed", OPT(EMBED, compare ? "24" : "32"), 1, 1024);
+    rs.shape.hidden = (int)ex_parse_long("--hidden", OPT(HIDDEN, compare ? "512" : "1024"), 1, 8192);
+    rs.batch = (size_t)ex_parse_long("--batch", OPT(BATCH, "256"), 1, 1 << 16);
+    rs.steps = ex_parse_long("--steps", OPT(STEPS, compare ? "6000" : "15000"), 0, 100000000);
+    rs.seed = (uint64_t)ex_parse_long("--seed", OPT(SEED, "1"), 0, 0x7fffffffffffffffL);
+    rs.clip = ex_parse_double("--clip", OPT(CLIP, "1"), 0);
+    rs.dropout = ex_parse_double("--dropout", OPT(DROPOUT, "0"), 0);
     if (rs.dropout >= 1)
-        die("--dropout", "must be < 1, got %s", opts[DROPOUT].value);
+        ex_die("--dropout", "must be < 1, got %s", opts[DROPOUT].value);
     long every = rs.steps / 20 > 0 ? rs.steps / 20 : 1;
     char every_text[32];
     snprintf(every_text, sizeof every_text, "%ld", every);
-    rs.eval_every = parse_long("--eval-every", OPT(EVAL_EVERY, every_text), 1, 100000000);
-    rs.eval_tokens = (size_t)parse_long("--eval-tokens", OPT(EVAL_TOKENS, "20000"), 0, 1L << 40);
+    rs.eval_every = ex_parse_long("--eval-every", OPT(EVAL_EVERY, every_text), 1, 100000000);
+    rs.eval_tokens = (size_t)ex_parse_long("--eval-tokens", OPT(EVAL_TOKENS, "20000"), 0, 1L << 40);
     rs.optim = OPT(OPTIM, "adamw(lr=3e-3, weight_decay=0.1)");
     rs.schedule = opts[SCHEDULE].value;
     rs.warmup = 1;
     int json = opts[JSON].value != NULL;
     rs.progress = !opts[QUIET].value && isatty(2);
-    long n_samples = parse_long("--samples", OPT(SAMPLES, "12"), 0, 100000);
-    double temperature = parse_double("--temperature", OPT(TEMPERATURE, "1"), 0);
+    long n_samples = ex_parse_long("--samples", OPT(SAMPLES, "12"), 0, 100000);
+    double temperature = ex_parse_double("--temperature", OPT(TEMPERATURE, "1"), 0);
     if (temperature <= 0)
-        die("--temperature", "must be > 0, got %s", opts[TEMPERATURE].value);
-    long threads = parse_long("--threads", OPT(THREADS, "0"), 0, 1024);
+        ex_die("--temperature", "must be > 0, got %s", opts[TEMPERATURE].value);
+    long threads = ex_parse_long("--threads", OPT(THREADS, "0"), 0, 1024);
 #ifdef _OPENMP
     if (threads > 0)
         omp_set_num_threads((int)threads);
 #endif
     if (compare && (opts[CHECKPOINT].value || opts[RESUME].value))
-        die("--compare", "cannot be combined with --checkpoint or --resume");
+        ex_die("--compare", "cannot be combined with --checkpoint or --resume");
 
     /* a resumed run continues with the file's optimizer and schedule */
     rv_checkpoint_info resume;
     if (opts[RESUME].value) {
         rv_status s = rv_checkpoint_inspect(opts[RESUME].value, &resume);
         if (s)
-            die_status("--resume", s);
+            ex_die_status("--resume", s);
         if (!opts[OPTIM].value)
             rs.optim = resume.optimizer;
         if (!opts[SCHEDULE].value && resume.schedule[0])
             rs.schedule = resume.schedule;
         if (resume.step > rs.steps)
-            die("--resume", "%s is at step %ld, past --steps %ld", opts[RESUME].value,
+            ex_die("--resume", "%s is at step %ld, past --steps %ld", opts[RESUME].value,
                 resume.step, rs.steps);
     }
     rs.checkpoint = opts[CHECKPOINT].value;
@@ -548,7 +434,7 @@ int main(int argc, char **argv)
     dataset_load(&d, OPT(WORDS, DEFAULT_WORDS), rs.shape.context);
 
     if (compare) {
-        long sweep = parse_long("--sweep-steps", OPT(SWEEP_STEPS, "1500"), 1, 100000000);
+        long sweep = ex_parse_long("--sweep-steps", OPT(SWEEP_STEPS, "1500"), 1, 100000000);
         int rc = run_compare(&d, rs, sweep, OPT(OUT, "."), json);
         dataset_free(&d);
         return rc;
@@ -556,31 +442,31 @@ int main(int argc, char **argv)
 
     charlm_model m;
     if (charlm_model_init(&m, rs.shape, rs.batch, rs.seed))
-        die("model", "out of memory");
+        ex_die("model", "out of memory");
     rv_optim *opt;
     rv_status s = charlm_optim_create(&m, rs.optim, &opt);
     if (s)
-        die_status("--optim", s);
+        ex_die_status("--optim", s);
     if (threads > 0 && (s = rv_optim_set_threads(opt, (int)threads)))
-        die_status("--threads", s);
+        ex_die_status("--threads", s);
     if (opts[RESUME].value && (s = rv_checkpoint_load(opt, opts[RESUME].value, NULL, NULL)))
-        die_status("--resume", s);
+        ex_die_status("--resume", s);
     rs.label = NULL;
     run_out out;
     run_train(&d, &rs, &m, opt, &out);
     const charlm_result *r = &out.result;
     if (rs.checkpoint && (s = rv_checkpoint_save(opt, out.schedule, rs.checkpoint)))
-        die_status(rs.checkpoint, s);
+        ex_die_status(rs.checkpoint, s);
     double test_loss = charlm_eval(&m, &d.test);
     double tps = r->seconds > 0 ? r->tokens / r->seconds : 0;
     double share = r->seconds > 0 ? r->optim_seconds / r->seconds : 0;
     double train_loss = r->n_curve ? r->curve[r->n_curve - 1].train_loss : NAN;
 
     /* samples from a stream of their own, so they do not depend on training length */
-    charlm_rng rng = charlm_rng_keyed(rs.seed, 0x5a3d1e5ull);
+    ex_rng rng = ex_rng_keyed(rs.seed, 0x5a3d1e5ull);
     char(*samples)[CHARLM_MAX_WORD] = calloc((size_t)n_samples + 1, sizeof *samples);
     if (!samples)
-        die("samples", "out of memory");
+        ex_die("samples", "out of memory");
     for (long i = 0; i < n_samples; i++)
         charlm_sample(&m, &rng, temperature, samples[i], CHARLM_MAX_WORD);
 
@@ -610,42 +496,42 @@ int main(int argc, char **argv)
     }
     if (json) {
         printf("{\"val_loss\":");
-        json_number(stdout, r->val_loss);
+        ex_json_number(stdout, r->val_loss);
         printf(",\"test_loss\":");
-        json_number(stdout, test_loss);
+        ex_json_number(stdout, test_loss);
         printf(",\"train_loss\":");
-        json_number(stdout, train_loss);
+        ex_json_number(stdout, train_loss);
         printf(",\"baselines\":{");
         for (int b = 0; b < N_BASELINES; b++) {
             printf("%s\"%s\":", b ? "," : "", baseline_names[b]);
-            json_number(stdout, d.baselines[b]);
+            ex_json_number(stdout, d.baselines[b]);
         }
         printf("},\"samples\":[");
         for (long i = 0; i < n_samples; i++) {
             if (i)
                 putchar(',');
-            json_string(stdout, samples[i]);
+            ex_json_string(stdout, samples[i]);
         }
         printf("],\"curve\":");
         json_curve(stdout, r);
         printf(",\"tokens_per_s\":");
-        json_number(stdout, tps);
+        ex_json_number(stdout, tps);
         printf(",\"optimizer_time_share\":");
-        json_number(stdout, share);
+        ex_json_number(stdout, share);
         printf(",\"train_seconds\":");
-        json_number(stdout, r->seconds);
+        ex_json_number(stdout, r->seconds);
         printf(",\"steps\":%ld,\"steps_run\":%ld,\"batch\":%zu,\"seed\":%llu,\"clip\":", rs.steps,
                r->steps, rs.batch, (unsigned long long)rs.seed);
-        json_number(stdout, rs.clip);
+        ex_json_number(stdout, rs.clip);
         printf(",\"dropout\":");
-        json_number(stdout, rs.dropout);
+        ex_json_number(stdout, rs.dropout);
         printf(",\"diverged\":%s,\"params\":%zu,\"model\":{\"context\":%d,\"embed\":%d,"
                "\"hidden\":%d},\"optim\":",
                r->diverged ? "true" : "false", m.n_params, rs.shape.context, rs.shape.embed,
                rs.shape.hidden);
-        json_string(stdout, out.optim);
+        ex_json_string(stdout, out.optim);
         printf(",\"schedule\":");
-        json_string(stdout, out.schedule);
+        ex_json_string(stdout, out.schedule);
         printf(",\"data\":{\"words\":%zu,\"train_words\":%zu,\"val_words\":%zu,\"test_words\":%zu,"
                "\"train_tokens\":%zu,\"val_tokens\":%zu,\"test_tokens\":%zu}}\n",
                d.split.all.n, d.split.train.n, d.split.val.n, d.split.test.n, d.train.n, d.val.n,

@@ -152,14 +152,14 @@ static void gradient_check(void)
     const size_t rows = 6;
     charlm_model m;
     CHECK(charlm_model_init(&m, shape, rows, 11) == 0);
-    charlm_rng r = {99};
+    ex_rng r = {99};
     for (size_t i = 0; i < m.n_params; i++)   /* biases too, and larger output weights */
-        m.params[i] = (float)(0.5 * charlm_rng_normal(&r));
+        m.params[i] = (float)(0.5 * ex_rng_normal(&r));
     uint8_t ctx[6 * 3], y[6];
     for (size_t i = 0; i < rows * 3; i++)
-        ctx[i] = (uint8_t)charlm_rng_below(&r, CHARLM_VOCAB);
+        ctx[i] = (uint8_t)ex_rng_below(&r, CHARLM_VOCAB);
     for (size_t i = 0; i < rows; i++)
-        y[i] = (uint8_t)charlm_rng_below(&r, CHARLM_VOCAB);
+        y[i] = (uint8_t)ex_rng_below(&r, CHARLM_VOCAB);
     ctx[0] = ctx[4] = 5;   /* one character twice: embedding gradients accumulate */
 
     float *analytic = malloc(m.n_params * sizeof(float));

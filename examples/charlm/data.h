@@ -12,7 +12,7 @@
 #ifndef CHARLM_DATA_H
 #define CHARLM_DATA_H
 
-#include "rng.h"
+#include "../common/rng.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -132,9 +132,9 @@ static inline int charlm_split_words(charlm_words all, uint64_t split_seed, char
     if (!out->order)
         return -1;
     memcpy(out->order, all.items, all.n * sizeof *all.items);
-    charlm_rng r = {split_seed};
+    ex_rng r = {split_seed};
     for (size_t i = all.n; i > 1; i--) {
-        size_t j = charlm_rng_below(&r, i);
+        size_t j = ex_rng_below(&r, i);
         char *t = out->order[i - 1];
         out->order[i - 1] = out->order[j];
         out->order[j] = t;

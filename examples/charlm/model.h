@@ -19,7 +19,7 @@
 #define CHARLM_MODEL_H
 
 #include "data.h"
-#include "rng.h"
+#include "../common/rng.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -115,16 +115,16 @@ static inline int charlm_model_init(charlm_model *m, charlm_shape s, size_t rows
     if (!m->params || !m->grads || !m->x || !m->h || !m->logits || !m->dh || !m->dx || !m->w1t ||
         !m->w2t || !m->mask || !m->hd)
         return charlm_model_free(m), -1;
-    charlm_rng r = {seed};
+    ex_rng r = {seed};
     float *emb = charlm_param(m, CHARLM_EMB), *w1 = charlm_param(m, CHARLM_W1);
     float *w2 = charlm_param(m, CHARLM_W2);
     for (size_t i = 0; i < m->tensors[CHARLM_EMB].n; i++)
-        emb[i] = (float)charlm_rng_normal(&r);
+        emb[i] = (float)ex_rng_normal(&r);
     double g1 = 5.0 / 3.0 / sqrt((double)in), g2 = 0.1 / sqrt((double)hid);
     for (size_t i = 0; i < m->tensors[CHARLM_W1].n; i++)
-        w1[i] = (float)(charlm_rng_normal(&r) * g1);
+        w1[i] = (float)(ex_rng_normal(&r) * g1);
     for (size_t i = 0; i < m->tensors[CHARLM_W2].n; i++)
-        w2[i] = (float)(charlm_rng_normal(&r) * g2);
+        w2[i] = (float)(ex_rng_normal(&r) * g2);
     return 0;
 }
 
@@ -248,12 +248,12 @@ static inline void charlm_transpose(float *restrict out, const float *restrict i
 /* Draw a dropout mask for `rows` examples: each hidden unit is dropped
    with probability p and the survivors scaled by 1/(1-p), so the expected
    activation is unchanged and evaluation needs no mask. */
-static inline void charlm_dropout_mask(charlm_model *m, size_t rows, double p, charlm_rng *r)
+static inline void charlm_dropout_mask(charlm_model *m, size_t rows, double p, ex_rng *r)
 {
     float keep = (float)(1.0 / (1.0 - p));
     size_t n = rows * (size_t)m->shape.hidden;
     for (size_t i = 0; i < n; i++)
-        m->mask[i] = charlm_rng_uniform(r) < p ? 0.0f : keep;
+        m->mask[i] = ex_rng_uniform(r) < p ? 0.0f : keep;
 }
 
 /* Forward pass for `rows` examples (rows <= m->rows): leaves x, h, the
@@ -366,7 +366,7 @@ static inline double charlm_eval(charlm_model *m, const charlm_examples *ex)
 
 /* Sample one word (without the end marker) at the given temperature into
    out (cap >= 2); returns its length. */
-static inline size_t charlm_sample(charlm_model *m, charlm_rng *r, double temperature, char *out,
+static inline size_t charlm_sample(charlm_model *m, ex_rng *r, double temperature, char *out,
                                    size_t cap)
 {
     size_t C = (size_t)m->shape.context, len = 0;
@@ -378,7 +378,7 @@ static inline size_t charlm_sample(charlm_model *m, charlm_rng *r, double temper
             zmax = m->logits[v] > zmax ? m->logits[v] : zmax;
         for (int v = 0; v < CHARLM_VOCAB; v++)
             sum += (p[v] = exp((m->logits[v] - zmax) / temperature));
-        double u = charlm_rng_uniform(r) * sum;
+        double u = ex_rng_uniform(r) * sum;
         int t = 0;
         while (t < CHARLM_VOCAB - 1 && (u -= p[t]) >= 0)
             t++;

@@ -17,19 +17,12 @@
 #define CHARLM_TRAIN_H
 
 #include "model.h"
+#include "../common/clock.h"
 #include "ravine/checkpoint.h"
 #include "ravine/clip.h"
 #include "ravine/ravine.h"
 
 #include <stdio.h>
-#include <time.h>
-
-static inline double charlm_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* The optimizer for m: group 0 from spec (matrices), group 1 the same with
    weight_decay=0 (biases and embeddings). */
@@ -89,16 +82,6 @@ static inline void charlm_result_free(charlm_result *r)
     memset(r, 0, sizeof *r);
 }
 
-static inline void charlm_format_duration(double s, char *buf, size_t size)
-{
-    if (!(s >= 0) || s > 359999)
-        snprintf(buf, size, "--");
-    else if (s >= 60)
-        snprintf(buf, size, "%dm%02ds", (int)(s / 60), (int)s % 60);
-    else
-        snprintf(buf, size, "%.0fs", s);
-}
-
 /* Train from the optimizer's current step count up to cfg->steps.
    Returns RV_OK, or the failing ravine status (rv_errmsg() says why). */
 static inline rv_status charlm_train(charlm_model *m, rv_optim *opt, const rv_schedule *sched,
@@ -127,16 +110,16 @@ static inline rv_status charlm_train(charlm_model *m, rv_optim *opt, const rv_sc
         res->curve[res->n_curve++] =
             (charlm_point){0, NAN, charlm_eval(m, &val_curve), rv_schedule_lr(sched, 0)};
     for (long t = first; t < cfg->steps; t++) {
-        double t0 = charlm_now();
-        charlm_rng r = charlm_rng_keyed(cfg->seed, (uint64_t)t);
+        double t0 = ex_now();
+        ex_rng r = ex_rng_keyed(cfg->seed, (uint64_t)t);
         for (size_t b = 0; b < B; b++) {
-            size_t i = charlm_rng_below(&r, train->n);
+            size_t i = ex_rng_below(&r, train->n);
             memcpy(bx + b * C, train->ctx + i * C, C);
             by[b] = train->y[i];
         }
         int flags = CHARLM_BACKWARD;
         if (cfg->dropout > 0) {   /* masks from a stream of their own, keyed by step */
-            charlm_rng dr = charlm_rng_keyed(cfg->seed ^ 0xd5a61266f0c9392cull, (uint64_t)t);
+            ex_rng dr = ex_rng_keyed(cfg->seed ^ 0xd5a61266f0c9392cull, (uint64_t)t);
             charlm_dropout_mask(m, B, cfg->dropout, &dr);
             flags |= CHARLM_DROPOUT;
         }
@@ -148,10 +131,10 @@ static inline rv_status charlm_train(charlm_model *m, rv_optim *opt, const rv_sc
         if (cfg->clip > 0 && (s = rv_clip_grad_norm(opt, cfg->clip, NULL, NULL)))
             break;
         double lr = rv_schedule_lr(sched, t);
-        double t1 = charlm_now();
+        double t1 = ex_now();
         if ((s = rv_optim_set_lr(opt, lr)) || (s = rv_optim_step(opt)))
             break;
-        double t2 = charlm_now();
+        double t2 = ex_now();
         res->optim_seconds += t2 - t1;
         res->seconds += t2 - t0;
         res->tokens += (double)B;
@@ -172,7 +155,7 @@ static inline rv_status charlm_train(charlm_model *m, rv_optim *opt, const rv_sc
             last_report = t2;
             double tps = res->tokens / res->seconds;
             char eta[32];
-            charlm_format_duration((double)(cfg->steps - done) * (double)B / tps, eta, sizeof eta);
+            ex_format_duration((double)(cfg->steps - done) * (double)B / tps, eta, sizeof eta);
             fprintf(stderr, "\r%s%sstep %ld/%ld  loss %.4f  lr %.3g  %.0f tok/s  ETA %s   ",
                     cfg->label ? cfg->label : "", cfg->label ? "  " : "", done, cfg->steps, loss,
                     lr, tps, eta);
