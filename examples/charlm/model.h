@@ -19,6 +19,7 @@
 #define CHARLM_MODEL_H
 
 #include "data.h"
+#include "../common/fastmath.h"
 #include "../common/rng.h"
 
 #include <math.h>
@@ -126,27 +127,6 @@ static inline int charlm_model_init(charlm_model *m, charlm_shape s, size_t rows
     for (size_t i = 0; i < m->tensors[CHARLM_W2].n; i++)
         w2[i] = (float)(ex_rng_normal(&r) * g2);
     return 0;
-}
-
-/* tanh as a rational function (the minimax fit Eigen uses): within 4e-7 of
-   tanh everywhere, and unlike libm's tanhf it vectorises, which matters
-   because the hidden layer calls it batch * hidden times a step. */
-static inline float charlm_tanh(float x)
-{
-    const float clamp = 7.90531110763549805f;   /* tanh rounds to +-1 beyond */
-    x = x > clamp ? clamp : x;
-    x = x < -clamp ? -clamp : x;
-    float x2 = x * x;
-    float p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
-    p = x2 * p + -8.60467152213735e-11f;
-    p = x2 * p + 5.12229709037114e-08f;
-    p = x2 * p + 1.48572235717979e-05f;
-    p = x2 * p + 6.37261928875436e-04f;
-    p = x2 * p + 4.89352455891786e-03f;
-    float q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
-    q = x2 * q + 2.26843463243900e-03f;
-    q = x2 * q + 4.89352518554385e-03f;
-    return x * p / q;
 }
 
 /* o_i[j] += x_i * b[j] for four rows at once: the inner loop of both
@@ -271,7 +251,7 @@ static inline void charlm_forward(charlm_model *m, const uint8_t *ctx, size_t ro
     float *h = m->h;
     CHARLM_PARALLEL_FOR(total)
     for (long i = 0; i < total; i++)
-        h[i] = charlm_tanh(h[i]);
+        h[i] = ex_tanhf(h[i]);
     if (dropout) {
         float *hd = m->hd, *mask = m->mask;
         for (long i = 0; i < total; i++)
