@@ -664,14 +664,18 @@ int main(int argc, char **argv)
     }
     rs.checkpoint = opts[CHECKPOINT].value;
 
+    double grid[MAX_GRID], target = NAN;
+    size_t n_grid = 0;
+    if (race) {
+        n_grid = parse_grid(OPT(GRID, "0.5,1,2"), grid);
+        if (opts[TARGET].value)
+            target = ex_parse_double("--target", opts[TARGET].value, 0);
+    }
+
     dataset d;
     dataset_load(&d, OPT(DATA, DEFAULT_DATA), rs.cfg.context);
 
     if (race) {
-        double grid[MAX_GRID];
-        size_t n_grid = parse_grid(OPT(GRID, "0.5,1,2"), grid);
-        double target = opts[TARGET].value ? ex_parse_double("--target", opts[TARGET].value, 0)
-                                           : NAN;
         const char *specs = *opts[RACE].value ? opts[RACE].value : DEFAULT_RACE;
         int rc = run_race(&d, rs, specs, target, grid, n_grid, OPT(OUT, "."), json);
         gpt_corpus_free(&d.corpus);

@@ -443,6 +443,68 @@ static void loss_falls_and_is_deterministic(void)
     gpt_corpus_free(&c);
 }
 
+/* Products big enough to be cut into several blocks (1024 rows, bands of
+   128 of 256 output features), heads and spans shared out: one thread and
+   two give the same bits. */
+static void thread_count_does_not_matter(void)
+{
+#ifdef _OPENMP
+    gpt_corpus c;
+    corpus_of_text(&c);
+    gpt_config cfg = {GPT_VOCAB, 64, 2, 4, 64};
+    trained one, two;
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    train_tiny(&c, cfg, 16, 6, 9, NULL, &one);
+    omp_set_num_threads(2);
+    train_tiny(&c, cfg, 16, 6, 9, NULL, &two);
+    omp_set_num_threads(saved);
+    CHECK(same_params(&one, &two));
+    CHECK(memcmp(&one.res.val_loss, &two.res.val_loss, sizeof(double)) == 0);
+    trained_free(&one);
+    trained_free(&two);
+    gpt_corpus_free(&c);
+#endif
+}
+
+/* 20 updates, a checkpoint, 20 more: the same bits as 40 in one go; a
+   damaged file is refused and changes nothing. */
+static void resume_equals_uninterrupted(void)
+{
+    gpt_corpus c;
+    corpus_of_text(&c);
+    gpt_config cfg = {GPT_VOCAB, 16, 2, 2, 16};
+    const char *path = "gpt_test.safetensors";
+    trained whole, first, second;
+    train_tiny(&c, cfg, 8, 40, 5, NULL, &whole);
+    train_tiny(&c, cfg, 8, 20, 5, NULL, &first);
+    CHECK_STATUS(gpt_optims_save(&first.o, path), RV_OK);
+    rv_checkpoint_info info;
+    CHECK_STATUS(rv_checkpoint_inspect(path, &info), RV_OK);
+    CHECK(info.step == 20 && info.n_params == first.m.n_tensors && info.numel == first.m.n_params);
+    CHECK(strncmp(info.schedule, "warmup_cosine(", 14) == 0);
+    train_tiny(&c, cfg, 8, 40, 5, path, &second);
+    CHECK(gpt_optims_step_count(&second.o) == 40 && second.res.steps == 20);
+    CHECK(same_params(&whole, &second));
+    CHECK(memcmp(&whole.res.val_loss, &second.res.val_loss, sizeof(double)) == 0);
+
+    FILE *f = fopen(path, "r+b");
+    CHECK(f != NULL);
+    if (f) {
+        fseek(f, -4, SEEK_END);
+        fputc(0x55, f);
+        fclose(f);
+    }
+    float before = second.m.params[0];
+    CHECK_STATUS(gpt_optims_load(&second.o, path), RV_ERR_CHECKSUM);
+    CHECK(second.m.params[0] == before && gpt_optims_step_count(&second.o) == 40);
+    remove(path);
+    trained_free(&whole);
+    trained_free(&first);
+    trained_free(&second);
+    gpt_corpus_free(&c);
+}
+
 int main(void)
 {
     fortunes_are_split_and_deduplicated();
@@ -453,5 +515,7 @@ int main(void)
     forward_matches_reference();
     gradient_check();
     loss_falls_and_is_deterministic();
+    thread_count_does_not_matter();
+    resume_equals_uninterrupted();
     return check_summary("gpt");
 }
