@@ -493,18 +493,18 @@ static void section_memory(page *p)
     out(p, "</table>\n");
 }
 
-static void section_charlm(page *p)
+/* An example program's chart, DIR/file, inlined from its <svg element on
+   (an XML prolog is not valid inside HTML); when absent, how to make it. */
+static void example_chart(page *p, const char *file, const char *intro, const char *command)
 {
-    out(p, "<h2 id=\"charlm\">7. A small language model</h2>\n");
-    char *path = path_in(p, "charlm_compare.svg");
+    char *path = path_in(p, file);
     FILE *f = fopen(path, "r");
+    free(path);
     if (!f) {
-        out(p, "<p>Not included: <code>charlm_compare.svg</code> is not in this folder. The "
-               "character-level language model example writes it: run <code>examples/charlm "
-               "--compare --out ");
+        out(p, "<p>Not included: <code>%s</code> is not in this folder. Run <code>%s", file,
+            command);
         esc(p, p->dir);
         out(p, "</code> (from the build folder) and run the report again.</p>\n");
-        free(path);
         return;
     }
     svg_buf b = {0};
@@ -513,18 +513,35 @@ static void section_charlm(page *p)
     while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
         svg_printf(&b, "%.*s", (int)got, chunk);
     fclose(f);
-    /* inline from the <svg element on (an XML prolog is not valid inside HTML) */
     const char *svg = b.data ? strstr(b.data, "<svg") : NULL;
     if (svg) {
-        out(p, "<p>Training curves of the character-level language model with ravine's optimizers "
-               "(written by the charlm example).</p>\n<figure>\n%s\n<figcaption><a "
-               "href=\"charlm_compare.svg\">charlm_compare.svg</a></figcaption></figure>\n", svg);
+        out(p, "<p>%s</p>\n<figure>\n%s\n<figcaption><a href=\"%s\">%s</a></figcaption></figure>\n",
+            intro, svg, file, file);
         p->figures++;
     } else {
-        out(p, "<p><code>charlm_compare.svg</code> is present but holds no &lt;svg&gt; element.</p>\n");
+        out(p, "<p><code>%s</code> is present but holds no &lt;svg&gt; element.</p>\n", file);
     }
     svg_buf_free(&b);
-    free(path);
+}
+
+static void section_charlm(page *p)
+{
+    out(p, "<h2 id=\"charlm\">7. A small language model</h2>\n");
+    example_chart(p, "charlm_compare.svg",
+                  "Training curves of the character-level language model with ravine's optimizers "
+                  "(written by the charlm example).",
+                  "examples/charlm --compare --out ");
+}
+
+static void section_gpt(page *p)
+{
+    out(p, "<h2 id=\"gpt\">8. A GPT's race to a target loss</h2>\n");
+    example_chart(p, "gpt_race.svg",
+                  "Validation loss of a small GPT trained on the fortunes corpus, each optimizer at "
+                  "the best learning rate of the same grid, on the same batches, against update "
+                  "steps and against training seconds; the legend gives each one's steps and "
+                  "seconds to the target (written by the gpt example, docs/gpt.md).",
+                  "examples/gpt --race --out ");
 }
 
 /* mkdir -p */
@@ -587,7 +604,7 @@ static int run(int argc, char **argv)
             "exact Hessian.</p>\n<nav><a href=\"#bowl\">bowl race</a><a href=\"#delivery\">delivery "
             "ravine</a><a href=\"#sweeps\">lr sweeps</a><a href=\"#schedules\">schedules</a><a "
             "href=\"#diagnosis\">diagnosis</a><a href=\"#memory\">memory</a><a "
-            "href=\"#charlm\">language model</a></nav>\n",
+            "href=\"#charlm\">language model</a><a href=\"#gpt\">GPT race</a></nav>\n",
         RAVINE_VERSION);
     section_bowl(&p);
     section_delivery(&p);
@@ -596,6 +613,7 @@ static int run(int argc, char **argv)
     section_diagnosis(&p);
     section_memory(&p);
     section_charlm(&p);
+    section_gpt(&p);
     out(&p, "</body>\n</html>\n");
     if (ferror(p.f) | fclose(p.f))
         cli_die(index, "write error");
@@ -613,5 +631,5 @@ const cli_command cmd_report = {
     "  Writes DIR/index.html (pictures inline) and each picture as DIR/*.svg: the bowl\n"
     "  race, the delivery ravine raw against standardized, lr sweeps, the four\n"
     "  schedules, diagnosed loss curves, the memory table, and DIR/charlm_compare.svg\n"
-    "  when that file exists. Prints the path of index.html.",
+    "  and DIR/gpt_race.svg when those files exist. Prints the path of index.html.",
     run};

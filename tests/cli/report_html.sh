@@ -12,7 +12,7 @@ for p in $pictures; do
 done
 expect_out inline_svgs 12 sh -c 'grep -c "^<svg xmlns" "$1"' _ "$html"
 check self_contained sh -c '! grep -q "<script\|<link\|<img" "$1"' _ "$html"
-check sections sh -c 'for id in bowl delivery sweeps schedules diagnosis memory charlm; do grep -q "<h2 id=\"$id\">" "$1" || exit 1; done' _ "$html"
+check sections sh -c 'for id in bowl delivery sweeps schedules diagnosis memory charlm gpt; do grep -q "<h2 id=\"$id\">" "$1" || exit 1; done' _ "$html"
 # five optimizers on the bowl map: five paths and the minimum, five starts, five ends
 expect_out bowl_paths 5 sh -c 'grep -o "class=\"series\"" "$1" | wc -l | tr -d " "' _ "$dir/bowl_contour.svg"
 
@@ -73,6 +73,13 @@ printf '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10
 expect_out charlm_counted "report: $dir/index.html (13 figures)" "$RAVINE" report --out "$dir"
 check charlm_inlined grep -q '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text>charlm-marker</text></svg>' "$html"
 check charlm_no_prolog sh -c '! grep -q "<?xml" "$1"' _ "$html"
+
+# and the GPT race's
+check gpt_absent grep -q "Not included: <code>gpt_race.svg</code> is not in this folder.* <code>examples/gpt --race --out $dir</code>" "$html"
+printf '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text>gpt-marker</text></svg>\n' > "$dir/gpt_race.svg"
+expect_out gpt_counted "report: $dir/index.html (14 figures)" "$RAVINE" report --out "$dir"
+check gpt_inlined grep -q '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text>gpt-marker</text></svg>' "$html"
+check gpt_no_prolog sh -c '! grep -q "<?xml" "$1"' _ "$html"
 
 # a relative --out prints an absolute path
 (cd "$tmp" && "$RAVINE" report --out rel > out.txt)
