@@ -345,8 +345,9 @@ typedef struct rv_param_view {
 
 rv_status rv_optim_param_view(const rv_optim *opt, size_t index, rv_param_view *out);
 
-/* Allocate state now (normally done by the first step) so it can be filled,
-   e.g. from a checkpoint, and set a tensor's step count. */
+/* Allocate the state of every tensor now (a step allocates it for the
+   tensors it updates) so it can be filled, e.g. from a checkpoint, and set
+   a tensor's step count. */
 rv_status rv_optim_ensure_state(rv_optim *opt);
 rv_status rv_optim_set_param_step(rv_optim *opt, size_t index, long step);
 /* Restore a tensor's scalars (rv_scalar_count of them), e.g. from a checkpoint. */

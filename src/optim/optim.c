@@ -419,7 +419,7 @@ static size_t padded(size_t n) { return (n + RV_LINE - 1) & ~(RV_LINE - 1); }
    cache line), so the state of many small tensors forms unbroken streams
    instead of scattered heap blocks. Whole-tensor algorithms also get their
    scratch here. */
-static rv_status alloc_state(rv_optim *o)
+static rv_status alloc_state(rv_optim *o, int all)
 {
     rv_status s;
     if (o->layout_stale && (s = build_layout(o)))
@@ -429,7 +429,7 @@ static rv_status alloc_state(rv_optim *o)
     for (size_t i = 0; i < o->n_params; i++) {
         const rv_param *p = &o->params[i];
         const rv_hparams *h = &o->groups[p->group];
-        if (!p->grad)
+        if (!p->grad && !all)
             continue;
         if (type->work_floats) {
             size_t w = type->work_floats(h, &p->shape);
@@ -479,7 +479,7 @@ static rv_status alloc_state(rv_optim *o)
         for (size_t i = 0; i < o->n_params; i++) {
             rv_param *p = &o->params[i];
             const rv_hparams *h = &o->groups[p->group];
-            if (p->n_state || !p->n || !p->grad || j >= type->state_count(h, &p->shape))
+            if (p->n_state || !p->n || (!p->grad && !all) || j >= type->state_count(h, &p->shape))
                 continue;
             p->state[j] = arena + off;
             p->fresh = 1;
@@ -506,7 +506,7 @@ rv_status rv_optim_ensure_state(rv_optim *o)
 {
     if (!o)
         return rv_fail(RV_ERR_NULL, "rv_optim_ensure_state: optimizer is NULL");
-    return alloc_state(o);
+    return alloc_state(o, 1);
 }
 
 /* Find the first non-finite gradient element. The scan reads every gradient
@@ -597,7 +597,7 @@ rv_status rv_optim_step(rv_optim *o)
         if (o->params[i].grad && o->params[i].step == LONG_MAX)
             return rv_fail(RV_ERR_ARG, "tensor %zu ('%s') has taken %ld steps, the most a step "
                            "count holds", i, o->params[i].name, LONG_MAX);
-    if ((s = alloc_state(o)))
+    if ((s = alloc_state(o, 0)))
         return s;
     prepare_coeffs(o);
     if (o->type->update)
