@@ -429,7 +429,7 @@ static void describe_sfadamw(text *o, const rv_explainer *e, const rv_explain_va
     put(o, "  c = weight/weight_sum = %s   (this step's share of the average; lr_max = %s)\n",
         F(c->lerp_w).s, D(e->scalars[0]).s);
     put(o, "  y = lerp(y, z, c) + lr*(beta1*(1-c) - 1)*n = lerp(%s, %s, %s) + %s*%s = %s\n",
-        FP(v->param_before).s, FP(v->state_before[0]).s, F(c->lerp_w).s, F(c->y_coef).s,
+        FP(v->param_before).s, FP(v->state_before[0]).s, F(c->lerp_w).s, FP(c->y_coef).s,
         FP(v->grad_used).s, F(v->param_after).s);
     put(o, "  z = z - lr*n = %s - %s*%s = %s\n", F(v->state_before[0]).s, F(c->lr).s,
         FP(v->grad_used).s, F(v->m).s);
