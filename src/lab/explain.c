@@ -236,8 +236,9 @@ static void describe_adam(text *o, const rv_explainer *e, const rv_explain_value
         F((float)m_hat).s);
     put(o, "  v_hat = %s/(1-beta2^%ld) = %s/%s = %s\n", h->amsgrad ? "v_max" : "v", s->t,
         F(v->vmax).s, D(s->bias2).s, F((float)v_hat).s);
-    put(o, "  denom = sqrt(v_hat) + eps = %s + %s = %s\n", F((float)sqrt(v_hat)).s, D(h->eps).s,
-        F(v->denom).s);
+    /* as torch computes it: the root of v divided by the root of the correction */
+    put(o, "  denom = sqrt(%s)/sqrt(1-beta2^%ld) + eps = %s/%s + %s = %s\n", h->amsgrad ? "v_max" : "v",
+        s->t, F(sqrtf(v->vmax)).s, F((float)sqrt(s->bias2)).s, D(h->eps).s, F(v->denom).s);
     double step = h->lr * m_hat / (double)v->denom;
     put(o, "  step  = lr*m_hat/denom = %s*%s/%s = %s\n", D(h->lr).s, FP((float)m_hat).s,
         F(v->denom).s, F((float)step).s);
