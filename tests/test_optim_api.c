@@ -72,8 +72,9 @@ static void failures_change_nothing(void)
     CHECK_STR(rv_errmsg(), "param group 5 does not exist (1 groups)");
     CHECK_STATUS(rv_optim_add_param(o, 0, "x", NULL, g, 2, NULL), RV_ERR_NULL);
     CHECK_STR(rv_errmsg(), "tensor 'x': param is NULL");
-    CHECK_STATUS(rv_optim_add_param(o, 0, "x", p, NULL, 2, NULL), RV_ERR_NULL);
-    CHECK_STR(rv_errmsg(), "tensor 'x': grad is NULL");
+    CHECK_STATUS(rv_optim_add_param(o, 0, "y", (float *)((char *)p + 1), g, 1, NULL), RV_ERR_ALIGN);
+    CHECK_STATUS(rv_optim_add_param(o, 0, "y", p, (float *)((char *)g + 2), 1, NULL), RV_ERR_ALIGN);
+    CHECK_STATUS(rv_optim_set_buffers(o, 0, p, (float *)((char *)g + 1)), RV_ERR_ALIGN);
     CHECK(rv_optim_param_count(o) == 1);
 
     CHECK_STATUS(rv_optim_set_lr(o, -1), RV_ERR_LR);

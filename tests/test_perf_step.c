@@ -67,7 +67,8 @@ static void reference_update(const rv_optim_type *type, const rv_hparams *h, lon
                              float *p, const float *g, float *const *state, size_t n_state)
 {
     rv_coeffs c;
-    type->prepare(h, step, &c);
+    double scalars[RV_MAX_SCALARS] = {0};
+    type->prepare(h, step, scalars, &c);
     for (size_t i = 0; i < n; i++) {
         float *s[RV_MAX_STATE] = {0};
         for (size_t j = 0; j < n_state; j++)

@@ -81,7 +81,8 @@ static void optimizer_spec_errors(void)
         {"adm(lr=0.1)", RV_ERR_SPEC_UNKNOWN_NAME,
          "spec 'adm(lr=0.1)': unknown optimizer 'adm' (did you mean 'adam'?)"},
         {"lbfgs", RV_ERR_SPEC_UNKNOWN_NAME,
-         "spec 'lbfgs': unknown optimizer 'lbfgs' (known: sgd, polyak, adam, adamw, rmsprop, adagrad)"},
+         "spec 'lbfgs': unknown optimizer 'lbfgs' (known: sgd, polyak, adam, adamw, rmsprop, adagrad, nadam, radam, adamax, lion, "
+     "adafactor, muon, sfadamw)"},
         {"adam(lrr=0.1)", RV_ERR_SPEC_UNKNOWN_KEY,
          "spec 'adam(lrr=0.1)': unknown key 'lrr' for adam (did you mean 'lr'?)"},
         {"adam(beta1=0.9)", RV_ERR_SPEC_UNKNOWN_KEY,
@@ -143,8 +144,18 @@ static void defaults_and_format(void)
          "decay=before)"),
         "rmsprop(lr=0.01,alpha=0.99,eps=1e-08,weight_decay=0,momentum=0,centered=false,maximize=false)",
         "adagrad(lr=0.01,lr_decay=0,weight_decay=0,initial_accumulator_value=0,eps=1e-10,maximize=false)",
+        ("nadam(lr=0.002,betas=(0.9,0.999),eps=1e-08,weight_decay=0,momentum_decay=0.004,"
+         "decoupled_weight_decay=false,maximize=false)"),
+        "radam(lr=0.001,betas=(0.9,0.999),eps=1e-08,weight_decay=0,decoupled_weight_decay=false,maximize=false)",
+        "adamax(lr=0.002,betas=(0.9,0.999),eps=1e-08,weight_decay=0,maximize=false)",
+        "lion(lr=0.0001,betas=(0.9,0.99),weight_decay=0)",
+        "adafactor(lr=0.01,beta2_decay=-0.8,eps=(None,0.001),d=1,weight_decay=0,maximize=false)",
+        ("muon(lr=0.001,weight_decay=0.1,momentum=0.95,nesterov=true,"
+         "ns_coefficients=(3.4445,-4.775,2.0315),eps=1e-07,ns_steps=5,adjust_lr_fn=original)"),
+        "sfadamw(lr=0.0025,betas=(0.9,0.999),eps=1e-08,weight_decay=0,warmup_steps=0,r=0,weight_lr_power=2)",
     };
-    for (size_t i = 0; rv_optim_type_at(i); i++) {
+    size_t n_canonical = sizeof canonical / sizeof canonical[0];
+    for (size_t i = 0; rv_optim_type_at(i) && i < n_canonical; i++) {
         CHECK_STATUS(rv_hparams_parse(rv_optim_type_name(rv_optim_type_at(i)), &t, &h), RV_OK);
         CHECK(t == rv_optim_type_at(i));
         rv_hparams_format(t, &h, buf, sizeof buf);
@@ -155,7 +166,7 @@ static void defaults_and_format(void)
         CHECK_STATUS(rv_hparams_parse(buf, &t2, &h2), RV_OK);
         CHECK(t2 == t && memcmp(&h, &h2, sizeof h) == 0);
     }
-    CHECK(rv_optim_type_at(6) == NULL);
+    CHECK(rv_optim_type_at(n_canonical) == NULL);
 
     /* values that %.9g would round (beta2 to 1, which is invalid) keep all
        their digits, so the canonical spec parses back to the same bits */

@@ -40,6 +40,31 @@
        rv_adamw    [as adam, weight_decay=1e-2, decay=before|after]
        rv_rmsprop  [lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=false, maximize=false]
        rv_adagrad  [lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, maximize=false]
+       rv_nadam    [lr=2e-3, betas=(0.9,0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
+                    decoupled_weight_decay=false, maximize=false]            torch >= 2.1
+       rv_radam    [lr=1e-3, betas=(0.9,0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=false,
+                    maximize=false]                                           torch >= 2.1
+       rv_adamax   [lr=2e-3, betas=(0.9,0.999), eps=1e-8, weight_decay=0, maximize=false]
+       rv_lion     [lr=1e-4, betas=(0.9,0.99), weight_decay=0]                Chen et al. 2023
+       rv_adafactor[lr=1e-2, beta2_decay=-0.8, eps=(None,1e-3), d=1, weight_decay=0, maximize=false]
+                    torch >= 2.5; factored second moment for tensors of >= 2 dimensions
+       rv_muon     [lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=true,
+                    ns_coefficients=(3.4445,-4.775,2.0315), eps=1e-7, ns_steps=5,
+                    adjust_lr_fn=original|match_rms_adamw]    torch >= 2.9, 2-D tensors only;
+                    Newton-Schulz in float32 (torch uses bfloat16)
+       rv_sfadamw  [lr=0.0025, betas=(0.9,0.999), eps=1e-8, weight_decay=0, warmup_steps=0, r=0,
+                    weight_lr_power=2]                Schedule-Free AdamW (Defazio et al. 2024)
+
+   Shapes. adafactor and muon work on whole tensors (row and column
+   statistics, matrix products), so they need each tensor's shape; add such
+   tensors with rv_optim_add_param_shaped(). The other algorithms update
+   every element on its own (rv_optim_type_elementwise() says so), so a
+   tensor's elements may be cut into pieces, e.g. across ranks.
+
+   Schedule-Free AdamW keeps two sequences besides the parameters: the
+   parameters hold y (where gradients are taken) while training; call
+   rv_optim_eval() before evaluating or saving for inference (the parameters
+   then hold x, the average) and rv_optim_train() before the next step.
 
    Arithmetic follows torch.optim's single-tensor path operation by operation
    in float32, with hyperparameter products (lr*wd, lr/(1-beta1^t)) formed in
@@ -64,6 +89,13 @@ extern const rv_optim_type *const rv_adam;
 extern const rv_optim_type *const rv_adamw;
 extern const rv_optim_type *const rv_rmsprop;
 extern const rv_optim_type *const rv_adagrad;
+extern const rv_optim_type *const rv_nadam;
+extern const rv_optim_type *const rv_radam;
+extern const rv_optim_type *const rv_adamax;
+extern const rv_optim_type *const rv_lion;
+extern const rv_optim_type *const rv_adafactor;
+extern const rv_optim_type *const rv_muon;
+extern const rv_optim_type *const rv_sfadamw;
 
 /* The i-th registered algorithm, or NULL past the end (for listings). */
 const rv_optim_type *rv_optim_type_at(size_t i);
@@ -72,6 +104,17 @@ const rv_optim_type *rv_optim_type_find(const char *name);
 const char *rv_optim_type_name(const rv_optim_type *type);
 /* One line describing the update rule. */
 const char *rv_optim_type_summary(const rv_optim_type *type);
+/* 1 if each element's update depends only on that element (and per-tensor
+   scalars such as a step count): all but adafactor and muon. */
+int rv_optim_type_elementwise(const rv_optim_type *type);
+
+/* The shape a tensor must be given for the algorithm. */
+typedef enum rv_shape_need {
+    RV_SHAPE_ANY = 0,   /* none: any tensor, shape optional */
+    RV_SHAPE_KNOWN,     /* adafactor: a shape, to choose factored or not */
+    RV_SHAPE_MATRIX     /* muon: exactly 2 dimensions */
+} rv_shape_need;
+rv_shape_need rv_optim_type_shape_need(const rv_optim_type *type);
 
 /* ---- hyperparameters -------------------------------------------------- */
 
@@ -79,6 +122,11 @@ typedef enum rv_decay_order {
     RV_DECAY_BEFORE = 0,  /* torch AdamW: p *= 1 - lr*wd, then the Adam step */
     RV_DECAY_AFTER  = 1   /* seed 000: the Adam step, then p -= lr*wd*p */
 } rv_decay_order;
+
+typedef enum rv_adjust_lr {
+    RV_ADJUST_LR_ORIGINAL = 0,   /* muon: lr * sqrt(max(1, rows/cols)) (Keller Jordan) */
+    RV_ADJUST_LR_MATCH_RMS_ADAMW /* muon: lr * 0.2 * sqrt(max(rows, cols)) (Moonshot) */
+} rv_adjust_lr;
 
 /* All hyperparameters of all algorithms; each algorithm reads its own. */
 typedef struct rv_hparams {
@@ -97,6 +145,18 @@ typedef struct rv_hparams {
     int amsgrad;            /* adam, adamw */
     int centered;           /* rmsprop */
     rv_decay_order decay;   /* adamw */
+    double momentum_decay;  /* nadam */
+    int decoupled_weight_decay; /* nadam, radam: p *= 1 - lr*wd instead of g += wd*p */
+    double beta2_decay;     /* adafactor: 1 - beta2_t = t^beta2_decay */
+    double eps2;            /* adafactor: eps=(eps, eps2); eps is eps1 */
+    int eps_none;           /* adafactor: eps1 given as None (float32 machine epsilon) */
+    double d;               /* adafactor: clipping threshold of the update's RMS */
+    double ns_coefficients[3]; /* muon: Newton-Schulz (a, b, c) */
+    double ns_steps;        /* muon: Newton-Schulz iterations (a whole number) */
+    rv_adjust_lr adjust_lr_fn; /* muon */
+    double warmup_steps;    /* sfadamw (a whole number) */
+    double r;               /* sfadamw: polynomial weighting power of the average */
+    double weight_lr_power; /* sfadamw: averaging weight = lr_max^weight_lr_power */
 } rv_hparams;
 
 /* torch defaults for the algorithm (zeros for fields it does not read). */
@@ -107,6 +167,13 @@ rv_hparams rv_adam_defaults(void);
 rv_hparams rv_adamw_defaults(void);
 rv_hparams rv_rmsprop_defaults(void);
 rv_hparams rv_adagrad_defaults(void);
+rv_hparams rv_nadam_defaults(void);
+rv_hparams rv_radam_defaults(void);
+rv_hparams rv_adamax_defaults(void);
+rv_hparams rv_lion_defaults(void);
+rv_hparams rv_adafactor_defaults(void);
+rv_hparams rv_muon_defaults(void);
+rv_hparams rv_sfadamw_defaults(void);
 
 /* Check every field the algorithm reads; the first bad field's own code
    (RV_ERR_LR, RV_ERR_BETA2, ...) with a message naming field and value. */
@@ -121,30 +188,65 @@ rv_status rv_hparams_override(const rv_optim_type *type, rv_hparams *h, const ch
 
 /* Canonical spec with every key the algorithm reads, e.g.
    "adam(lr=0.001,betas=(0.9,0.999),eps=1e-08,weight_decay=0,amsgrad=false,maximize=false)".
-   Returns the length it needed (like snprintf). */
+   Returns the length it needed (like snprintf): with size too small the
+   text is cut (and still terminated), so call it with size 0 first to learn
+   the length of a long one. */
 size_t rv_hparams_format(const rv_optim_type *type, const rv_hparams *h, char *buf, size_t size);
 
 /* ---- stateless kernels ------------------------------------------------ */
 
-/* Number of float state buffers per parameter (each as long as the
-   parameter): sgd 0 or 1 (momentum), polyak 1, adam/adamw 2 or 3 (amsgrad),
-   rmsprop 1 + centered + (momentum > 0), adagrad 1. */
+#define RV_MAX_STATE 4     /* state buffers per tensor, at most */
+#define RV_MAX_SCALARS 2   /* per-tensor scalars, at most */
+
+/* Number of float state buffers per tensor (each as long as the tensor
+   for the element-wise algorithms): sgd 0 or 1 (momentum), polyak 1,
+   adam/adamw 2 or 3 (amsgrad), rmsprop 1 + centered + (momentum > 0),
+   adagrad 1, nadam 2, radam 2, adamax 2, lion 1, sfadamw 2, muon 1,
+   adafactor 2 (factored: row_var, col_var) or 1 (variance). */
 size_t rv_state_count(const rv_optim_type *type, const rv_hparams *h);
 
 /* Name of state buffer i, torch's name where it has one ("exp_avg",
    "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer", "square_avg",
-   "grad_avg", "sum", "velocity"). NULL if i is out of range. */
+   "grad_avg", "sum", "velocity", "exp_inf", "z", "row_var", "col_var",
+   "variance"). NULL if i is out of range. For adafactor the names depend on
+   the shape; this gives the factored ones. */
 const char *rv_state_name(const rv_optim_type *type, const rv_hparams *h, size_t i);
 
-/* Fill fresh state buffers with their initial values (zeros; adagrad's sum
-   starts at initial_accumulator_value). */
+/* Scalars some algorithms keep per tensor besides the buffers: nadam's
+   mu_product (the product of its momentum coefficients, float32 as torch
+   keeps it), sfadamw's lr_max and weight_sum (schedule_free's group values). */
+size_t rv_scalar_count(const rv_optim_type *type, const rv_hparams *h);
+
+/* Floats of state for one tensor of this shape (row-major dims; ndim 0 with
+   shape NULL: a vector of n elements), counting buffers only: e.g. adam 2n,
+   adafactor R + C for an R x C matrix. */
+size_t rv_state_floats(const rv_optim_type *type, const rv_hparams *h, size_t n, size_t ndim,
+                       const size_t *shape);
+const char *rv_scalar_name(const rv_optim_type *type, const rv_hparams *h, size_t i);
+
+/* Everything the stateless kernels keep for one tensor between updates. */
+typedef struct rv_state {
+    float *buf[RV_MAX_STATE];      /* caller-owned, rv_state_count() buffers of n floats */
+    double scalar[RV_MAX_SCALARS]; /* rv_scalar_count() scalars */
+} rv_state;
+
+/* Give fresh state its initial values: zeros; adagrad's sum starts at
+   initial_accumulator_value, sfadamw's z at the parameter (param may be NULL
+   for the others), nadam's mu_product at 1. */
+rv_status rv_state_start(const rv_optim_type *type, const rv_hparams *h, size_t n,
+                         const float *param, rv_state *state);
+
+/* One update of n elements in place, for the element-wise algorithms
+   (adafactor and muon need a shape: use rv_optim). step is this update's
+   1-based index (bias corrections, sgd's first-step buffer copy).
+   Validates first; on error nothing is written. */
+rv_status rv_update_state(const rv_optim_type *type, const rv_hparams *h, long step, size_t n,
+                          float *param, const float *grad, rv_state *state);
+
+/* The same, for algorithms without per-tensor scalars (rv_scalar_count()
+   is 0): state holds rv_state_count() buffers of n floats. */
 rv_status rv_state_init(const rv_optim_type *type, const rv_hparams *h, size_t n,
                         float *const *state);
-
-/* One update of n elements in place. step is this update's 1-based index
-   (bias corrections, sgd's first-step buffer copy). state holds
-   rv_state_count() buffers of n floats. Validates first; on error nothing
-   is written. */
 rv_status rv_update(const rv_optim_type *type, const rv_hparams *h, long step, size_t n,
                     float *param, const float *grad, float *const *state);
 
@@ -172,10 +274,21 @@ rv_status rv_optim_add_group(rv_optim *opt, const rv_hparams *h, size_t *group);
 rv_status rv_optim_add_group_spec(rv_optim *opt, const char *overrides, size_t *group);
 
 /* Register a tensor of n floats and the gradient buffer rv_optim_step reads
-   (and clipping writes). Both stay owned by the caller. name may be NULL. */
+   (and clipping writes). Both stay owned by the caller and must be aligned
+   for float. name may be NULL. The tensor has no shape: algorithms that
+   need one (rv_optim_type_shape_need) refuse it. */
 rv_status rv_optim_add_param(rv_optim *opt, size_t group, const char *name, float *param,
                              float *grad, size_t n, size_t *index);
-/* Point a registered tensor at new buffers of the same size. */
+
+#define RV_MAX_DIMS 8
+/* Register a tensor with its shape (row-major, ndim <= RV_MAX_DIMS; ndim 0
+   is a scalar); its size is the product of the dimensions. */
+rv_status rv_optim_add_param_shaped(rv_optim *opt, size_t group, const char *name, float *param,
+                                    float *grad, size_t ndim, const size_t *shape, size_t *index);
+
+/* Point a registered tensor at new buffers of the same size. grad NULL
+   leaves the tensor out of the following steps (its step count and state
+   stay as they are), as torch skips a parameter whose .grad is None. */
 rv_status rv_optim_set_buffers(rv_optim *opt, size_t index, float *param, float *grad);
 
 /* One update of every registered tensor. */
@@ -189,6 +302,13 @@ rv_status rv_optim_set_lr(rv_optim *opt, double lr);
 rv_status rv_optim_group_set_lr(rv_optim *opt, size_t group, double lr);
 rv_status rv_optim_group_hparams(const rv_optim *opt, size_t group, rv_hparams *out);
 rv_status rv_optim_group_set_hparams(rv_optim *opt, size_t group, const rv_hparams *h);
+
+/* Schedule-Free AdamW's two modes (a no-op for other algorithms): eval
+   moves every stepped tensor's parameters to x, train back to y. Stepping
+   in eval mode is an error (RV_ERR_MODE). A new optimizer is training. */
+rv_status rv_optim_eval(rv_optim *opt);
+rv_status rv_optim_train(rv_optim *opt);
+int rv_optim_is_training(const rv_optim *opt);
 
 /* Completed steps (skipped steps not counted). */
 long rv_optim_step_count(const rv_optim *opt);
@@ -214,19 +334,30 @@ typedef struct rv_param_view {
     const char *name;       /* "" if none was given */
     size_t group;
     size_t n;
+    size_t ndim;            /* dimensions given (0: none, or a scalar) */
+    size_t shape[RV_MAX_DIMS];
+    int has_shape;          /* 1 if added with rv_optim_add_param_shaped */
     float *param;
-    float *grad;
+    float *grad;            /* NULL: left out of steps */
     long step;              /* updates applied to this tensor */
     size_t n_state;
-    float *state[4];
+    float *state[RV_MAX_STATE];
+    const char *state_name[RV_MAX_STATE];
+    size_t state_len[RV_MAX_STATE];  /* floats in each buffer */
+    size_t n_scalars;
+    double scalar[RV_MAX_SCALARS];
+    const char *scalar_name[RV_MAX_SCALARS];
 } rv_param_view;
 
 rv_status rv_optim_param_view(const rv_optim *opt, size_t index, rv_param_view *out);
 
-/* Allocate state now (normally done by the first step) so it can be filled,
-   e.g. from a checkpoint, and set a tensor's step count. */
+/* Allocate the state of every tensor now (a step allocates it for the
+   tensors it updates) so it can be filled, e.g. from a checkpoint, and set
+   a tensor's step count. */
 rv_status rv_optim_ensure_state(rv_optim *opt);
 rv_status rv_optim_set_param_step(rv_optim *opt, size_t index, long step);
+/* Restore a tensor's scalars (rv_scalar_count of them), e.g. from a checkpoint. */
+rv_status rv_optim_set_param_scalars(rv_optim *opt, size_t index, const double *scalars);
 rv_status rv_optim_set_step_count(rv_optim *opt, long steps);
 rv_status rv_optim_set_skipped_count(rv_optim *opt, long skipped);
 

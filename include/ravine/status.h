@@ -49,6 +49,21 @@ typedef enum rv_status {
     RV_ERR_LR_DECAY,
     RV_ERR_INITIAL_ACCUMULATOR,
     RV_ERR_DECAY_ORDER,
+    RV_ERR_MOMENTUM_DECAY,  /* nadam */
+    RV_ERR_BETA2_DECAY,     /* adafactor */
+    RV_ERR_EPS2,            /* adafactor */
+    RV_ERR_D,               /* adafactor */
+    RV_ERR_NS_COEFFICIENTS, /* muon */
+    RV_ERR_NS_STEPS,        /* muon */
+    RV_ERR_ADJUST_LR,       /* muon */
+    RV_ERR_WARMUP_STEPS,    /* sfadamw */
+    RV_ERR_R,               /* sfadamw */
+    RV_ERR_WEIGHT_LR_POWER, /* sfadamw */
+
+    /* tensors and the optimizer's mode */
+    RV_ERR_SHAPE,           /* a tensor lacks the shape its algorithm needs, or the shape is wrong */
+    RV_ERR_ALIGN,           /* a float pointer is not aligned for float */
+    RV_ERR_MODE,            /* the call needs the other mode (schedule-free train / eval) */
 
     /* spec strings */
     RV_ERR_SPEC_SYNTAX,

@@ -20,8 +20,9 @@ static rv_status traffic_validate(const rv_hparams *h)
     return rv_check_min(RV_ERR_LR, "lr", h->lr, 0.0);
 }
 
-static void traffic_prepare(const rv_hparams *h, long step, rv_coeffs *c)
+static void traffic_prepare(const rv_hparams *h, long step, double *scalars, rv_coeffs *c)
 {
+    (void)scalars;
     (void)step;
     *c = (rv_coeffs){0};
     c->neg_lr = (float)-h->lr;
@@ -57,14 +58,17 @@ RV_INLINE void traffic_loop(const rv_coeffs *c, size_t n, float *restrict p,
 }
 
 #define TRAFFIC_TYPE(K, BYTES)                                                                \
-    static size_t traffic##K##_count(const rv_hparams *h)                                   \
+    static size_t traffic##K##_count(const rv_hparams *h, const rv_shape *shape)            \
     {                                                                                         \
         (void)h;                                                                              \
+        (void)shape;                                                                          \
         return K;                                                                             \
     }                                                                                         \
-    static const char *traffic##K##_name(const rv_hparams *h, size_t i)                      \
+    static const char *traffic##K##_name(const rv_hparams *h, const rv_shape *shape,         \
+                                         size_t i)                                            \
     {                                                                                         \
         (void)h;                                                                              \
+        (void)shape;                                                                          \
         return traffic_state_name(K, i);                                                      \
     }                                                                                         \
     RV_FUSED                                                                                  \
@@ -112,7 +116,7 @@ size_t rv_bench_bytes_per_param(const rv_optim_type *type, const rv_hparams *h)
 {
     if (!type || !h)
         return 0;
-    return sizeof(float) * (3 + 2 * type->state_count(h));
+    return sizeof(float) * (3 + 2 * type->state_count(h, NULL));
 }
 
 /* ---- timing ------------------------------------------------------------- */

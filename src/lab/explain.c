@@ -18,6 +18,8 @@ struct rv_explainer {
     size_t n, n_state;
     float *params;
     float *state;              /* n_state buffers of n floats */
+    double scalars[RV_MAX_SCALARS];
+    rv_coeffs coeffs;          /* of the last update */
     rv_explain_value *values;
     rv_explain_step last;
     long t;
@@ -35,6 +37,11 @@ rv_status rv_explainer_create(rv_explainer **out, const char *optim_spec, size_t
     rv_status st = rv_hparams_parse(optim_spec, &type, &h);
     if (st)
         return st;
+    if (!type->update_traced)
+        return rv_fail(RV_ERR_ARG,
+                       "%s updates whole matrices (row and column statistics, matrix products): "
+                       "explanations cover the element-wise optimizers",
+                       type->name);
     rv_explainer *e = calloc(1, sizeof *e);
     size_t k = rv_state_count(type, &h);
     if (e) {
@@ -51,10 +58,12 @@ rv_status rv_explainer_create(rv_explainer **out, const char *optim_spec, size_t
     e->n = n;
     e->n_state = k;
     memcpy(e->params, params, n * sizeof *params);
-    float *bufs[RV_MAX_STATE] = {0};
+    rv_state fresh;
+    memset(&fresh, 0, sizeof fresh);
     for (size_t j = 0; j < k; j++)
-        bufs[j] = e->state + j * n;
-    rv_state_init(type, &h, n, bufs);
+        fresh.buf[j] = e->state + j * n;
+    rv_state_start(type, &h, n, e->params, &fresh);
+    memcpy(e->scalars, fresh.scalar, sizeof e->scalars);
     rv_hparams_format(type, &h, e->spec, sizeof e->spec);
     *out = e;
     return RV_OK;
@@ -89,7 +98,8 @@ rv_status rv_explainer_step(rv_explainer *e, const float *grads, const rv_explai
         return rv_fail(RV_ERR_NULL, "rv_explainer_step: NULL argument");
     long t = e->t + 1;
     rv_coeffs c;
-    e->type->prepare(&e->h, t, &c);
+    e->type->prepare(&e->h, t, e->scalars, &c);
+    e->coeffs = c;
     for (size_t i = 0; i < e->n; i++) {
         rv_explain_value *v = &e->values[i];
         memset(v, 0, sizeof *v);
@@ -123,6 +133,8 @@ rv_status rv_explainer_step(rv_explainer *e, const float *grads, const rv_explai
         e->last.step_size = e->h.lr / e->last.bias1;
     } else if (!strcmp(name, "adagrad")) {
         e->last.step_size = e->h.lr / (1.0 + (double)(t - 1) * e->h.lr_decay);
+    } else if (!strcmp(name, "adamax")) {
+        e->last.step_size = e->h.lr / (1.0 - pow(e->h.beta1, (double)t));
     }
     if (out)
         *out = &e->last;
@@ -224,8 +236,9 @@ static void describe_adam(text *o, const rv_explainer *e, const rv_explain_value
         F((float)m_hat).s);
     put(o, "  v_hat = %s/(1-beta2^%ld) = %s/%s = %s\n", h->amsgrad ? "v_max" : "v", s->t,
         F(v->vmax).s, D(s->bias2).s, F((float)v_hat).s);
-    put(o, "  denom = sqrt(v_hat) + eps = %s + %s = %s\n", F((float)sqrt(v_hat)).s, D(h->eps).s,
-        F(v->denom).s);
+    /* as torch computes it: the root of v divided by the root of the correction */
+    put(o, "  denom = sqrt(%s)/sqrt(1-beta2^%ld) + eps = %s/%s + %s = %s\n", h->amsgrad ? "v_max" : "v",
+        s->t, F(sqrtf(v->vmax)).s, F((float)sqrt(s->bias2)).s, D(h->eps).s, F(v->denom).s);
     double step = h->lr * m_hat / (double)v->denom;
     put(o, "  step  = lr*m_hat/denom = %s*%s/%s = %s\n", D(h->lr).s, FP((float)m_hat).s,
         F(v->denom).s, F((float)step).s);
@@ -320,6 +333,111 @@ static void describe_adagrad(text *o, const rv_explainer *e, const rv_explain_va
         D(e->last.step_size).s, FP(g).s, F(v->denom).s, F(v->param_after).s);
 }
 
+/* torch's lerp, written out: m + w*(g - m) */
+static void describe_lerp(text *o, const char *name, float before, const char *target, float to,
+                          double w, const char *wname, float after)
+{
+    put(o, "  %-5s = lerp(%s, %s, %s) = %s + %s*(%s - %s) = %s\n", name, name, target, wname,
+        FP(before).s, D(w).s, FP(to).s, FP(before).s, F(after).s);
+}
+
+static void describe_decoupled(text *o, const rv_hparams *h, const rv_explain_value *v)
+{
+    put(o, "  decay: p = p*(1 - lr*weight_decay) = %s*%s = %s\n", FP(v->param_before).s,
+        D(1.0 - h->lr * h->weight_decay).s, F(v->param_decayed).s);
+}
+
+static void describe_nadam(text *o, const rv_explainer *e, const rv_explain_value *v)
+{
+    const rv_hparams *h = &e->h;
+    long t = e->last.t;
+    int decoupled = h->decoupled_weight_decay && h->weight_decay != 0;
+    if (decoupled)
+        describe_decoupled(o, h, v);
+    describe_grad(o, h, v, !decoupled && h->weight_decay != 0, "g");
+    describe_lerp(o, "m", v->state_before[0], "g", v->grad_used, 1 - h->beta1, "1-beta1", v->m);
+    put(o, "  v     = beta2*v + (1-beta2)*g^2 = %s*%s + %s*%s^2 = %s\n", D(h->beta2).s,
+        FP(v->state_before[1]).s, D(1 - h->beta2).s, FP(v->grad_used).s, F(v->v).s);
+    double mu = h->beta1 * (1 - 0.5 * pow(0.96, (double)t * h->momentum_decay));
+    double mu_next = h->beta1 * (1 - 0.5 * pow(0.96, (double)(t + 1) * h->momentum_decay));
+    put(o, "  mu_t  = beta1*(1 - 0.5*0.96^(t*momentum_decay)) = %s, mu_t+1 = %s, "
+        "mu_product = %s\n", D(mu).s, D(mu_next).s, D(e->scalars[0]).s);
+    put(o, "  denom = sqrt(v/(1-beta2^%ld)) + eps = %s\n", t, F(v->denom).s);
+    put(o, "  p     = p - lr*(1-mu_t)/(1-mu_product)*g/denom - lr*mu_t+1/(1-mu_product*mu_t+1)*m/denom"
+        "\n        = %s + %s*%s/%s + %s*%s/%s = %s\n", F(v->param_decayed).s, F(e->coeffs.neg_lr).s,
+        FP(v->grad_used).s, F(v->denom).s, F(e->coeffs.neg_lr2).s, FP(v->m).s, F(v->denom).s,
+        F(v->param_after).s);
+}
+
+static void describe_radam(text *o, const rv_explainer *e, const rv_explain_value *v)
+{
+    const rv_hparams *h = &e->h;
+    const rv_coeffs *c = &e->coeffs;
+    long t = e->last.t;
+    int decoupled = h->decoupled_weight_decay && h->weight_decay != 0;
+    if (decoupled)
+        describe_decoupled(o, h, v);
+    describe_grad(o, h, v, !decoupled && h->weight_decay != 0, "g");
+    describe_lerp(o, "m", v->state_before[0], "g", v->grad_used, 1 - h->beta1, "1-beta1", v->m);
+    put(o, "  v     = beta2*v + (1-beta2)*g^2 = %s*%s + %s*%s^2 = %s\n", D(h->beta2).s,
+        FP(v->state_before[1]).s, D(1 - h->beta2).s, FP(v->grad_used).s, F(v->v).s);
+    double rho_inf = 2 / (1 - h->beta2) - 1;
+    double rho_t = rho_inf - 2 * (double)t * pow(h->beta2, (double)t) / (1 - pow(h->beta2, (double)t));
+    put(o, "  rho_inf = 2/(1-beta2) - 1 = %s, rho_t = %s\n", D(rho_inf).s, D(rho_t).s);
+    if (c->rectify)
+        put(o, "  rho_t > 5: p = p - lr*m/(1-beta1^%ld) * sqrt(1-beta2^%ld)/(sqrt(v)+eps) * r_t, "
+            "r_t = %s, sqrt(v)+eps = %s\n", t, t, F(c->rect).s, F(v->denom).s);
+    else
+        put(o, "  rho_t <= 5 (variance not yet tractable): p = p - lr*m/(1-beta1^%ld)\n", t);
+    put(o, "  p     = %s\n", F(v->param_after).s);
+}
+
+static void describe_adamax(text *o, const rv_explainer *e, const rv_explain_value *v)
+{
+    const rv_hparams *h = &e->h;
+    describe_grad(o, h, v, h->weight_decay != 0, "g");
+    describe_lerp(o, "m", v->state_before[0], "g", v->grad_used, 1 - h->beta1, "1-beta1", v->m);
+    put(o, "  u     = max(beta2*u, |g| + eps) = max(%s*%s, %s) = %s\n", D(h->beta2).s,
+        FP(v->state_before[1]).s, F(fabsf(v->grad_used) + (float)h->eps).s, F(v->vmax).s);
+    put(o, "  p     = p - lr/(1-beta1^%ld)*m/u = %s - %s*%s/%s = %s\n", e->last.t,
+        F(v->param_before).s, D(e->last.step_size).s, FP(v->m).s, F(v->vmax).s,
+        F(v->param_after).s);
+}
+
+static void describe_lion(text *o, const rv_explainer *e, const rv_explain_value *v)
+{
+    const rv_hparams *h = &e->h;
+    if (h->weight_decay != 0)
+        describe_decoupled(o, h, v);
+    put(o, "  c = beta1*m + (1-beta1)*g = %s*%s + %s*%s = %s\n", D(h->beta1).s,
+        FP(v->state_before[0]).s, D(1 - h->beta1).s, FP(v->grad).s, F(v->buf).s);
+    put(o, "  p = p - lr*sign(c) = %s - %s*%s = %s   (every element moves by lr)\n",
+        F(v->param_decayed).s, D(h->lr).s, v->buf > 0 ? "1" : v->buf < 0 ? "(-1)" : "0",
+        F(v->param_after).s);
+    put(o, "  m = beta2*m + (1-beta2)*g = %s*%s + %s*%s = %s\n", D(h->beta2).s,
+        FP(v->state_before[0]).s, D(1 - h->beta2).s, FP(v->grad).s, F(v->m).s);
+}
+
+static void describe_sfadamw(text *o, const rv_explainer *e, const rv_explain_value *v)
+{
+    const rv_hparams *h = &e->h;
+    const rv_coeffs *c = &e->coeffs;
+    put(o, "  v = beta2*v + (1-beta2)*g^2 = %s*%s + %s*%s^2 = %s\n", D(h->beta2).s,
+        FP(v->state_before[1]).s, D(1 - h->beta2).s, FP(v->grad).s, F(v->v).s);
+    put(o, "  n = g/(sqrt(v/(1-beta2^%ld)) + eps)%s = %s/%s%s = %s\n", e->last.t,
+        h->weight_decay != 0 ? " + weight_decay*y" : "", FP(v->grad).s, F(v->denom).s,
+        h->weight_decay != 0 ? " + wd*y" : "", F(v->grad_used).s);
+    put(o, "  c = weight/weight_sum = %s   (this step's share of the average; lr_max = %s)\n",
+        F(c->lerp_w).s, D(e->scalars[0]).s);
+    put(o, "  y = lerp(y, z, c) + lr*(beta1*(1-c) - 1)*n = lerp(%s, %s, %s) + %s*%s = %s\n",
+        FP(v->param_before).s, FP(v->state_before[0]).s, F(c->lerp_w).s, FP(c->y_coef).s,
+        FP(v->grad_used).s, F(v->param_after).s);
+    put(o, "  z = z - lr*n = %s - %s*%s = %s\n", F(v->state_before[0]).s, F(c->lr).s,
+        FP(v->grad_used).s, F(v->m).s);
+    float w = (float)(1.0 - 1.0 / h->beta1), x = v->param_after + w * (v->m - v->param_after);
+    put(o, "  x = lerp(y, z, 1 - 1/beta1) = %s   (the average: what eval mode evaluates)\n", F(x).s);
+}
+
 size_t rv_explainer_describe(const rv_explainer *e, char *buf, size_t size)
 {
     text o = {buf, buf ? size : 0, 0};
@@ -346,6 +464,16 @@ size_t rv_explainer_describe(const rv_explainer *e, char *buf, size_t size)
             describe_rmsprop(&o, e, v);
         else if (!strcmp(name, "adagrad"))
             describe_adagrad(&o, e, v);
+        else if (!strcmp(name, "nadam"))
+            describe_nadam(&o, e, v);
+        else if (!strcmp(name, "radam"))
+            describe_radam(&o, e, v);
+        else if (!strcmp(name, "adamax"))
+            describe_adamax(&o, e, v);
+        else if (!strcmp(name, "lion"))
+            describe_lion(&o, e, v);
+        else if (!strcmp(name, "sfadamw"))
+            describe_sfadamw(&o, e, v);
     }
     return o.used;
 }

@@ -25,26 +25,29 @@ static rv_status adagrad_validate(const rv_hparams *h)
     return RV_OK;
 }
 
-static size_t adagrad_state_count(const rv_hparams *h)
+static size_t adagrad_state_count(const rv_hparams *h, const rv_shape *shape)
 {
+    (void)shape;
     (void)h;
     return 1;
 }
 
-static const char *adagrad_state_name(const rv_hparams *h, size_t i)
+static const char *adagrad_state_name(const rv_hparams *h, const rv_shape *shape, size_t i)
 {
+    (void)shape;
     (void)h;
     return i == 0 ? "sum" : NULL;
 }
 
-static float adagrad_initial(const rv_hparams *h, size_t i)
+static rv_state_fill adagrad_fill(const rv_hparams *h, size_t i)
 {
     (void)i;
-    return (float)h->initial_accumulator_value;
+    return (rv_state_fill){.value = (float)h->initial_accumulator_value};
 }
 
-static void adagrad_prepare(const rv_hparams *h, long step, rv_coeffs *c)
+static void adagrad_prepare(const rv_hparams *h, long step, double *scalars, rv_coeffs *c)
 {
+    (void)scalars;
     *c = (rv_coeffs){0};
     c->neg_lr = (float)-(h->lr / (1.0 + (double)(step - 1) * h->lr_decay));
     c->wd = (float)h->weight_decay;
@@ -86,7 +89,7 @@ static const rv_optim_type adagrad_type = {
     .validate = adagrad_validate,
     .state_count = adagrad_state_count,
     .state_name = adagrad_state_name,
-    .state_initial = adagrad_initial,
+    .state_fill = adagrad_fill,
     .prepare = adagrad_prepare,
     .update = adagrad_update,
     .update_traced = adagrad_traced,

@@ -49,12 +49,18 @@ static rv_status adamw_validate(const rv_hparams *h)
     return RV_OK;
 }
 
-static size_t adam_state_count(const rv_hparams *h) { return h->amsgrad ? 3 : 2; }
-
-static const char *adam_state_name(const rv_hparams *h, size_t i)
+static size_t adam_state_count(const rv_hparams *h, const rv_shape *shape)
 {
+    (void)shape;
+    (void)shape;
+    return h->amsgrad ? 3 : 2;
+}
+
+static const char *adam_state_name(const rv_hparams *h, const rv_shape *shape, size_t i)
+{
+    (void)shape;
     static const char *const names[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
-    return i < adam_state_count(h) ? names[i] : NULL;
+    return i < adam_state_count(h, shape) ? names[i] : NULL;
 }
 
 static void prepare_common(const rv_hparams *h, long step, rv_coeffs *c)
@@ -63,7 +69,7 @@ static void prepare_common(const rv_hparams *h, long step, rv_coeffs *c)
     double bc1 = 1.0 - pow(h->beta1, (double)step);
     double bc2 = 1.0 - pow(h->beta2, (double)step);
     c->neg_lr = (float)-(h->lr / bc1);
-    c->inv_bc2_sqrt = (float)(1.0 / sqrt(bc2));
+    c->bc2_sqrt = (float)sqrt(bc2);
     c->beta1 = (float)h->beta1;
     c->one_minus_beta1 = (float)(1.0 - h->beta1);
     c->beta2 = (float)h->beta2;
@@ -73,15 +79,17 @@ static void prepare_common(const rv_hparams *h, long step, rv_coeffs *c)
     c->amsgrad = h->amsgrad != 0;
 }
 
-static void adam_prepare(const rv_hparams *h, long step, rv_coeffs *c)
+static void adam_prepare(const rv_hparams *h, long step, double *scalars, rv_coeffs *c)
 {
+    (void)scalars;
     prepare_common(h, step, c);
     c->wd = (float)h->weight_decay;
     c->has_wd = h->weight_decay != 0.0;
 }
 
-static void adamw_prepare(const rv_hparams *h, long step, rv_coeffs *c)
+static void adamw_prepare(const rv_hparams *h, long step, double *scalars, rv_coeffs *c)
 {
+    (void)scalars;
     prepare_common(h, step, c);
     if (h->weight_decay != 0.0)
         c->decay = h->decay == RV_DECAY_AFTER ? 2 : 1;

@@ -33,3 +33,18 @@ rv_status rv_check_positive(rv_status code, const char *field, double value)
         return rv_fail(code, "%s must be > 0, got %.9g", field, value);
     return RV_OK;
 }
+
+rv_status rv_check_whole(rv_status code, const char *field, double value, double lo, double hi)
+{
+    if (!isfinite(value) || value != floor(value) || value < lo || value > hi)
+        return rv_fail(code, "%s must be a whole number in [%.9g, %.9g], got %.9g", field, lo, hi,
+                       value);
+    return RV_OK;
+}
+
+rv_status rv_check_finite(rv_status code, const char *field, double value)
+{
+    if (!isfinite(value))
+        return rv_fail(code, "%s must be finite, got %.9g", field, value);
+    return RV_OK;
+}

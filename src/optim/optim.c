@@ -17,6 +17,7 @@
 #include "optim/type.h"
 #include "core/error.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,11 +37,13 @@ typedef struct rv_param {
     char *name;
     size_t group;
     size_t n;
+    rv_shape shape;
     float *param;
-    float *grad;
+    float *grad;               /* NULL: left out of steps */
     long step;
     size_t n_state;
-    float *state[RV_MAX_STATE]; /* n_state buffers of n floats, in an arena of the optimizer */
+    float *state[RV_MAX_STATE]; /* n_state buffers, in an arena of the optimizer */
+    double scalars[RV_MAX_SCALARS];
     int fresh;                 /* state allocated by the current call, not yet initialised */
     size_t coeff;              /* this step's entry in rv_optim.coeffs */
 } rv_param;
@@ -56,6 +59,9 @@ struct rv_optim {
     size_t n_arenas;
     int layout_stale;          /* start[] must be rebuilt (tensors were added) */
     rv_coeffs *coeffs;         /* this step's distinct coefficient sets (<= n_params) */
+    float *work;               /* scratch of whole-tensor algorithms (muon) */
+    size_t work_floats;
+    int eval_mode;             /* schedule-free: parameters hold x */
     long steps;
     long skipped;
     int threads;
@@ -129,6 +135,7 @@ void rv_optim_free(rv_optim *o)
     free(o->groups);
     free(o->start);
     free(o->coeffs);
+    free(o->work);
     free(o);
 }
 
@@ -162,20 +169,48 @@ rv_status rv_optim_add_group_spec(rv_optim *o, const char *overrides, size_t *gr
     return s ? s : rv_optim_add_group(o, &h, group);
 }
 
-rv_status rv_optim_add_param(rv_optim *o, size_t group, const char *name, float *param,
-                             float *grad, size_t n, size_t *index)
+static int misaligned(const float *x) { return x && (uintptr_t)x % _Alignof(float) != 0; }
+
+static rv_status check_buffers(const char *name, size_t n, const float *param, const float *grad)
 {
-    if (!o)
-        return rv_fail(RV_ERR_NULL, "rv_optim_add_param: optimizer is NULL");
+    if (n && !param)
+        return rv_fail(RV_ERR_NULL, "tensor '%s': param is NULL", name);
+    if (misaligned(param) || misaligned(grad))
+        return rv_fail(RV_ERR_ALIGN, "tensor '%s': %s pointer %p is not aligned for float", name,
+                       misaligned(param) ? "param" : "grad",
+                       misaligned(param) ? (const void *)param : (const void *)grad);
+    return RV_OK;
+}
+
+static rv_status check_shape_need(const rv_optim_type *type, const char *name, const rv_shape *s)
+{
+    if (type->shape_need == RV_SHAPE_KNOWN && !s->has_shape)
+        return rv_fail(RV_ERR_SHAPE,
+                       "tensor '%s': %s needs the tensor's shape (factored or not); add it with "
+                       "rv_optim_add_param_shaped",
+                       name, type->name);
+    if (type->shape_need == RV_SHAPE_MATRIX && (!s->has_shape || s->ndim != 2))
+        return rv_fail(RV_ERR_SHAPE,
+                       "tensor '%s': %s updates 2-D matrices only; %s", name, type->name,
+                       s->has_shape ? "this tensor has another number of dimensions"
+                                    : "add it with rv_optim_add_param_shaped and its 2 dimensions");
+    return RV_OK;
+}
+
+static rv_status add_param(rv_optim *o, size_t group, const char *name, float *param, float *grad,
+                           const rv_shape *shape, size_t *index)
+{
+    const char *shown = name ? name : "";
+    size_t n = shape->n;
     if (group >= o->n_groups)
         return rv_fail(RV_ERR_INDEX, "param group %zu does not exist (%zu groups)", group,
                        o->n_groups);
-    if (n && (!param || !grad))
-        return rv_fail(RV_ERR_NULL, "tensor '%s': %s is NULL", name ? name : "",
-                       param ? "grad" : "param");
-    if (n > SIZE_MAX / (RV_MAX_STATE * sizeof(float)))
-        return rv_fail(RV_ERR_SIZE, "tensor '%s': %zu elements is too many", name ? name : "", n);
-    char *copy = strdup(name ? name : "");
+    rv_status s = check_buffers(shown, n, param, grad);
+    if (s || (s = check_shape_need(o->type, shown, shape)))
+        return s;
+    if (n > SIZE_MAX / (RV_MAX_STATE * sizeof(float)) - RV_LINE)
+        return rv_fail(RV_ERR_SIZE, "tensor '%s': %zu elements is too many", shown, n);
+    char *copy = strdup(shown);
     rv_param *grown = copy ? realloc(o->params, (o->n_params + 1) * sizeof *grown) : NULL;
     rv_coeffs *cgrown = grown ? realloc(o->coeffs, (o->n_params + 1) * sizeof *cgrown) : NULL;
     if (grown)
@@ -190,6 +225,7 @@ rv_status rv_optim_add_param(rv_optim *o, size_t group, const char *name, float 
     p->name = copy;
     p->group = group;
     p->n = n;
+    p->shape = *shape;
     p->param = param;
     p->grad = grad;
     if (index)
@@ -199,17 +235,48 @@ rv_status rv_optim_add_param(rv_optim *o, size_t group, const char *name, float 
     return RV_OK;
 }
 
+rv_status rv_optim_add_param(rv_optim *o, size_t group, const char *name, float *param,
+                             float *grad, size_t n, size_t *index)
+{
+    if (!o)
+        return rv_fail(RV_ERR_NULL, "rv_optim_add_param: optimizer is NULL");
+    rv_shape shape = {.n = n};
+    return add_param(o, group, name, param, grad, &shape, index);
+}
+
+rv_status rv_optim_add_param_shaped(rv_optim *o, size_t group, const char *name, float *param,
+                                    float *grad, size_t ndim, const size_t *dims, size_t *index)
+{
+    if (!o)
+        return rv_fail(RV_ERR_NULL, "rv_optim_add_param_shaped: optimizer is NULL");
+    const char *shown = name ? name : "";
+    if (ndim > RV_MAX_DIMS)
+        return rv_fail(RV_ERR_SHAPE, "tensor '%s': %zu dimensions, at most %d are supported",
+                       shown, ndim, RV_MAX_DIMS);
+    if (ndim && !dims)
+        return rv_fail(RV_ERR_NULL, "tensor '%s': shape is NULL", shown);
+    rv_shape shape = {.n = 1, .ndim = ndim, .has_shape = 1};
+    for (size_t d = 0; d < ndim; d++) {
+        if (dims[d] && shape.n > SIZE_MAX / dims[d])
+            return rv_fail(RV_ERR_SIZE, "tensor '%s': the shape's size overflows", shown);
+        shape.n *= dims[d];
+        shape.dims[d] = dims[d];
+    }
+    return add_param(o, group, name, param, grad, &shape, index);
+}
+
 rv_status rv_optim_set_buffers(rv_optim *o, size_t index, float *param, float *grad)
 {
     if (!o)
         return rv_fail(RV_ERR_NULL, "rv_optim_set_buffers: optimizer is NULL");
     if (index >= o->n_params)
         return rv_fail(RV_ERR_INDEX, "tensor %zu does not exist (%zu tensors)", index, o->n_params);
-    if (o->params[index].n && (!param || !grad))
-        return rv_fail(RV_ERR_NULL, "tensor '%s': %s is NULL", o->params[index].name,
-                       param ? "grad" : "param");
-    o->params[index].param = param;
-    o->params[index].grad = grad;
+    rv_param *p = &o->params[index];
+    rv_status s = check_buffers(p->name, p->n, param, grad);
+    if (s)
+        return s;
+    p->param = param;
+    p->grad = grad;
     return RV_OK;
 }
 
@@ -301,6 +368,8 @@ static int run_spans(rv_optim *o, span_fn fn)
 static int update_span(rv_optim *o, size_t t, size_t off, size_t len)
 {
     rv_param *p = &o->params[t];
+    if (!p->grad)
+        return 0;
     float *state[RV_MAX_STATE] = {0};
     for (size_t j = 0; j < p->n_state; j++)
         state[j] = p->state[j] + off;
@@ -310,7 +379,10 @@ static int update_span(rv_optim *o, size_t t, size_t off, size_t len)
 
 static int nonfinite_span(rv_optim *o, size_t t, size_t off, size_t len)
 {
-    const float *g = o->params[t].grad + off;
+    const float *g = o->params[t].grad;
+    if (!g)
+        return 0;
+    g += off;
     int bad = 0;
     for (size_t i = 0; i < len; i++)
         bad |= !isfinite(g[i]);
@@ -321,70 +393,110 @@ static int nonfinite_span(rv_optim *o, size_t t, size_t off, size_t len)
 static int init_span(rv_optim *o, size_t t, size_t off, size_t len)
 {
     rv_param *p = &o->params[t];
-    if (!p->fresh)
-        return 0;
-    for (size_t s = 0; s < p->n_state; s++) {
-        const rv_optim_type *type = o->type;
-        float v0 = type->state_initial ? type->state_initial(&o->groups[p->group], s) : 0.0f;
-        float *buf = p->state[s] + off;
-        for (size_t i = 0; i < len; i++)
-            buf[i] = v0;
-    }
+    if (p->fresh)
+        rv_state_fill_range(o->type, &o->groups[p->group], p->n_state, off, len, p->param,
+                            p->state);
     return 0;
 }
 
-/* Allocate every missing state buffer, all or nothing: on failure nothing
-   changes. The tensors that need state now share one 64-byte aligned arena
-   laid out like the index space (buffer 0 of every tensor, then buffer 1,
-   ...; each padded to a cache line), so the state of many small tensors
-   forms unbroken streams instead of scattered heap blocks. */
-static rv_status alloc_state(rv_optim *o)
+/* Fresh state of a whole-tensor algorithm: buffers of their own lengths. */
+static void init_whole(rv_optim *o, rv_param *p)
+{
+    const rv_hparams *h = &o->groups[p->group];
+    for (size_t j = 0; j < p->n_state; j++) {
+        size_t len = rv_type_state_len(o->type, h, &p->shape, j);
+        float *one = p->state[j];
+        rv_state_fill_range(o->type, h, 1, 0, len, p->param, &one);
+    }
+}
+
+static size_t padded(size_t n) { return (n + RV_LINE - 1) & ~(RV_LINE - 1); }
+
+/* Allocate every missing state buffer of the tensors that take part in the
+   next step, all or nothing: on failure nothing changes. The tensors that
+   need state now share one 64-byte aligned arena laid out like the index
+   space (buffer 0 of every tensor, then buffer 1, ...; each padded to a
+   cache line), so the state of many small tensors forms unbroken streams
+   instead of scattered heap blocks. Whole-tensor algorithms also get their
+   scratch here. */
+static rv_status alloc_state(rv_optim *o, int all)
 {
     rv_status s;
     if (o->layout_stale && (s = build_layout(o)))
         return s;
-    size_t need = 0, tensors = 0, k_max = 0;
+    const rv_optim_type *type = o->type;
+    size_t need = 0, tensors = 0, k_max = 0, work = o->work_floats;
     for (size_t i = 0; i < o->n_params; i++) {
         const rv_param *p = &o->params[i];
+        const rv_hparams *h = &o->groups[p->group];
+        if (!p->grad && !all)
+            continue;
+        if (type->work_floats) {
+            size_t w = type->work_floats(h, &p->shape);
+            work = w > work ? w : work;
+        }
         if (p->n_state || !p->n)
             continue;
-        size_t k = o->type->state_count(&o->groups[p->group]);
-        if (!k)
-            continue;
-        size_t padded = (p->n + RV_LINE - 1) & ~(RV_LINE - 1);
-        if (padded > (SIZE_MAX / sizeof(float) - need) / k)
-            return rv_fail(RV_ERR_NOMEM, "optimizer state of %zu tensors is too large", tensors + 1);
-        need += k * padded;
-        tensors++;
+        size_t k = type->state_count(h, &p->shape);
+        for (size_t j = 0; j < k; j++) {
+            size_t len = padded(rv_type_state_len(type, h, &p->shape, j));
+            if (len > SIZE_MAX / sizeof(float) - need)
+                return rv_fail(RV_ERR_NOMEM, "optimizer state of %zu tensors is too large",
+                               tensors + 1);
+            need += len;
+        }
+        tensors += k > 0;
         k_max = k > k_max ? k : k_max;
+    }
+    float *scratch = NULL;
+    if (work > o->work_floats) {
+        if (work > SIZE_MAX / sizeof(float) || !(scratch = malloc(work * sizeof(float))))
+            return rv_fail(RV_ERR_NOMEM, "out of memory allocating %zu floats of optimizer scratch",
+                           work);
+    }
+    float *arena = NULL;
+    if (need) {
+        float **grown = realloc(o->arenas, (o->n_arenas + 1) * sizeof *grown);
+        if (grown)
+            o->arenas = grown;
+        if (!grown || !(arena = aligned_alloc(64, need * sizeof(float)))) {
+            free(scratch);
+            return rv_fail(RV_ERR_NOMEM,
+                           "out of memory allocating optimizer state: %zu floats for %zu tensor(s)",
+                           need, tensors);
+        }
+        o->arenas[o->n_arenas++] = arena;
+    }
+    if (scratch) {
+        free(o->work);
+        o->work = scratch;
+        o->work_floats = work;
     }
     if (!need)
         return RV_OK;
-    float **grown = realloc(o->arenas, (o->n_arenas + 1) * sizeof *grown);
-    if (!grown)
-        return rv_fail(RV_ERR_NOMEM, "out of memory allocating optimizer state");
-    o->arenas = grown;
-    float *arena = aligned_alloc(64, need * sizeof(float));
-    if (!arena)
-        return rv_fail(RV_ERR_NOMEM,
-                       "out of memory allocating optimizer state: %zu floats for %zu tensor(s)",
-                       need, tensors);
-    o->arenas[o->n_arenas++] = arena;
     size_t off = 0;
     for (size_t j = 0; j < k_max; j++)
         for (size_t i = 0; i < o->n_params; i++) {
             rv_param *p = &o->params[i];
-            size_t k = o->type->state_count(&o->groups[p->group]);
-            if (p->n_state || j >= k || !p->n)
+            const rv_hparams *h = &o->groups[p->group];
+            if (p->n_state || !p->n || (!p->grad && !all) || j >= type->state_count(h, &p->shape))
                 continue;
             p->state[j] = arena + off;
             p->fresh = 1;
-            off += (p->n + RV_LINE - 1) & ~(RV_LINE - 1);
+            off += padded(rv_type_state_len(type, h, &p->shape, j));
         }
-    for (size_t i = 0; i < o->n_params; i++)
-        if (o->params[i].fresh)
-            o->params[i].n_state = o->type->state_count(&o->groups[o->params[i].group]);
-    run_spans(o, init_span);
+    for (size_t i = 0; i < o->n_params; i++) {
+        rv_param *p = &o->params[i];
+        if (!p->fresh)
+            continue;
+        p->n_state = type->state_count(&o->groups[p->group], &p->shape);
+        if (type->scalars_start)
+            type->scalars_start(&o->groups[p->group], p->scalars);
+        if (!type->update)
+            init_whole(o, p);
+    }
+    if (type->update)
+        run_spans(o, init_span);
     for (size_t i = 0; i < o->n_params; i++)
         o->params[i].fresh = 0;
     return RV_OK;
@@ -394,7 +506,7 @@ rv_status rv_optim_ensure_state(rv_optim *o)
 {
     if (!o)
         return rv_fail(RV_ERR_NULL, "rv_optim_ensure_state: optimizer is NULL");
-    return alloc_state(o);
+    return alloc_state(o, 1);
 }
 
 /* Find the first non-finite gradient element. The scan reads every gradient
@@ -404,7 +516,7 @@ static int find_nonfinite(rv_optim *o, size_t *tensor, size_t *index)
     if (!run_spans(o, nonfinite_span))
         return 0;
     for (size_t t = 0; t < o->n_params; t++)
-        for (size_t i = 0; i < o->params[t].n; i++)
+        for (size_t i = 0; o->params[t].grad && i < o->params[t].n; i++)
             if (!isfinite(o->params[t].grad[i])) {
                 *tensor = t;
                 *index = i;
@@ -415,7 +527,8 @@ static int find_nonfinite(rv_optim *o, size_t *tensor, size_t *index)
 
 /* Coefficients depend only on the group and the tensor's step count, so
    tensors that share both share one set: thousands of small tensors cost
-   one prepare (two pow calls for Adam) per group, not one each. */
+   one prepare (two pow calls for Adam) per group, not one each. Algorithms
+   with per-tensor scalars prepare every tensor, since that advances them. */
 static void prepare_coeffs(rv_optim *o)
 {
     enum { CACHED_GROUPS = 64 };
@@ -423,15 +536,18 @@ static void prepare_coeffs(rv_optim *o)
     size_t cached_slot[CACHED_GROUPS];
     for (size_t g = 0; g < CACHED_GROUPS; g++)
         cached_step[g] = -1;
+    int cache = o->type->n_scalars == 0;
     size_t n = 0;
     for (size_t i = 0; i < o->n_params; i++) {
         rv_param *p = &o->params[i];
+        if (!p->grad)
+            continue;
         size_t g = p->group;
-        if (g < CACHED_GROUPS && cached_step[g] == p->step) {
+        if (cache && g < CACHED_GROUPS && cached_step[g] == p->step) {
             p->coeff = cached_slot[g];
             continue;
         }
-        o->type->prepare(&o->groups[g], p->step + 1, &o->coeffs[n]);
+        o->type->prepare(&o->groups[g], p->step + 1, p->scalars, &o->coeffs[n]);
         p->coeff = n++;
         if (g < CACHED_GROUPS) {
             cached_step[g] = p->step;
@@ -440,10 +556,26 @@ static void prepare_coeffs(rv_optim *o)
     }
 }
 
+/* Whole-tensor algorithms: one tensor after another; each update spreads
+   its own work (matrix products) over the threads. */
+static void update_whole(rv_optim *o)
+{
+    for (size_t i = 0; i < o->n_params; i++) {
+        rv_param *p = &o->params[i];
+        if (!p->grad || !p->n)
+            continue;
+        rv_tensor_ctx ctx = {&o->groups[p->group], &p->shape, o->work, thread_count(o)};
+        o->type->update_tensor(&o->coeffs[p->coeff], &ctx, p->param, p->grad, p->state);
+    }
+}
+
 rv_status rv_optim_step(rv_optim *o)
 {
     if (!o)
         return rv_fail(RV_ERR_NULL, "rv_optim_step: optimizer is NULL");
+    if (o->eval_mode)
+        return rv_fail(RV_ERR_MODE, "%s is in eval mode (parameters hold x): call rv_optim_train "
+                       "before stepping", o->type->name);
     rv_status s;
     if (o->layout_stale && (s = build_layout(o)))
         return s;
@@ -461,15 +593,45 @@ rv_status rv_optim_step(rv_optim *o)
                            t, p->name, i, (double)p->grad[i]);
         }
     }
-    if ((s = alloc_state(o)))
+    for (size_t i = 0; i < o->n_params; i++)
+        if (o->params[i].grad && o->params[i].step == LONG_MAX)
+            return rv_fail(RV_ERR_ARG, "tensor %zu ('%s') has taken %ld steps, the most a step "
+                           "count holds", i, o->params[i].name, LONG_MAX);
+    if ((s = alloc_state(o, 0)))
         return s;
     prepare_coeffs(o);
-    run_spans(o, update_span);
+    if (o->type->update)
+        run_spans(o, update_span);
+    else
+        update_whole(o);
     for (size_t i = 0; i < o->n_params; i++)
-        o->params[i].step++;
-    o->steps++;
+        if (o->params[i].grad)
+            o->params[i].step++;
+    if (o->steps < LONG_MAX)
+        o->steps++;
     return RV_OK;
 }
+
+static rv_status switch_mode(rv_optim *o, int to_eval)
+{
+    if (!o)
+        return rv_fail(RV_ERR_NULL, "rv_optim_%s: optimizer is NULL", to_eval ? "eval" : "train");
+    if (o->eval_mode == to_eval)
+        return RV_OK;
+    void (*move)(const rv_hparams *, size_t, float *, float *const *) =
+        to_eval ? o->type->to_eval : o->type->to_train;
+    for (size_t i = 0; move && i < o->n_params; i++) {
+        rv_param *p = &o->params[i];
+        if (p->n_state && p->n)
+            move(&o->groups[p->group], p->n, p->param, p->state);
+    }
+    o->eval_mode = to_eval;
+    return RV_OK;
+}
+
+rv_status rv_optim_eval(rv_optim *o) { return switch_mode(o, 1); }
+rv_status rv_optim_train(rv_optim *o) { return switch_mode(o, 0); }
+int rv_optim_is_training(const rv_optim *o) { return o ? !o->eval_mode : 1; }
 
 rv_status rv_optim_zero_state(rv_optim *o)
 {
@@ -529,13 +691,15 @@ rv_status rv_optim_group_set_hparams(rv_optim *o, size_t group, const rv_hparams
     rv_status s = o->type->validate(h);
     if (s)
         return s;
-    size_t k = o->type->state_count(h);
-    for (size_t i = 0; i < o->n_params; i++)
-        if (o->params[i].group == group && o->params[i].n_state && o->params[i].n_state != k)
+    for (size_t i = 0; i < o->n_params; i++) {
+        const rv_param *p = &o->params[i];
+        size_t k = o->type->state_count(h, &p->shape);
+        if (p->group == group && p->n_state && p->n_state != k)
             return rv_fail(RV_ERR_ARG,
                            "param group %zu: the new hyperparameters need %zu state buffers, the "
                            "existing state has %zu; call rv_optim_zero_state first",
-                           group, k, o->params[i].n_state);
+                           group, k, p->n_state);
+    }
     o->groups[group] = *h;
     return RV_OK;
 }
@@ -582,16 +746,43 @@ rv_status rv_optim_param_view(const rv_optim *o, size_t index, rv_param_view *ou
     if (index >= o->n_params)
         return rv_fail(RV_ERR_INDEX, "tensor %zu does not exist (%zu tensors)", index, o->n_params);
     const rv_param *p = &o->params[index];
+    const rv_hparams *h = &o->groups[p->group];
     memset(out, 0, sizeof *out);
     out->name = p->name;
     out->group = p->group;
     out->n = p->n;
+    out->ndim = p->shape.ndim;
+    out->has_shape = p->shape.has_shape;
+    memcpy(out->shape, p->shape.dims, sizeof out->shape);
     out->param = p->param;
     out->grad = p->grad;
     out->step = p->step;
-    out->n_state = o->type->state_count(&o->groups[p->group]);
-    for (size_t s = 0; s < RV_MAX_STATE; s++)
+    out->n_state = o->type->state_count(h, &p->shape);
+    for (size_t s = 0; s < out->n_state && s < RV_MAX_STATE; s++) {
         out->state[s] = p->state[s];
+        out->state_name[s] = o->type->state_name(h, &p->shape, s);
+        out->state_len[s] = rv_type_state_len(o->type, h, &p->shape, s);
+    }
+    out->n_scalars = o->type->n_scalars;
+    for (size_t s = 0; s < out->n_scalars; s++) {
+        out->scalar[s] = p->scalars[s];
+        out->scalar_name[s] = o->type->scalar_names[s];
+    }
+    return RV_OK;
+}
+
+rv_status rv_optim_set_param_scalars(rv_optim *o, size_t index, const double *scalars)
+{
+    if (!o || (!scalars && o->type->n_scalars))
+        return rv_fail(RV_ERR_NULL, "rv_optim_set_param_scalars: NULL argument");
+    if (index >= o->n_params)
+        return rv_fail(RV_ERR_INDEX, "tensor %zu does not exist (%zu tensors)", index, o->n_params);
+    for (size_t s = 0; s < o->type->n_scalars; s++)
+        if (!isfinite(scalars[s]))
+            return rv_fail(RV_ERR_NONFINITE_ARG, "tensor %zu: scalar %s must be finite, got %.9g",
+                           index, o->type->scalar_names[s], scalars[s]);
+    for (size_t s = 0; s < o->type->n_scalars; s++)
+        o->params[index].scalars[s] = scalars[s];
     return RV_OK;
 }
 

@@ -21,20 +21,23 @@ static rv_status polyak_validate(const rv_hparams *h)
     return RV_OK;
 }
 
-static size_t polyak_state_count(const rv_hparams *h)
+static size_t polyak_state_count(const rv_hparams *h, const rv_shape *shape)
 {
+    (void)shape;
     (void)h;
     return 1;
 }
 
-static const char *polyak_state_name(const rv_hparams *h, size_t i)
+static const char *polyak_state_name(const rv_hparams *h, const rv_shape *shape, size_t i)
 {
+    (void)shape;
     (void)h;
     return i == 0 ? "velocity" : NULL;
 }
 
-static void polyak_prepare(const rv_hparams *h, long step, rv_coeffs *c)
+static void polyak_prepare(const rv_hparams *h, long step, double *scalars, rv_coeffs *c)
 {
+    (void)scalars;
     (void)step;
     *c = (rv_coeffs){0};
     c->neg_lr = (float)-h->lr;

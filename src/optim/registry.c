@@ -4,21 +4,22 @@
 #include "spec/bind.h"
 #include "core/error.h"
 
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const rv_optim_type *const *registry(void)
 {
-    static const rv_optim_type *types[7];
+    static const rv_optim_type *types[14];
     if (!types[0]) {
-        types[0] = rv_sgd;
-        types[1] = rv_polyak;
-        types[2] = rv_adam;
-        types[3] = rv_adamw;
-        types[4] = rv_rmsprop;
-        types[5] = rv_adagrad;
-        types[6] = NULL;
+        const rv_optim_type *all[] = {rv_sgd,   rv_polyak, rv_adam,      rv_adamw, rv_rmsprop,
+                                      rv_adagrad, rv_nadam, rv_radam,    rv_adamax, rv_lion,
+                                      rv_adafactor, rv_muon, rv_sfadamw, NULL};
+        memcpy(types, all, sizeof all);
     }
     return types;
 }
@@ -44,6 +45,11 @@ const rv_optim_type *rv_optim_type_find(const char *name)
 
 const char *rv_optim_type_name(const rv_optim_type *type) { return type ? type->name : "(null)"; }
 const char *rv_optim_type_summary(const rv_optim_type *type) { return type ? type->summary : ""; }
+int rv_optim_type_elementwise(const rv_optim_type *type) { return type && type->update != NULL; }
+rv_shape_need rv_optim_type_shape_need(const rv_optim_type *type)
+{
+    return type ? type->shape_need : RV_SHAPE_ANY;
+}
 
 rv_hparams rv_hparams_defaults(const rv_optim_type *type)
 {
@@ -58,6 +64,13 @@ rv_hparams rv_adam_defaults(void) { return rv_hparams_defaults(rv_adam); }
 rv_hparams rv_adamw_defaults(void) { return rv_hparams_defaults(rv_adamw); }
 rv_hparams rv_rmsprop_defaults(void) { return rv_hparams_defaults(rv_rmsprop); }
 rv_hparams rv_adagrad_defaults(void) { return rv_hparams_defaults(rv_adagrad); }
+rv_hparams rv_nadam_defaults(void) { return rv_hparams_defaults(rv_nadam); }
+rv_hparams rv_radam_defaults(void) { return rv_hparams_defaults(rv_radam); }
+rv_hparams rv_adamax_defaults(void) { return rv_hparams_defaults(rv_adamax); }
+rv_hparams rv_lion_defaults(void) { return rv_hparams_defaults(rv_lion); }
+rv_hparams rv_adafactor_defaults(void) { return rv_hparams_defaults(rv_adafactor); }
+rv_hparams rv_muon_defaults(void) { return rv_hparams_defaults(rv_muon); }
+rv_hparams rv_sfadamw_defaults(void) { return rv_hparams_defaults(rv_sfadamw); }
 
 rv_status rv_hparams_validate(const rv_optim_type *type, const rv_hparams *h)
 {
@@ -70,56 +83,171 @@ rv_status rv_hparams_validate(const rv_optim_type *type, const rv_hparams *h)
 
 /* ---- spec keys -------------------------------------------------------- */
 
+/* Every hyperparameter key, once: how its value is written and which field
+   of rv_hparams holds it. Binding, validation messages and the canonical
+   format all read this one table; a type lists the ids of its keys. */
+typedef enum hp_kind {
+    HP_NUMBER,   /* double */
+    HP_WHOLE,    /* double holding a whole number */
+    HP_BOOL,     /* int */
+    HP_WORD,     /* int (an enum): index into words */
+    HP_TUPLE,    /* count doubles at offsets[] */
+    HP_EPS_PAIR  /* adafactor's eps=(eps1 or None, eps2) */
+} hp_kind;
+
+typedef struct hp_key {
+    const char *id;        /* what type->keys names */
+    const char *key;       /* what specs write */
+    hp_kind kind;
+    size_t offsets[3];
+    size_t count;
+    const char *const *words;
+} hp_key;
+
 static const char *const decay_words[] = {"before", "after", NULL};
+static const char *const adjust_words[] = {"original", "match_rms_adamw", NULL};
+
+#define AT(field) {offsetof(rv_hparams, field)}
+static const hp_key hp_keys[] = {
+    {"lr", "lr", HP_NUMBER, AT(lr), 1, NULL},
+    {"momentum", "momentum", HP_NUMBER, AT(momentum), 1, NULL},
+    {"dampening", "dampening", HP_NUMBER, AT(dampening), 1, NULL},
+    {"weight_decay", "weight_decay", HP_NUMBER, AT(weight_decay), 1, NULL},
+    {"beta", "beta", HP_NUMBER, AT(beta), 1, NULL},
+    {"betas", "betas", HP_TUPLE,
+     {offsetof(rv_hparams, beta1), offsetof(rv_hparams, beta2)}, 2, NULL},
+    {"eps", "eps", HP_NUMBER, AT(eps), 1, NULL},
+    {"eps_pair", "eps", HP_EPS_PAIR, {offsetof(rv_hparams, eps), offsetof(rv_hparams, eps2)}, 2,
+     NULL},
+    {"alpha", "alpha", HP_NUMBER, AT(alpha), 1, NULL},
+    {"lr_decay", "lr_decay", HP_NUMBER, AT(lr_decay), 1, NULL},
+    {"initial_accumulator_value", "initial_accumulator_value", HP_NUMBER,
+     AT(initial_accumulator_value), 1, NULL},
+    {"nesterov", "nesterov", HP_BOOL, AT(nesterov), 1, NULL},
+    {"maximize", "maximize", HP_BOOL, AT(maximize), 1, NULL},
+    {"amsgrad", "amsgrad", HP_BOOL, AT(amsgrad), 1, NULL},
+    {"centered", "centered", HP_BOOL, AT(centered), 1, NULL},
+    {"decay", "decay", HP_WORD, AT(decay), 1, decay_words},
+    {"momentum_decay", "momentum_decay", HP_NUMBER, AT(momentum_decay), 1, NULL},
+    {"decoupled_weight_decay", "decoupled_weight_decay", HP_BOOL, AT(decoupled_weight_decay), 1,
+     NULL},
+    {"beta2_decay", "beta2_decay", HP_NUMBER, AT(beta2_decay), 1, NULL},
+    {"d", "d", HP_NUMBER, AT(d), 1, NULL},
+    {"ns_coefficients", "ns_coefficients", HP_TUPLE,
+     {offsetof(rv_hparams, ns_coefficients), offsetof(rv_hparams, ns_coefficients) + sizeof(double),
+      offsetof(rv_hparams, ns_coefficients) + 2 * sizeof(double)},
+     3, NULL},
+    {"ns_steps", "ns_steps", HP_WHOLE, AT(ns_steps), 1, NULL},
+    {"adjust_lr_fn", "adjust_lr_fn", HP_WORD, AT(adjust_lr_fn), 1, adjust_words},
+    {"warmup_steps", "warmup_steps", HP_WHOLE, AT(warmup_steps), 1, NULL},
+    {"r", "r", HP_NUMBER, AT(r), 1, NULL},
+    {"weight_lr_power", "weight_lr_power", HP_NUMBER, AT(weight_lr_power), 1, NULL},
+};
+#undef AT
+
+static const hp_key *hp_find(const char *id)
+{
+    for (size_t i = 0; i < sizeof hp_keys / sizeof hp_keys[0]; i++)
+        if (!strcmp(hp_keys[i].id, id))
+            return &hp_keys[i];
+    return NULL;
+}
+
+static double *hp_num(rv_hparams *h, const hp_key *k, size_t i)
+{
+    return (double *)(void *)((char *)h + k->offsets[i]);
+}
+static int *hp_int(rv_hparams *h, const hp_key *k) { return (int *)(void *)((char *)h + k->offsets[0]); }
+static double hp_num_c(const rv_hparams *h, const hp_key *k, size_t i)
+{
+    return *(const double *)(const void *)((const char *)h + k->offsets[i]);
+}
+static int hp_int_c(const rv_hparams *h, const hp_key *k)
+{
+    return *(const int *)(const void *)((const char *)h + k->offsets[0]);
+}
+
+/* A spec echoed in a message: long ones are cut so the reason that follows
+   always fits (rv_errmsg holds one line of about 1 KB). */
+typedef struct spec_echo {
+    char s[160];
+} spec_echo;
+static spec_echo echo(const char *text)
+{
+    spec_echo e;
+    size_t len = strlen(text);
+    if (len < sizeof e.s)
+        snprintf(e.s, sizeof e.s, "%s", text);
+    else
+        snprintf(e.s, sizeof e.s, "%.*s...(%zu chars)", 120, text, len);
+    return e;
+}
+
+/* adafactor's eps=(eps1, eps2): each a number, eps1 may be None. */
+static rv_status bind_eps_pair(const rv_spec *spec, const rv_value *v, rv_hparams *h)
+{
+    if (v->kind != RV_VALUE_TUPLE || v->n_items != 2)
+        return rv_fail(RV_ERR_SPEC_TYPE, "spec '%s': eps=%s: expected a pair (eps1, eps2), eps1 "
+                       "a number or None", echo(spec->text).s, v->text);
+    const rv_value *a = &v->items[0], *b = &v->items[1];
+    int none = a->kind == RV_VALUE_WORD && !strcmp(a->word, "None");
+    if ((!none && a->kind != RV_VALUE_NUMBER) || b->kind != RV_VALUE_NUMBER)
+        return rv_fail(RV_ERR_SPEC_TYPE, "spec '%s': eps=%s: expected (number or None, number)",
+                       echo(spec->text).s, v->text);
+    if ((!none && !isfinite(a->number)) || !isfinite(b->number))
+        return rv_fail(RV_ERR_SPEC_RANGE, "spec '%s': eps=%s: must be finite", echo(spec->text).s,
+                       v->text);
+    h->eps_none = none;
+    h->eps = none ? 0.0 : a->number;
+    h->eps2 = b->number;
+    return RV_OK;
+}
 
 /* Bind the keys the algorithm accepts onto fields of *h. */
 static rv_status bind_hparams(const rv_optim_type *type, const rv_spec *spec, rv_hparams *h)
 {
-    rv_binding table[16];
+    enum { MAX_KEYS = 16 };
+    rv_binding table[MAX_KEYS] = {{0}};
+    double nums[MAX_KEYS][3];
+    int ints[MAX_KEYS];
+    int given[MAX_KEYS] = {0};
+    const char *texts[MAX_KEYS];
+    const hp_key *keys[MAX_KEYS];
     size_t n = 0;
-    double betas[2] = {h->beta1, h->beta2};
-    int flags[4] = {h->nesterov, h->maximize, h->amsgrad, h->centered};
-    int decay = h->decay == RV_DECAY_AFTER;
-    for (size_t k = 0; type->keys[k]; k++) {
-        const char *key = type->keys[k];
-        rv_binding b = {.key = key, .kind = RV_BIND_NUMBER};
-        if (!strcmp(key, "lr")) b.dst = &h->lr;
-        else if (!strcmp(key, "momentum")) b.dst = &h->momentum;
-        else if (!strcmp(key, "dampening")) b.dst = &h->dampening;
-        else if (!strcmp(key, "weight_decay")) b.dst = &h->weight_decay;
-        else if (!strcmp(key, "beta")) b.dst = &h->beta;
-        else if (!strcmp(key, "eps")) b.dst = &h->eps;
-        else if (!strcmp(key, "alpha")) b.dst = &h->alpha;
-        else if (!strcmp(key, "lr_decay")) b.dst = &h->lr_decay;
-        else if (!strcmp(key, "initial_accumulator_value")) b.dst = &h->initial_accumulator_value;
-        else if (!strcmp(key, "betas")) {
-            b.kind = RV_BIND_NUMBERS;
-            b.dst = betas;
-            b.cap = 2;
-            b.exact = 1;
-        } else if (!strcmp(key, "decay")) {
-            b.kind = RV_BIND_WORD;
-            b.dst = &decay;
-            b.words = decay_words;
-        } else {
-            static const char *const bools[] = {"nesterov", "maximize", "amsgrad", "centered"};
-            b.kind = RV_BIND_BOOL;
-            for (int i = 0; i < 4; i++)
-                if (!strcmp(key, bools[i]))
-                    b.dst = &flags[i];
+    for (; type->keys[n] && n < MAX_KEYS; n++) {
+        const hp_key *k = keys[n] = hp_find(type->keys[n]);
+        rv_binding b = {.key = k->key, .dst = nums[n], .given = &given[n]};
+        switch (k->kind) {
+        case HP_NUMBER: b.kind = RV_BIND_NUMBER; break;
+        case HP_WHOLE: b.kind = RV_BIND_INTEGER; break;
+        case HP_BOOL: b.kind = RV_BIND_BOOL; b.dst = &ints[n]; break;
+        case HP_WORD: b.kind = RV_BIND_WORD; b.dst = &ints[n]; b.words = k->words; break;
+        case HP_TUPLE: b.kind = RV_BIND_NUMBERS; b.cap = k->count; b.exact = 1; break;
+        case HP_EPS_PAIR: b.kind = RV_BIND_TEXT; b.dst = &texts[n]; break;
         }
-        table[n++] = b;
+        table[n] = b;
     }
     rv_status s = rv_spec_bind(spec, table, n);
     if (s)
         return s;
-    h->beta1 = betas[0];
-    h->beta2 = betas[1];
-    h->nesterov = flags[0];
-    h->maximize = flags[1];
-    h->amsgrad = flags[2];
-    h->centered = flags[3];
-    h->decay = decay ? RV_DECAY_AFTER : RV_DECAY_BEFORE;
+    for (size_t i = 0; i < n; i++) {
+        const hp_key *k = keys[i];
+        if (!given[i])
+            continue;
+        switch (k->kind) {
+        case HP_BOOL:
+        case HP_WORD: *hp_int(h, k) = ints[i]; break;
+        case HP_EPS_PAIR:
+            for (size_t j = 0; j < spec->n_args; j++)
+                if (!strcmp(spec->args[j].key, k->key) &&
+                    (s = bind_eps_pair(spec, &spec->args[j].value, h)))
+                    return s;
+            break;
+        default:
+            for (size_t j = 0; j < k->count; j++)
+                *hp_num(h, k, j) = nums[i][j];
+        }
+    }
     return RV_OK;
 }
 
@@ -131,26 +259,29 @@ static rv_status validate_in_spec(const rv_optim_type *type, const rv_hparams *h
     if (s) {
         char detail[512];
         snprintf(detail, sizeof detail, "%s", rv_errmsg());
-        return rv_fail(s, "spec '%s': %s", text, detail);
+        return rv_fail(s, "spec '%s': %s", echo(text).s, detail);
     }
     return RV_OK;
 }
 
 static rv_status unknown_name(const char *text, const char *name)
 {
-    const char *names[8];
+    const char *names[16];
+    char known[256] = "";
     size_t k = 0;
-    for (; rv_optim_type_at(k) && k < 7; k++)
+    for (; rv_optim_type_at(k) && k < 15; k++) {
         names[k] = rv_optim_type_at(k)->name;
+        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", k ? ", " : "",
+                 names[k]);
+    }
     names[k] = NULL;
     const char *near = rv_closest_word(name, names);
     if (near)
         return rv_fail(RV_ERR_SPEC_UNKNOWN_NAME,
-                       "spec '%s': unknown optimizer '%s' (did you mean '%s'?)", text, name, near);
-    return rv_fail(RV_ERR_SPEC_UNKNOWN_NAME,
-                   "spec '%s': unknown optimizer '%s' (known: sgd, polyak, adam, adamw, rmsprop, "
-                   "adagrad)",
-                   text, name);
+                       "spec '%s': unknown optimizer '%s' (did you mean '%s'?)", echo(text).s,
+                       echo(name).s, near);
+    return rv_fail(RV_ERR_SPEC_UNKNOWN_NAME, "spec '%s': unknown optimizer '%s' (known: %s)",
+                   echo(text).s, echo(name).s, known);
 }
 
 rv_status rv_hparams_parse(const char *text, const rv_optim_type **type, rv_hparams *h)
@@ -202,104 +333,158 @@ rv_status rv_hparams_override(const rv_optim_type *type, rv_hparams *h, const ch
     return s;
 }
 
+/* Text written into buf as far as it fits, and counted all the same. */
+typedef struct writer {
+    char *buf;
+    size_t size, used;
+} writer;
+
+static void put(writer *w, const char *fmt, ...) RV_PRINTF(2, 3);
+static void put(writer *w, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = w->used < w->size ? w->size - w->used : 0;
+    int n = vsnprintf(room ? w->buf + w->used : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        w->used += (size_t)n;
+}
+
 size_t rv_hparams_format(const rv_optim_type *type, const rv_hparams *h, char *buf, size_t size)
 {
-    char out[1024];
-    size_t used = 0;
-    if (!type || !h) {
-        if (size)
-            buf[0] = '\0';
+    writer w = {buf, size, 0};
+    if (size)
+        buf[0] = '\0';
+    if (!type || !h)
         return 0;
+    put(&w, "%s(", type->name);
+    for (size_t i = 0; type->keys[i]; i++) {
+        const hp_key *k = hp_find(type->keys[i]);
+        put(&w, "%s%s=", i ? "," : "", k->key);
+        switch (k->kind) {
+        case HP_NUMBER: put(&w, "%s", rv_num(hp_num_c(h, k, 0)).s); break;
+        case HP_WHOLE: put(&w, "%.0f", hp_num_c(h, k, 0)); break;
+        case HP_BOOL: put(&w, "%s", hp_int_c(h, k) ? "true" : "false"); break;
+        case HP_WORD: put(&w, "%s", k->words[hp_int_c(h, k)]); break;
+        case HP_TUPLE:
+            for (size_t j = 0; j < k->count; j++)
+                put(&w, "%s%s", j ? "," : "(", rv_num(hp_num_c(h, k, j)).s);
+            put(&w, ")");
+            break;
+        case HP_EPS_PAIR:
+            put(&w, "(%s,%s)", h->eps_none ? "None" : rv_num(h->eps).s, rv_num(h->eps2).s);
+            break;
+        }
     }
-#define PUT(...) used += (size_t)snprintf(out + used, used < sizeof out ? sizeof out - used : 0, __VA_ARGS__)
-    PUT("%s(", type->name);
-    for (size_t k = 0; type->keys[k]; k++) {
-        const char *key = type->keys[k];
-        if (k)
-            PUT(",");
-        if (!strcmp(key, "lr"))
-            PUT("lr=%s", rv_num(h->lr).s);
-        else if (!strcmp(key, "momentum"))
-            PUT("momentum=%s", rv_num(h->momentum).s);
-        else if (!strcmp(key, "dampening"))
-            PUT("dampening=%s", rv_num(h->dampening).s);
-        else if (!strcmp(key, "weight_decay"))
-            PUT("weight_decay=%s", rv_num(h->weight_decay).s);
-        else if (!strcmp(key, "beta"))
-            PUT("beta=%s", rv_num(h->beta).s);
-        else if (!strcmp(key, "betas"))
-            PUT("betas=(%s,%s)", rv_num(h->beta1).s, rv_num(h->beta2).s);
-        else if (!strcmp(key, "eps"))
-            PUT("eps=%s", rv_num(h->eps).s);
-        else if (!strcmp(key, "alpha"))
-            PUT("alpha=%s", rv_num(h->alpha).s);
-        else if (!strcmp(key, "lr_decay"))
-            PUT("lr_decay=%s", rv_num(h->lr_decay).s);
-        else if (!strcmp(key, "initial_accumulator_value"))
-            PUT("initial_accumulator_value=%s", rv_num(h->initial_accumulator_value).s);
-        else if (!strcmp(key, "nesterov"))
-            PUT("nesterov=%s", h->nesterov ? "true" : "false");
-        else if (!strcmp(key, "maximize"))
-            PUT("maximize=%s", h->maximize ? "true" : "false");
-        else if (!strcmp(key, "amsgrad"))
-            PUT("amsgrad=%s", h->amsgrad ? "true" : "false");
-        else if (!strcmp(key, "centered"))
-            PUT("centered=%s", h->centered ? "true" : "false");
-        else if (!strcmp(key, "decay"))
-            PUT("decay=%s", h->decay == RV_DECAY_AFTER ? "after" : "before");
-    }
-    PUT(")");
-#undef PUT
-    if (size) {
-        snprintf(buf, size, "%s", out);
-    }
-    return used;
+    put(&w, ")");
+    return w.used;
 }
 
 /* ---- stateless kernels ------------------------------------------------ */
 
 size_t rv_state_count(const rv_optim_type *type, const rv_hparams *h)
 {
-    return type && h ? type->state_count(h) : 0;
+    return type && h ? type->state_count(h, NULL) : 0;
 }
 
 const char *rv_state_name(const rv_optim_type *type, const rv_hparams *h, size_t i)
 {
-    return type && h ? type->state_name(h, i) : NULL;
+    return type && h ? type->state_name(h, NULL, i) : NULL;
 }
 
-static rv_status check_buffers(const rv_optim_type *type, const rv_hparams *h, size_t n,
-                               float *const *state)
+size_t rv_scalar_count(const rv_optim_type *type, const rv_hparams *h)
 {
-    size_t k = type->state_count(h);
-    if (n && k && !state)
-        return rv_fail(RV_ERR_NULL, "%s needs %zu state buffers, got state = NULL", type->name, k);
-    for (size_t i = 0; n && i < k; i++)
-        if (!state[i])
-            return rv_fail(RV_ERR_NULL, "%s: state buffer %zu (%s) is NULL", type->name, i,
-                           type->state_name(h, i));
-    return RV_OK;
+    (void)h;
+    return type ? type->n_scalars : 0;
 }
 
-rv_status rv_state_init(const rv_optim_type *type, const rv_hparams *h, size_t n,
-                        float *const *state)
+const char *rv_scalar_name(const rv_optim_type *type, const rv_hparams *h, size_t i)
+{
+    (void)h;
+    return type && i < type->n_scalars ? type->scalar_names[i] : NULL;
+}
+
+size_t rv_state_floats(const rv_optim_type *type, const rv_hparams *h, size_t n, size_t ndim,
+                       const size_t *dims)
+{
+    if (!type || !h || ndim > RV_MAX_DIMS || (ndim && !dims))
+        return 0;
+    rv_shape s = {.n = ndim ? 1 : n, .ndim = ndim, .has_shape = ndim > 0};
+    for (size_t d = 0; d < ndim; d++) {
+        s.dims[d] = dims[d];
+        s.n *= dims[d];
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < type->state_count(h, &s); i++)
+        total += rv_type_state_len(type, h, &s, i);
+    return total;
+}
+
+static rv_status check_stateless(const rv_optim_type *type, const rv_hparams *h, size_t n,
+                                 const float *param, const rv_state *state)
 {
     rv_status s = rv_hparams_validate(type, h);
-    if (s || (s = check_buffers(type, h, n, state)))
+    if (s)
         return s;
-    size_t k = type->state_count(h);
-    for (size_t i = 0; i < k && n; i++) {
-        float v0 = type->state_initial ? type->state_initial(h, i) : 0.0f;
-        for (size_t j = 0; j < n; j++)
-            state[i][j] = v0;
+    if (!type->update)
+        return rv_fail(RV_ERR_SHAPE,
+                       "%s updates whole tensors and needs their shapes: use rv_optim with "
+                       "rv_optim_add_param_shaped",
+                       type->name);
+    if (!state)
+        return rv_fail(RV_ERR_NULL, "%s: state is NULL", type->name);
+    if (n && param && ((uintptr_t)param % _Alignof(float)))
+        return rv_fail(RV_ERR_ALIGN, "param %p is not aligned for float", (const void *)param);
+    size_t k = type->state_count(h, NULL);
+    for (size_t i = 0; n && i < k; i++) {
+        if (!state->buf[i])
+            return rv_fail(RV_ERR_NULL, "%s: state buffer %zu (%s) is NULL", type->name, i,
+                           type->state_name(h, NULL, i));
+        if ((uintptr_t)state->buf[i] % _Alignof(float))
+            return rv_fail(RV_ERR_ALIGN, "%s: state buffer %zu (%s) is not aligned for float",
+                           type->name, i, type->state_name(h, NULL, i));
     }
     return RV_OK;
 }
 
-rv_status rv_update(const rv_optim_type *type, const rv_hparams *h, long step, size_t n,
-                    float *param, const float *grad, float *const *state)
+/* Fill buffers [0, k) of a tensor's state over elements [off, off + len). */
+void rv_state_fill_range(const rv_optim_type *type, const rv_hparams *h, size_t k, size_t off,
+                         size_t len, const float *param, float *const *bufs)
 {
-    rv_status s = rv_hparams_validate(type, h);
+    for (size_t i = 0; i < k; i++) {
+        rv_state_fill f = type->state_fill ? type->state_fill(h, i) : (rv_state_fill){0};
+        float *b = bufs[i] + off;
+        if (f.from_param)
+            memcpy(b, param + off, len * sizeof *b);
+        else
+            for (size_t j = 0; j < len; j++)
+                b[j] = f.value;
+    }
+}
+
+rv_status rv_state_start(const rv_optim_type *type, const rv_hparams *h, size_t n,
+                         const float *param, rv_state *state)
+{
+    rv_status s = check_stateless(type, h, n, param, state);
+    if (s)
+        return s;
+    size_t k = type->state_count(h, NULL);
+    for (size_t i = 0; i < k; i++)
+        if (n && !param && type->state_fill && type->state_fill(h, i).from_param)
+            return rv_fail(RV_ERR_NULL, "%s: state buffer %s starts as a copy of the parameter, "
+                           "param is NULL", type->name, type->state_name(h, NULL, i));
+    if (n)
+        rv_state_fill_range(type, h, k, 0, n, param, state->buf);
+    if (type->scalars_start)
+        type->scalars_start(h, state->scalar);
+    return RV_OK;
+}
+
+rv_status rv_update_state(const rv_optim_type *type, const rv_hparams *h, long step, size_t n,
+                          float *param, const float *grad, rv_state *state)
+{
+    rv_status s = check_stateless(type, h, n, param, state);
     if (s)
         return s;
     if (step < 1)
@@ -307,12 +492,46 @@ rv_status rv_update(const rv_optim_type *type, const rv_hparams *h, long step, s
                        step);
     if (n && (!param || !grad))
         return rv_fail(RV_ERR_NULL, "%s is NULL", param ? "grad" : "param");
-    if ((s = check_buffers(type, h, n, state)))
-        return s;
-    if (!n)
-        return RV_OK;
+    if (n && ((uintptr_t)grad % _Alignof(float)))
+        return rv_fail(RV_ERR_ALIGN, "grad %p is not aligned for float", (const void *)grad);
     rv_coeffs c;
-    type->prepare(h, step, &c);
-    type->update(&c, n, param, grad, state);
+    type->prepare(h, step, state->scalar, &c);
+    if (n)
+        type->update(&c, n, param, grad, state->buf);
     return RV_OK;
+}
+
+static rv_status plain_state(const rv_optim_type *type, float *const *bufs, size_t n, size_t k,
+                             rv_state *st)
+{
+    memset(st, 0, sizeof *st);
+    if (type->n_scalars)
+        return rv_fail(RV_ERR_ARG,
+                       "%s keeps per-tensor scalars (%s): use rv_state_start and rv_update_state",
+                       type->name, type->scalar_names[0]);
+    if (n && k && !bufs)
+        return rv_fail(RV_ERR_NULL, "%s needs %zu state buffers, got state = NULL", type->name, k);
+    for (size_t i = 0; i < k && i < RV_MAX_STATE; i++)
+        st->buf[i] = n ? bufs[i] : NULL;
+    return RV_OK;
+}
+
+rv_status rv_state_init(const rv_optim_type *type, const rv_hparams *h, size_t n,
+                        float *const *state)
+{
+    rv_state st;
+    rv_status s = rv_hparams_validate(type, h);
+    if (s || (s = plain_state(type, state, n, type->state_count(h, NULL), &st)))
+        return s;
+    return rv_state_start(type, h, n, NULL, &st);
+}
+
+rv_status rv_update(const rv_optim_type *type, const rv_hparams *h, long step, size_t n,
+                    float *param, const float *grad, float *const *state)
+{
+    rv_state st;
+    rv_status s = rv_hparams_validate(type, h);
+    if (s || (s = plain_state(type, state, n, type->state_count(h, NULL), &st)))
+        return s;
+    return rv_update_state(type, h, step, n, param, grad, &st);
 }

@@ -26,13 +26,15 @@ static rv_status rmsprop_validate(const rv_hparams *h)
 }
 
 /* buffers: square_avg, then grad_avg if centered, then momentum_buffer if momentum > 0 */
-static size_t rmsprop_state_count(const rv_hparams *h)
+static size_t rmsprop_state_count(const rv_hparams *h, const rv_shape *shape)
 {
+    (void)shape;
     return 1 + (h->centered != 0) + (h->momentum > 0.0);
 }
 
-static const char *rmsprop_state_name(const rv_hparams *h, size_t i)
+static const char *rmsprop_state_name(const rv_hparams *h, const rv_shape *shape, size_t i)
 {
+    (void)shape;
     if (i == 0)
         return "square_avg";
     if (h->centered && i == 1)
@@ -42,8 +44,9 @@ static const char *rmsprop_state_name(const rv_hparams *h, size_t i)
     return NULL;
 }
 
-static void rmsprop_prepare(const rv_hparams *h, long step, rv_coeffs *c)
+static void rmsprop_prepare(const rv_hparams *h, long step, double *scalars, rv_coeffs *c)
 {
+    (void)scalars;
     (void)step;
     *c = (rv_coeffs){0};
     c->neg_lr = (float)-h->lr;

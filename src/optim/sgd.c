@@ -25,15 +25,22 @@ static rv_status sgd_validate(const rv_hparams *h)
     return RV_OK;
 }
 
-static size_t sgd_state_count(const rv_hparams *h) { return h->momentum != 0.0; }
-
-static const char *sgd_state_name(const rv_hparams *h, size_t i)
+static size_t sgd_state_count(const rv_hparams *h, const rv_shape *shape)
 {
-    return i < sgd_state_count(h) ? "momentum_buffer" : NULL;
+    (void)shape;
+    (void)shape;
+    return h->momentum != 0.0;
 }
 
-static void sgd_prepare(const rv_hparams *h, long step, rv_coeffs *c)
+static const char *sgd_state_name(const rv_hparams *h, const rv_shape *shape, size_t i)
 {
+    (void)shape;
+    return i < sgd_state_count(h, shape) ? "momentum_buffer" : NULL;
+}
+
+static void sgd_prepare(const rv_hparams *h, long step, double *scalars, rv_coeffs *c)
+{
+    (void)scalars;
     *c = (rv_coeffs){0};
     c->neg_lr = (float)-h->lr;
     c->wd = (float)h->weight_decay;
