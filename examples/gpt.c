@@ -168,20 +168,13 @@ static void model_create(const run_spec *rs, gpt_model *m)
 
 static void optims_create(gpt_model *m, const run_spec *rs, gpt_optims *o)
 {
-    rv_status s = gpt_optims_create(m, rs->optim, rs->rest, rs->steps, rs->schedule, o);
-    if (s) {
-        /* name the option the failing spec came from */
-        char why[1024];
-        snprintf(why, sizeof why, "%s", *rv_errmsg() ? rv_errmsg() : rv_strerror(s));
-        const rv_optim_type *type;
-        rv_hparams h;
-        int optim_ok = rv_hparams_parse(rs->optim, &type, &h) == RV_OK;
-        int matrix = optim_ok && gpt_is_matrix_optim(rv_optim_type_name(type));
-        int rest_ok = !matrix || !rs->rest || rv_hparams_parse(rs->rest, &type, &h) == RV_OK;
-        ex_die(!optim_ok ? "--optim" : !rest_ok ? "--rest-optim" : rs->schedule ? "--schedule"
-                                                                                 : "--optim",
-               "%s", why);
-    }
+    gpt_culprit culprit;
+    rv_status s = gpt_optims_create(m, rs->optim, rs->rest, rs->steps, rs->schedule, o, &culprit);
+    if (s)
+        ex_die_status(culprit == GPT_BY_REST       ? "--rest-optim"
+                      : culprit == GPT_BY_SCHEDULE ? "--schedule"
+                                                   : "--optim",
+                      s);
     if (rs->threads > 0 && ((s = rv_optim_set_threads(o->main, rs->threads)) ||
                             (o->matrix && (s = rv_optim_set_threads(o->matrix, rs->threads)))))
         ex_die_status("--threads", s);
@@ -705,6 +698,9 @@ int main(int argc, char **argv)
     rv_status s;
     if (rs.checkpoint && (s = gpt_optims_save(&o, rs.checkpoint)))
         ex_die_status(rs.checkpoint, s);
+    /* from here on the model is evaluated (Schedule-Free AdamW: its average) */
+    if ((s = gpt_optims_eval(&o)))
+        ex_die_status("training", s);
     double test_loss = gpt_eval(&m, &d.corpus.test, 0);
     double tps = r.seconds > 0 ? r.tokens / r.seconds : 0;
     double share = r.seconds > 0 ? r.optim_seconds / r.seconds : 0;

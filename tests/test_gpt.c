@@ -394,18 +394,25 @@ typedef struct trained {
 } trained;
 
 static const char tiny_optim[] = "adamw(lr=0.01, betas=(0.9, 0.95), weight_decay=0.1)";
+static const char tiny_muon[] = "muon(lr=0.05)";
 
-/* Train cfg for steps (of a 40-step schedule), optionally resuming. */
-static void train_tiny(const gpt_corpus *c, gpt_config cfg, int B, long steps, uint64_t seed,
-                       const char *resume, trained *out)
+/* Train cfg with spec for steps (of a 40-step schedule), optionally resuming. */
+static void train_spec(const gpt_corpus *c, gpt_config cfg, int B, long steps, uint64_t seed,
+                       const char *spec, const char *resume, trained *out)
 {
     CHECK(gpt_model_init(&out->m, cfg, B, seed) == 0);
-    CHECK_STATUS(gpt_optims_create(&out->m, tiny_optim, NULL, 40, NULL, &out->o), RV_OK);
+    CHECK_STATUS(gpt_optims_create(&out->m, spec, tiny_optim, 40, NULL, &out->o, NULL), RV_OK);
     if (resume)
         CHECK_STATUS(gpt_optims_load(&out->o, resume), RV_OK);
     gpt_train_config tc = {.steps = steps, .seed = seed, .clip = 1.0, .eval_every = 10,
                            .eval_windows = 0, .final_eval = 1};
     CHECK_STATUS(gpt_train(&out->m, &out->o, &c->train, &c->train, &tc, &out->res), RV_OK);
+}
+
+static void train_tiny(const gpt_corpus *c, gpt_config cfg, int B, long steps, uint64_t seed,
+                       const char *resume, trained *out)
+{
+    train_spec(c, cfg, B, steps, seed, tiny_optim, resume, out);
 }
 
 static void trained_free(trained *t)
@@ -463,6 +470,15 @@ static void thread_count_does_not_matter(void)
     CHECK(memcmp(&one.res.val_loss, &two.res.val_loss, sizeof(double)) == 0);
     trained_free(&one);
     trained_free(&two);
+    /* Muon's Newton-Schulz products too */
+    omp_set_num_threads(1);
+    train_spec(&c, cfg, 16, 4, 9, tiny_muon, NULL, &one);
+    omp_set_num_threads(2);
+    train_spec(&c, cfg, 16, 4, 9, tiny_muon, NULL, &two);
+    omp_set_num_threads(saved);
+    CHECK(one.o.matrix != NULL && same_params(&one, &two));
+    trained_free(&one);
+    trained_free(&two);
     gpt_corpus_free(&c);
 #endif
 }
@@ -499,6 +515,32 @@ static void resume_equals_uninterrupted(void)
     CHECK_STATUS(gpt_optims_load(&second.o, path), RV_ERR_CHECKSUM);
     CHECK(second.m.params[0] == before && gpt_optims_step_count(&second.o) == 40);
     remove(path);
+    trained_free(&whole);
+    trained_free(&first);
+    trained_free(&second);
+
+    /* Muon on the hidden matrices and AdamW on the rest: two files */
+    train_spec(&c, cfg, 8, 40, 5, tiny_muon, NULL, &whole);
+    train_spec(&c, cfg, 8, 20, 5, tiny_muon, NULL, &first);
+    CHECK(first.o.matrix != NULL && rv_optim_param_count(first.o.matrix) == 4 * 2);
+    CHECK(rv_optim_param_count(first.o.main) == first.m.n_tensors - 4 * 2);
+    CHECK_STATUS(gpt_optims_save(&first.o, path), RV_OK);
+    const char *matrix_path = "gpt_test.matrix.safetensors";
+    CHECK_STATUS(rv_checkpoint_inspect(matrix_path, &info), RV_OK);
+    CHECK(info.step == 20 && strncmp(info.optimizer, "muon(lr=", 8) == 0);
+    train_spec(&c, cfg, 8, 40, 5, tiny_muon, path, &second);
+    CHECK(same_params(&whole, &second));
+    CHECK(!same_params(&whole, &first));
+    /* the two files must agree on the step: a step-40 matrix file beside a
+       step-20 main file is refused, and nothing changes */
+    CHECK_STATUS(gpt_optims_save(&whole.o, "gpt_test40.safetensors"), RV_OK);
+    CHECK(rename("gpt_test40.matrix.safetensors", matrix_path) == 0);
+    remove("gpt_test40.safetensors");
+    before = second.m.params[0];
+    CHECK_STATUS(gpt_optims_load(&second.o, path), RV_ERR_MISMATCH);
+    CHECK(second.m.params[0] == before && gpt_optims_step_count(&second.o) == 40);
+    remove(path);
+    remove(matrix_path);
     trained_free(&whole);
     trained_free(&first);
     trained_free(&second);

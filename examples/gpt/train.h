@@ -2,7 +2,7 @@
    clipping, batches, evaluation, checkpoints.
 
        gpt_model m;       gpt_model_init(&m, cfg, B, seed);
-       gpt_optims o;      gpt_optims_create(&m, "adamw(lr=3e-3, ...)", NULL, steps, NULL, &o);
+       gpt_optims o;      gpt_optims_create(&m, "adamw(lr=3e-3, ...)", NULL, steps, NULL, &o, NULL);
        gpt_result res;    gpt_train(&m, &o, &corpus.train, &corpus.val, &cfg, &res);
 
    Everything about the update goes through ravine's public API:
@@ -15,8 +15,10 @@
      schedule is the first's scaled to its own peak lr);
    - the global gradient norm over all tensors is clipped with
      rv_clip_grad_norm_arrays (torch's clip_grad_norm_ over the model);
+   - evaluations see Schedule-Free AdamW's averaged parameters
+     (rv_optim_eval / rv_optim_train around them);
    - checkpoints are rv_checkpoint_save files (one per optimizer), written
-     at every evaluation. Batches depend only on (seed, step), so a run
+     at every evaluation (in training mode). Batches depend only on (seed, step), so a run
      resumed from a checkpoint equals one that never stopped, bit for bit. */
 #ifndef GPT_TRAIN_H
 #define GPT_TRAIN_H
@@ -61,12 +63,18 @@ static inline void gpt_optims_free(gpt_optims *o)
 }
 
 /* The default schedule for peak lr: linear warmup over the first steps/20
-   updates (at least one), cosine decay to 0 at `steps`. */
-static inline void gpt_default_schedule(double lr, long steps, char *buf, size_t size)
+   updates (at least one), cosine decay to 0 at `steps`. Schedule-Free
+   AdamW replaces the decay by its averaging: warmup, then lr to the end. */
+static inline void gpt_default_schedule(const char *optim, double lr, long steps, char *buf,
+                                        size_t size)
 {
     long w = steps / 20 > 0 ? steps / 20 : 1;
-    snprintf(buf, size, "warmup_cosine(peak=%.9g, warmup_steps=%ld, decay_steps=%ld)", lr, w,
-             steps > w ? steps : w + 1);
+    if (strcmp(optim, "sfadamw") == 0)
+        snprintf(buf, size, "wsd(lr=%.9g, warmup_steps=%ld, stable_steps=%ld, decay_steps=1)", lr,
+                 w, steps > w ? steps - w : 1);
+    else
+        snprintf(buf, size, "warmup_cosine(peak=%.9g, warmup_steps=%ld, decay_steps=%ld)", lr, w,
+                 steps > w ? steps : w + 1);
 }
 
 static inline double gpt_group_lr(const rv_optim *opt)
@@ -83,13 +91,21 @@ static inline void gpt_canonical(const rv_optim *opt, char *buf, size_t size)
     rv_hparams_format(rv_optim_get_type(opt), &h, buf, size);
 }
 
+/* Which input a failed gpt_optims_create could not use. */
+typedef enum gpt_culprit { GPT_BY_OPTIM, GPT_BY_REST, GPT_BY_SCHEDULE } gpt_culprit;
+
 /* Build the optimizers of m for spec. rest: the spec for the tensors a
    matrix optimizer leaves to AdamW (NULL: adamw's defaults). schedule:
    the main optimizer's schedule spec, NULL for gpt_default_schedule over
-   steps. On failure returns the status, with nothing allocated. */
+   steps. On failure returns the status with nothing allocated, and (if
+   culprit is not NULL) says which of the three specs failed. */
 static inline rv_status gpt_optims_create(gpt_model *m, const char *spec, const char *rest,
-                                          long steps, const char *schedule, gpt_optims *o)
+                                          long steps, const char *schedule, gpt_optims *o,
+                                          gpt_culprit *culprit)
 {
+    gpt_culprit dummy;
+    culprit = culprit ? culprit : &dummy;
+    *culprit = GPT_BY_OPTIM;
     memset(o, 0, sizeof *o);
     const rv_optim_type *type;
     rv_hparams h;
@@ -98,42 +114,48 @@ static inline rv_status gpt_optims_create(gpt_model *m, const char *spec, const 
         return s;
     int split = gpt_is_matrix_optim(rv_optim_type_name(type));
     if (split) {
-        if ((s = rv_optim_create(&o->matrix, type, &h)) ||
-            (s = rv_optim_create_spec(&o->main, rest ? rest : "adamw")))
+        if ((s = rv_optim_create(&o->matrix, type, &h)))
             return gpt_optims_free(o), s;
+        if ((s = rv_optim_create_spec(&o->main, rest ? rest : "adamw")))
+            return gpt_optims_free(o), *culprit = GPT_BY_REST, s;
     } else if ((s = rv_optim_create(&o->main, type, &h))) {
         return gpt_optims_free(o), s;
     }
     size_t no_decay = 0;
     if ((s = rv_optim_add_group_spec(o->main, "weight_decay=0", &no_decay)))
-        return gpt_optims_free(o), s;
+        return gpt_optims_free(o), *culprit = split ? GPT_BY_REST : GPT_BY_OPTIM, s;
     o->n_tensors = m->n_tensors;
     o->grads = malloc(m->n_tensors * sizeof *o->grads);
     o->sizes = malloc(m->n_tensors * sizeof *o->sizes);
     if (!o->grads || !o->sizes)
         return gpt_optims_free(o), RV_ERR_NOMEM;
-    for (size_t i = 0; i < m->n_tensors && s == RV_OK; i++) {
+    for (size_t i = 0; i < m->n_tensors; i++) {
         const gpt_tensor *t = &m->tensors[i];
         float *p = m->params + t->offset, *g = m->grads + t->offset;
         o->grads[i] = g;
         o->sizes[i] = t->n;
-        if (t->role == GPT_MATRIX && split)
-            s = rv_optim_add_param(o->matrix, 0, t->name, p, g, t->n, NULL);
+        /* shapes as torch sees them: matrices and embeddings rows x cols, vectors 1-D */
+        size_t shape[2] = {t->rows, t->cols}, ndim = t->cols ? 2 : 1;
+        int to_matrix = t->role == GPT_MATRIX && split;
+        if (to_matrix)
+            s = rv_optim_add_param_shaped(o->matrix, 0, t->name, p, g, ndim, shape, NULL);
         else
-            s = rv_optim_add_param(o->main, t->role == GPT_MATRIX ? 0 : no_decay, t->name, p, g,
-                                   t->n, NULL);
+            s = rv_optim_add_param_shaped(o->main, t->role == GPT_MATRIX ? 0 : no_decay, t->name,
+                                          p, g, ndim, shape, NULL);
+        if (s)
+            return gpt_optims_free(o), *culprit = split && !to_matrix ? GPT_BY_REST : GPT_BY_OPTIM,
+                   s;
     }
-    if (s)
-        return gpt_optims_free(o), s;
     gpt_canonical(o->main, o->optim, sizeof o->optim);
     double main_lr = gpt_group_lr(o->main);
     char text[2 * GPT_SPEC_MAX];
     if (schedule)
         snprintf(text, sizeof text, "%s", schedule);
     else
-        gpt_default_schedule(main_lr, steps, text, sizeof text);
+        gpt_default_schedule(rv_optim_type_name(rv_optim_get_type(o->main)), main_lr, steps, text,
+                             sizeof text);
     if ((s = rv_schedule_parse(text, &o->sched_main)))
-        return gpt_optims_free(o), s;
+        return gpt_optims_free(o), *culprit = GPT_BY_SCHEDULE, s;
     rv_schedule_format(o->sched_main, o->schedule, sizeof o->schedule);
     if (o->matrix) {
         gpt_canonical(o->matrix, o->optim_matrix, sizeof o->optim_matrix);
@@ -142,9 +164,9 @@ static inline rv_status gpt_optims_create(gpt_model *m, const char *spec, const 
             snprintf(text, sizeof text, "scale(of=%s, factor=%.17g)", o->schedule,
                      main_lr > 0 ? lr / main_lr : 0.0);
         else
-            gpt_default_schedule(lr, steps, text, sizeof text);
+            gpt_default_schedule(rv_optim_type_name(type), lr, steps, text, sizeof text);
         if ((s = rv_schedule_parse(text, &o->sched_matrix)))
-            return gpt_optims_free(o), s;
+            return gpt_optims_free(o), *culprit = GPT_BY_SCHEDULE, s;
         rv_schedule_format(o->sched_matrix, o->schedule_matrix, sizeof o->schedule_matrix);
     }
     return RV_OK;
@@ -171,6 +193,35 @@ static inline rv_status gpt_optims_set_schedules(gpt_optims *o, const char *main
         rv_schedule_format(b, o->schedule_matrix, sizeof o->schedule_matrix);
     }
     return RV_OK;
+}
+
+/* Parameters for evaluation (Schedule-Free AdamW's average x) or for the
+   next update (its y); a no-op for the other optimizers. */
+static inline rv_status gpt_optims_eval(gpt_optims *o)
+{
+    rv_status s = rv_optim_eval(o->main);
+    if (!s && o->matrix && (s = rv_optim_eval(o->matrix)))
+        rv_optim_train(o->main);
+    return s;
+}
+
+static inline rv_status gpt_optims_train(gpt_optims *o)
+{
+    rv_status s = rv_optim_train(o->main);
+    if (!s && o->matrix)
+        s = rv_optim_train(o->matrix);
+    return s;
+}
+
+/* Validation loss on the first `windows` windows (0: all), in eval mode. */
+static inline double gpt_optims_validate(gpt_model *m, gpt_optims *o, const gpt_stream *val,
+                                         size_t windows)
+{
+    if (gpt_optims_eval(o))
+        return NAN;
+    double loss = gpt_eval(m, val, windows);
+    gpt_optims_train(o);
+    return loss;
 }
 
 static inline long gpt_optims_step_count(const gpt_optims *o) { return rv_optim_step_count(o->main); }
@@ -312,8 +363,9 @@ static inline rv_status gpt_train(gpt_model *m, gpt_optims *o, const gpt_stream 
     long window_steps = 0;
     rv_status s = RV_OK;
     if (first == 0 && cfg->steps > 0)
-        res->curve[res->n_curve++] = (gpt_point){0, NAN, gpt_eval(m, val, cfg->eval_windows),
-                                                 rv_schedule_lr(o->sched_main, 0), 0};
+        res->curve[res->n_curve++] =
+            (gpt_point){0, NAN, gpt_optims_validate(m, o, val, cfg->eval_windows),
+                        rv_schedule_lr(o->sched_main, 0), 0};
     for (long t = first; t < cfg->steps; t++) {
         double t0 = ex_now(), loss;
         if ((s = gpt_update(m, o, train, cfg->seed, cfg->clip, t, x, y, &loss,
@@ -333,7 +385,8 @@ static inline rv_status gpt_train(gpt_model *m, gpt_optims *o, const gpt_stream 
         if (done % every == 0 || done == cfg->steps) {
             res->curve[res->n_curve++] =
                 (gpt_point){done, window_loss / (double)window_steps,
-                            gpt_eval(m, val, cfg->eval_windows), rv_schedule_lr(o->sched_main, t),
+                            gpt_optims_validate(m, o, val, cfg->eval_windows),
+                            rv_schedule_lr(o->sched_main, t),
                             res->seconds};
             window_loss = 0;
             window_steps = 0;
@@ -358,7 +411,7 @@ static inline rv_status gpt_train(gpt_model *m, gpt_optims *o, const gpt_stream 
     free(y);
     if (s)
         return s;
-    res->val_loss = res->diverged ? NAN : cfg->final_eval ? gpt_eval(m, val, 0) : NAN;
+    res->val_loss = res->diverged ? NAN : cfg->final_eval ? gpt_optims_validate(m, o, val, 0) : NAN;
     return RV_OK;
 }
 

@@ -66,16 +66,19 @@ strip_lr = lambda spec: spec[spec.index(","):]
 assert rest["optim"].startswith("adamw(") and strip_lr(rest["optim"]) == strip_lr(whole["optim"]), rest
 PY
 
-# --race with tiny runs: two optimizers, two lrs each
-"$GPT" "${small[@]}" --race 'adamw(lr=0.01); adam(lr=0.01)' --race-steps 20 --eval-every 5 \
-    --grid 0.5,1 --out "$tmp/race" --json > "$tmp/race.json"
+# --race with tiny runs: three optimizers, two lrs each; muon takes the
+# hidden matrices and the baseline's best AdamW the rest
+"$GPT" "${small[@]}" --race 'adamw(lr=0.01); adam(lr=0.01); muon(lr=0.02)' --race-steps 20 \
+    --eval-every 5 --grid 0.5,1 --out "$tmp/race" --json > "$tmp/race.json"
 python3 - "$tmp/race.json" <<'PY'
 import json, sys
 r = json.loads(open(sys.argv[1]).read().splitlines()[-1])
-base, other = r["results"]
+base, other, muon = r["results"]
 assert r["target"] == base["final_val_loss"] == min(run["final_val_loss"] for run in base["runs"]), r
 assert base["steps_to_target"] is not None and base["steps_to_target"] <= 20, base
 assert base["optim"].startswith("adamw(lr=") and other["optim"].startswith("adam(lr="), r
+assert muon["optim"].startswith("muon(lr=") and muon["rest_optim"] == base["optim"], muon
+assert r["target_from"] == base["optim"], r
 assert [run["lr"] for run in base["runs"]] == [0.005, 0.01], base["runs"]
 assert base["best_lr"] in (0.005, 0.01) and other["best_lr"] in (0.005, 0.01)
 if other["steps_to_target"] is not None:
@@ -87,12 +90,12 @@ PY
 svg="$tmp/race/gpt_race.svg"
 [ -s "$svg" ] || fail "no $svg"
 if command -v xmllint > /dev/null; then xmllint --noout "$svg"; fi
-for label in "adamw lr=" "adam lr=" "target" "update step" "training seconds" "validation loss"; do
+for label in "adamw lr=" "adam lr=" "muon lr=" "target" "update step" "training seconds" "validation loss"; do
     grep -q "$label" "$svg" || fail "$svg lacks \"$label\""
 done
 csv="$tmp/race/gpt_race.csv"
 [ "$(head -1 "$csv")" = "optim,lr,best,step,seconds,train_loss,val_loss" ] || fail "CSV header"
-[ "$(wc -l < "$csv")" -eq $((1 + 4 * 5)) ] || fail "CSV rows: $(wc -l < "$csv")"
+[ "$(wc -l < "$csv")" -eq $((1 + 6 * 5)) ] || fail "CSV rows: $(wc -l < "$csv")"
 
 # errors: `gpt: <what>: <why>` on stderr, exit status 2
 expect_error() {
@@ -117,4 +120,9 @@ expect_error "gpt: --resume: checkpoint '$tmp/a.safetensors': tensor 'wte.weight
 expect_error 'gpt: --race: cannot be combined with --checkpoint, --resume, --optim or --schedule' --race --optim adam
 expect_error 'gpt: --target: only applies to --race' --target 1.5
 expect_error 'gpt: --grid: expected positive numbers separated by commas, got "1,x"' --race --grid 1,x
+expect_error 'gpt: --race: the baseline (first spec) must be an optimizer for every tensor, not muon' \
+    --race 'muon; adamw' "${small[@]}"
+expect_error "gpt: --rest-optim: tensor 'h.0.ln_1.weight': muon updates 2-D matrices only; this tensor has another number of dimensions" \
+    --optim muon --rest-optim muon "${small[@]}" --steps 1
+expect_error "gpt: --schedule: spec 'cosine(lr=1)': cosine needs the key 't_max'" --schedule 'cosine(lr=1)' "${small[@]}" --steps 1
 echo "gpt_json: ok"
