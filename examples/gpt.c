@@ -10,7 +10,7 @@
 
        build/examples/gpt                      train with the defaults, print a summary
        build/examples/gpt --json               ... and end with one JSON object
-       build/examples/gpt --race 'adamw(lr=2e-3, betas=(0.9,0.95), weight_decay=0.1); muon(lr=0.02)' --json
+       build/examples/gpt --race 'adamw(lr=4e-3, betas=(0.9,0.95), weight_decay=0.1); muon(lr=0.02)' --json
                                                time to a target loss, each optimizer tuned
                                                on the same lr grid: DIR/gpt_race.svg
 
@@ -37,8 +37,8 @@
 #define SPLIT_SEED 20251201u
 #define DEFAULT_OPTIM "adamw(lr=2e-3, betas=(0.9, 0.95), weight_decay=0.1)"
 #define DEFAULT_STEPS "4000"
-#define DEFAULT_RACE "adamw(lr=2e-3, betas=(0.9, 0.95), weight_decay=0.1); muon(lr=0.02)"
-#define DEFAULT_RACE_STEPS "1500"
+#define DEFAULT_RACE "adamw(lr=4e-3, betas=(0.9, 0.95), weight_decay=0.1); muon(lr=0.02)"
+#define DEFAULT_RACE_STEPS "1000"
 
 static const char usage[] =
     "usage: gpt [options]\n"
@@ -425,11 +425,11 @@ static int run_race(const dataset *d, run_spec base, const char *specs_text, dou
             ys[i][k] = b->res.curve[k].val_loss;
         }
         if (b->steps_to_target >= 0)
-            snprintf(labels[i], sizeof labels[i], "%s lr=%.3g: %ld steps, %.0f s",
+            snprintf(labels[i], sizeof labels[i], "%s lr=%.3g: %ld steps, %.0f s; final",
                      rv_optim_type_name(racers[i].type), b->lr, b->steps_to_target,
                      b->seconds_to_target);
         else
-            snprintf(labels[i], sizeof labels[i], "%s lr=%.3g: target not reached",
+            snprintf(labels[i], sizeof labels[i], "%s lr=%.3g: target not reached; final",
                      rv_optim_type_name(racers[i].type), b->lr);
         by_step[i] = (ex_series){labels[i], xs[2 * i], ys[i], np, 0, (int)i};
         by_time[i] = (ex_series){labels[i], xs[2 * i + 1], ys[i], np, 0, (int)i};
