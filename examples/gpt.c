@@ -35,7 +35,7 @@
 
 #define DEFAULT_DATA "/usr/share/games/fortunes"
 #define SPLIT_SEED 20251201u
-#define DEFAULT_OPTIM "adamw(lr=2e-3, betas=(0.9, 0.95), weight_decay=0.1)"
+#define DEFAULT_OPTIM "adamw(lr=4e-3, betas=(0.9, 0.95), weight_decay=0.1)"
 #define DEFAULT_STEPS "4000"
 #define DEFAULT_RACE "adamw(lr=4e-3, betas=(0.9, 0.95), weight_decay=0.1); muon(lr=0.02)"
 #define DEFAULT_RACE_STEPS "1000"

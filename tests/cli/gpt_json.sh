@@ -41,8 +41,8 @@ assert len(r["samples"]) == 2 and all(isinstance(s, str) and len(s) <= 40 for s 
 assert r["params"] == 98 * 16 + 16 * 16 + 12 * 16 * 16 + 13 * 16 + 2 * 16, r["params"]
 assert r["tokens_per_s"] > 0 and 0 <= r["optimizer_time_share"] < 1, r
 assert r["model"] == {"layers": 1, "heads": 2, "channels": 16, "context": 16, "vocab": 98}
-assert r["optim"].startswith("adamw(lr=0.002,betas=(0.9,0.95),") and "weight_decay=0.1" in r["optim"]
-assert r["schedule"] == "warmup_cosine(peak=0.002,warmup_steps=1,decay_steps=20,init=0,end=0)", r["schedule"]
+assert r["optim"].startswith("adamw(lr=0.004,betas=(0.9,0.95),") and "weight_decay=0.1" in r["optim"]
+assert r["schedule"] == "warmup_cosine(peak=0.004,warmup_steps=1,decay_steps=20,init=0,end=0)", r["schedule"]
 assert r["steps"] == 20 and r["steps_run"] == 20 and r["batch"] == 4 and r["threads"] == 1
 PY
 
