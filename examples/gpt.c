@@ -10,7 +10,7 @@
 
        build/examples/gpt                      train with the defaults, print a summary
        build/examples/gpt --json               ... and end with one JSON object
-       build/examples/gpt --race 'adamw(lr=4e-3, betas=(0.9,0.95), weight_decay=0.1); muon(lr=0.02)' --json
+       build/examples/gpt --race 'adamw(lr=8e-3, betas=(0.9,0.95), weight_decay=0.1); muon(lr=0.02)' --json
                                                time to a target loss, each optimizer tuned
                                                on the same lr grid: DIR/gpt_race.svg
 
@@ -37,7 +37,7 @@
 #define SPLIT_SEED 20251201u
 #define DEFAULT_OPTIM "adamw(lr=4e-3, betas=(0.9, 0.95), weight_decay=0.1)"
 #define DEFAULT_STEPS "4000"
-#define DEFAULT_RACE "adamw(lr=4e-3, betas=(0.9, 0.95), weight_decay=0.1); muon(lr=0.02)"
+#define DEFAULT_RACE "adamw(lr=8e-3, betas=(0.9, 0.95), weight_decay=0.1); muon(lr=0.02)"
 #define DEFAULT_RACE_STEPS "1000"
 
 static const char usage[] =
