@@ -29,6 +29,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gpt_ngrams import corpus  # noqa: E402  (the example's split, in Python)
+
 OLD_CORES = {"prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "banias", "katmai",
              "northwood", "generic", "sandybridge"}
 OPENBLAS = "/usr/lib/x86_64-linux-gnu/libopenblas.so.0"
@@ -108,25 +111,6 @@ def loaded_blas():
             pass
         described.append(text)
     return described
-
-
-def fortunes_tokens(folder):
-    """The corpus as the example's tokens (not its split: throughput only)."""
-    data = bytearray()
-    for name in sorted(os.listdir(folder)):
-        path = os.path.join(folder, name)
-        if "." not in name and os.path.isfile(path):
-            data += open(path, "rb").read()
-
-    def token(b):
-        if b == 10:
-            return 0
-        if b == 9:
-            return 1
-        if 32 <= b <= 126:
-            return b - 30
-        return 97
-    return [token(b) for b in data]
 
 
 def build_model(torch, V, T, L, H, C):
@@ -249,7 +233,7 @@ def main():
         import torch
     except ImportError:
         sys.exit("gpt_torch: torch is not installed (Debian: apt-get install python3-torch)")
-    tokens = fortunes_tokens(args.data)
+    tokens = corpus(args.data)[0]   # the training stream of the example's split
 
     # ours before and after torch, the slower counts (a shared machine drifts)
     ours = [run_ours(args)]

@@ -403,9 +403,11 @@ static int run_race(const dataset *d, run_spec base, const char *specs_text, dou
             }
         }
         const race_run *b = &r->runs[r->best];
-        fprintf(log, "%-8s best lr %-9.3g steps to %.4f: %-6s final %.4f\n",
-                rv_optim_type_name(r->type), b->lr, target,
-                b->steps_to_target >= 0 ? "" : "never", b->final_val);
+        char reached[32] = "never";
+        if (b->steps_to_target >= 0)
+            snprintf(reached, sizeof reached, "%ld", b->steps_to_target);
+        fprintf(log, "%-9s best lr %-9.3g steps to %.4f: %-6s final %.4f\n",
+                rv_optim_type_name(r->type), b->lr, target, reached, b->final_val);
     }
     double seconds = ex_now() - t0;
 

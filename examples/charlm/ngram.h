@@ -5,48 +5,30 @@
    negative log-likelihood per predicted token (nats/char) on the evaluated
    words, end marker included.
 
-   Counting sorts the base-27 codes of the training n-grams (27^5 < 2^32),
-   so memory is one uint32 per training token whatever n is. */
+   Counting sorts the base-27 codes of the training n-grams
+   (common/sorted.h), so memory is one uint64 per training token whatever
+   n is. */
 #ifndef CHARLM_NGRAM_H
 #define CHARLM_NGRAM_H
 
+#include "../common/sorted.h"
 #include "data.h"
 
 #include <math.h>
 
 #define CHARLM_NGRAM_MAX 6
 
-static inline int charlm_cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* First index in sorted[0, n) whose value is >= key. */
-static inline size_t charlm_lower_bound(const uint32_t *sorted, size_t n, uint32_t key)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (sorted[mid] < key)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* Calls visit(code, arg) for every n-gram of w: code = context * 27 + next. */
 static inline void charlm_ngram_codes(const charlm_words *w, int order,
-                                      void (*visit)(uint32_t code, void *arg), void *arg)
+                                      void (*visit)(uint64_t code, void *arg), void *arg)
 {
-    uint32_t mod = 1;
+    uint64_t mod = 1;
     for (int i = 0; i < order - 1; i++)
         mod *= CHARLM_VOCAB;
     for (size_t i = 0; i < w->n; i++) {
-        uint32_t ctx = 0;   /* all '.' */
+        uint64_t ctx = 0;   /* all '.' */
         for (const char *p = w->items[i];; p++) {
-            uint32_t t = *p ? (uint32_t)charlm_token(*p) : 0;
+            uint64_t t = *p ? (uint64_t)charlm_token(*p) : 0;
             visit(ctx * CHARLM_VOCAB + t, arg);
             if (!*p)
                 break;
@@ -56,27 +38,27 @@ static inline void charlm_ngram_codes(const charlm_words *w, int order,
 }
 
 typedef struct charlm_ngram_acc {
-    uint32_t *codes;
+    uint64_t *codes;
     size_t n;
     double nll;
     size_t tokens;
     double alpha;
 } charlm_ngram_acc;
 
-static inline void charlm_ngram_collect(uint32_t code, void *arg)
+static inline void charlm_ngram_collect(uint64_t code, void *arg)
 {
     charlm_ngram_acc *a = arg;
     a->codes[a->n++] = code;
 }
 
-static inline void charlm_ngram_score(uint32_t code, void *arg)
+static inline void charlm_ngram_score(uint64_t code, void *arg)
 {
     charlm_ngram_acc *a = arg;
-    uint32_t first = code - code % CHARLM_VOCAB;
-    size_t lo = charlm_lower_bound(a->codes, a->n, first);
-    size_t hi = charlm_lower_bound(a->codes, a->n, first + CHARLM_VOCAB);
-    size_t at = charlm_lower_bound(a->codes, a->n, code);
-    size_t end = charlm_lower_bound(a->codes, a->n, code + 1);
+    uint64_t first = code - code % CHARLM_VOCAB;
+    size_t lo = ex_lower_bound(a->codes, a->n, first);
+    size_t hi = ex_lower_bound(a->codes, a->n, first + CHARLM_VOCAB);
+    size_t at = ex_lower_bound(a->codes, a->n, code);
+    size_t end = ex_lower_bound(a->codes, a->n, code + 1);
     double p = ((double)(end - at) + a->alpha) / ((double)(hi - lo) + CHARLM_VOCAB * a->alpha);
     a->nll -= log(p);
     a->tokens++;
@@ -93,7 +75,7 @@ static inline double charlm_ngram_loss(const charlm_words *train, const charlm_w
     if (!a.codes)
         return NAN;
     charlm_ngram_codes(train, order, charlm_ngram_collect, &a);
-    qsort(a.codes, a.n, sizeof *a.codes, charlm_cmp_u32);
+    qsort(a.codes, a.n, sizeof *a.codes, ex_cmp_u64);
     charlm_ngram_codes(eval, order, charlm_ngram_score, &a);
     free(a.codes);
     return a.tokens ? a.nll / (double)a.tokens : NAN;

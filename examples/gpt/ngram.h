@@ -7,13 +7,14 @@
    stream's start read as '\n', which is token 0).
 
    As in charlm's baselines (examples/charlm/ngram.h) counting sorts the
-   n-grams' base-V codes (V^6 < 2^40), so any order costs one uint64 per
-   training token. alpha is the best of a small grid for each order, chosen
+   n-grams' base-V codes (V^6 < 2^40; common/sorted.h), so any order costs
+   one uint64 per training token. alpha is the best of a small grid for each order, chosen
    on the evaluated stream itself: the baseline gets the most add-alpha
    smoothing can give. */
 #ifndef GPT_NGRAM_H
 #define GPT_NGRAM_H
 
+#include "../common/sorted.h"
 #include "data.h"
 
 #include <math.h>
@@ -21,26 +22,6 @@
 #define GPT_NGRAM_MAX 6
 static const double gpt_ngram_alphas[] = {0.003, 0.01, 0.03, 0.1, 0.3, 1.0};
 #define GPT_NGRAM_ALPHAS (sizeof gpt_ngram_alphas / sizeof gpt_ngram_alphas[0])
-
-static inline int gpt_cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* First index in sorted[0, n) whose value is >= key. */
-static inline size_t gpt_lower_bound(const uint64_t *sorted, size_t n, uint64_t key)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (sorted[mid] < key)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
 
 /* The code of the n-gram ending at position i: context * V + token. */
 static inline uint64_t gpt_ngram_code(const uint8_t *tokens, size_t i, int order)
@@ -70,15 +51,15 @@ static inline int gpt_ngram_loss(const gpt_stream *train, const gpt_stream *eval
         return -1;
     for (size_t i = 0; i < train->n; i++)
         codes[i] = gpt_ngram_code(train->tokens, i, order);
-    qsort(codes, train->n, sizeof *codes, gpt_cmp_u64);
+    qsort(codes, train->n, sizeof *codes, ex_cmp_u64);
     double nll[GPT_NGRAM_ALPHAS] = {0};
     for (size_t i = first; i < first + count; i++) {
         uint64_t code = gpt_ngram_code(eval->tokens, i, order);
         uint64_t ctx = code - code % GPT_VOCAB;
-        size_t lo = gpt_lower_bound(codes, train->n, ctx);
-        size_t hi = gpt_lower_bound(codes, train->n, ctx + GPT_VOCAB);
-        size_t at = gpt_lower_bound(codes + lo, hi - lo, code) + lo;
-        size_t end = gpt_lower_bound(codes + lo, hi - lo, code + 1) + lo;
+        size_t lo = ex_lower_bound(codes, train->n, ctx);
+        size_t hi = ex_lower_bound(codes, train->n, ctx + GPT_VOCAB);
+        size_t at = ex_lower_bound(codes + lo, hi - lo, code) + lo;
+        size_t end = ex_lower_bound(codes + lo, hi - lo, code + 1) + lo;
         for (size_t a = 0; a < GPT_NGRAM_ALPHAS; a++) {
             double alpha = gpt_ngram_alphas[a];
             nll[a] -= log(((double)(end - at) + alpha) / ((double)(hi - lo) + GPT_VOCAB * alpha));

@@ -4,11 +4,10 @@
 # equal to an uninterrupted one, --race's JSON, chart and CSV, and the exact
 # error messages. Runs other than the first read a three-file copy of the
 # corpus to stay fast.
-set -euo pipefail
+source "$RAVINE_SOURCE/tests/cli_lib.sh"
+set -eo pipefail
 GPT="$RAVINE_BUILD/examples/gpt"
 FORTUNES=/usr/share/games/fortunes
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 [ -d "$FORTUNES" ] || fail "$FORTUNES is missing (scripts/setup.sh installs fortunes)"
 mkdir "$tmp/small"
@@ -89,7 +88,7 @@ assert set(r["baselines"]) == {"bigram", "trigram", "4gram", "5gram", "6gram"}, 
 PY
 svg="$tmp/race/gpt_race.svg"
 [ -s "$svg" ] || fail "no $svg"
-if command -v xmllint > /dev/null; then xmllint --noout "$svg"; fi
+wellformed "$svg" || fail "$svg is not well-formed XML"
 for label in "adamw lr=" "adam lr=" "muon lr=" "target" "update step" "training seconds" "validation loss"; do
     grep -q "$label" "$svg" || fail "$svg lacks \"$label\""
 done
@@ -97,32 +96,26 @@ csv="$tmp/race/gpt_race.csv"
 [ "$(head -1 "$csv")" = "optim,lr,best,step,seconds,train_loss,val_loss" ] || fail "CSV header"
 [ "$(wc -l < "$csv")" -eq $((1 + 6 * 5)) ] || fail "CSV rows: $(wc -l < "$csv")"
 
-# errors: `gpt: <what>: <why>` on stderr, exit status 2
-expect_error() {
-    local want="$1"; shift
-    local got rc=0
-    got=$("$GPT" "$@" 2>&1 >/dev/null) || rc=$?
-    [ "$rc" -eq 2 ] || fail "exit $rc for $*"
-    [ "$got" = "$want" ] || fail "for $*: got '$got', want '$want'"
-}
+# errors: `gpt: <what>: <why>` on stderr, exit status 2 (counted by cli_lib.sh)
+set +e
 mkdir "$tmp/empty"
-expect_error 'gpt: --steps: expected an integer, got "abc"' --steps abc
-expect_error 'gpt: --channels: 30 is not a multiple of --heads 4' --channels 30
-expect_error 'gpt: --temperature: must be > 0, got 0' --temperature 0
-expect_error 'gpt: options: unknown option "--frobnicate" (see --help)' --frobnicate
-expect_error "gpt: --optim: spec 'adamw(lr=-1)': lr must be >= 0, got -1" --optim 'adamw(lr=-1)' "${small[@]}" --steps 1
-expect_error "gpt: $tmp/empty: no fortunes in files without an extension" --data "$tmp/empty"
-expect_error "gpt: $tmp/nope: cannot open the folder" --data "$tmp/nope"
-expect_error "gpt: --resume: checkpoint '$tmp/nope': cannot open: No such file or directory" --resume "$tmp/nope"
-expect_error "gpt: --resume: $tmp/a.safetensors is at step 20, past --steps 10" --resume "$tmp/a.safetensors" --steps 10
-expect_error "gpt: --resume: checkpoint '$tmp/a.safetensors': tensor 'wte.weight' has 1568 elements, the optimizer's has 3136" \
+expect_err steps_not_integer 'gpt: --steps: expected an integer, got "abc"' "$GPT" --steps abc
+expect_err channels_heads 'gpt: --channels: 30 is not a multiple of --heads 4' "$GPT" --channels 30
+expect_err temperature_zero 'gpt: --temperature: must be > 0, got 0' "$GPT" --temperature 0
+expect_err unknown_option 'gpt: options: unknown option "--frobnicate" (see --help)' "$GPT" --frobnicate
+expect_err bad_optim "gpt: --optim: spec 'adamw(lr=-1)': lr must be >= 0, got -1" "$GPT" --optim 'adamw(lr=-1)' "${small[@]}" --steps 1
+expect_err empty_data "gpt: $tmp/empty: no fortunes in files without an extension" "$GPT" --data "$tmp/empty"
+expect_err missing_data "gpt: $tmp/nope: cannot open the folder" "$GPT" --data "$tmp/nope"
+expect_err resume_missing "gpt: --resume: checkpoint '$tmp/nope': cannot open: No such file or directory" "$GPT" --resume "$tmp/nope"
+expect_err resume_past_steps "gpt: --resume: $tmp/a.safetensors is at step 20, past --steps 10" "$GPT" --resume "$tmp/a.safetensors" --steps 10
+expect_err resume_other_model "gpt: --resume: checkpoint '$tmp/a.safetensors': tensor 'wte.weight' has 1568 elements, the optimizer's has 3136" "$GPT" \
     --resume "$tmp/a.safetensors" --steps 40 "${small[@]}" --channels 32
-expect_error 'gpt: --race: cannot be combined with --checkpoint, --resume, --optim or --schedule' --race --optim adam
-expect_error 'gpt: --target: only applies to --race' --target 1.5
-expect_error 'gpt: --grid: expected positive numbers separated by commas, got "1,x"' --race --grid 1,x
-expect_error 'gpt: --race: the baseline (first spec) must be an optimizer for every tensor, not muon' \
+expect_err race_with_optim 'gpt: --race: cannot be combined with --checkpoint, --resume, --optim or --schedule' "$GPT" --race --optim adam
+expect_err target_without_race 'gpt: --target: only applies to --race' "$GPT" --target 1.5
+expect_err bad_grid 'gpt: --grid: expected positive numbers separated by commas, got "1,x"' "$GPT" --race --grid 1,x
+expect_err muon_baseline 'gpt: --race: the baseline (first spec) must be an optimizer for every tensor, not muon' "$GPT" \
     --race 'muon; adamw' "${small[@]}"
-expect_error "gpt: --rest-optim: tensor 'h.0.ln_1.weight': muon updates 2-D matrices only; this tensor has another number of dimensions" \
+expect_err muon_rest_vector "gpt: --rest-optim: tensor 'h.0.ln_1.weight': muon updates 2-D matrices only; this tensor has another number of dimensions" "$GPT" \
     --optim muon --rest-optim muon "${small[@]}" --steps 1
-expect_error "gpt: --schedule: spec 'cosine(lr=1)': cosine needs the key 't_max'" --schedule 'cosine(lr=1)' "${small[@]}" --steps 1
-echo "gpt_json: ok"
+expect_err bad_schedule "gpt: --schedule: spec 'cosine(lr=1)': cosine needs the key 't_max'" "$GPT" --schedule 'cosine(lr=1)' "${small[@]}" --steps 1
+finish
