@@ -4,7 +4,8 @@
 Builds examples/gpt's model in torch (pre-LayerNorm decoder, token and
 position embeddings, causal multi-head attention, tanh-GELU MLP, output tied
 to the token embedding; AdamW with the example's param groups and clipping),
-trains it on windows of the fortunes text, and times full updates (forward,
+trains it on windows of the example's training text (its split, rebuilt by
+gpt_ngrams.py), and times full updates (forward,
 backward, clipping, optimizer step). In the same run it trains the C example
 with the same shape and reads its tokens_per_s (update time only, as here).
 Both run on the same cores with the same thread count and the same
@@ -172,7 +173,7 @@ def time_torch(torch, tokens, args):
     others = [p for n, p in model.named_parameters() if not (p.dim() == 2 and n.startswith("h."))]
     opt = torch.optim.AdamW([{"params": matrices, "weight_decay": 0.1},
                              {"params": others, "weight_decay": 0.0}],
-                            lr=2e-3, betas=(0.9, 0.95))
+                            lr=4e-3, betas=(0.9, 0.95))
     data = torch.tensor(tokens, dtype=torch.long)
     gen = torch.Generator().manual_seed(1)
     params = sum(p.numel() for p in model.parameters())
