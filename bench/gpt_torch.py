@@ -5,9 +5,9 @@ Builds examples/gpt's model in torch (pre-LayerNorm decoder, token and
 position embeddings, causal multi-head attention, tanh-GELU MLP, output tied
 to the token embedding; AdamW with the example's param groups and clipping),
 trains it on windows of the example's training text (its split, rebuilt by
-gpt_ngrams.py), and times full updates (forward,
-backward, clipping, optimizer step). In the same run it trains the C example
-with the same shape and reads its tokens_per_s (update time only, as here).
+gpt_ngrams.py), and times full updates (forward, backward, clipping,
+optimizer step). In the same run it trains the C example with the same
+shape and reads its tokens_per_s (update time only, as here).
 Both run on the same cores with the same thread count and the same
 environment, and it says which BLAS each used.
 
