@@ -59,6 +59,7 @@ typedef enum rv_status {
     RV_ERR_WARMUP_STEPS,    /* sfadamw */
     RV_ERR_R,               /* sfadamw */
     RV_ERR_WEIGHT_LR_POWER, /* sfadamw */
+    RV_ERR_STATE_PRECISION, /* state=fp32|bf16|int8 */
 
     /* tensors and the optimizer's mode */
     RV_ERR_SHAPE,           /* a tensor lacks the shape its algorithm needs, or the shape is wrong */

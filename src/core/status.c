@@ -37,6 +37,7 @@ static const char *const messages[RV_STATUS_COUNT] = {
     [RV_ERR_WARMUP_STEPS] = "invalid warmup_steps",
     [RV_ERR_R] = "invalid r (averaging power)",
     [RV_ERR_WEIGHT_LR_POWER] = "invalid weight_lr_power",
+    [RV_ERR_STATE_PRECISION] = "invalid state precision",
     [RV_ERR_SHAPE] = "tensor shape missing or not what the algorithm needs",
     [RV_ERR_ALIGN] = "pointer not aligned for float",
     [RV_ERR_MODE] = "optimizer is in the wrong mode (schedule-free train/eval)",

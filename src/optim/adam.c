@@ -8,9 +8,9 @@
 #include <math.h>
 
 static const char *const adam_keys[] = {"lr", "betas", "eps", "weight_decay", "amsgrad",
-                                        "maximize", NULL};
+                                        "maximize", "state", NULL};
 static const char *const adamw_keys[] = {"lr", "betas", "eps", "weight_decay", "amsgrad",
-                                         "maximize", "decay", NULL};
+                                         "maximize", "decay", "state", NULL};
 
 static void adam_defaults(rv_hparams *h)
 {
@@ -61,6 +61,13 @@ static const char *adam_state_name(const rv_hparams *h, const rv_shape *shape, s
     (void)shape;
     static const char *const names[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
     return i < adam_state_count(h, shape) ? names[i] : NULL;
+}
+
+/* exp_avg is signed; exp_avg_sq and max_exp_avg_sq are not */
+static rv_buffer_kind adam_kind(const rv_hparams *h, size_t i)
+{
+    (void)h;
+    return i == 0 ? RV_BUF_SIGNED : RV_BUF_NONNEG;
 }
 
 static void prepare_common(const rv_hparams *h, long step, rv_coeffs *c)
@@ -139,6 +146,7 @@ static const rv_optim_type adam_type = {
     .validate = adam_validate,
     .state_count = adam_state_count,
     .state_name = adam_state_name,
+    .state_kind = adam_kind,
     .prepare = adam_prepare,
     .update = adam_update,
     .update_traced = adam_traced,
@@ -154,6 +162,7 @@ static const rv_optim_type adamw_type = {
     .validate = adamw_validate,
     .state_count = adam_state_count,
     .state_name = adam_state_name,
+    .state_kind = adam_kind,
     .prepare = adamw_prepare,
     .update = adam_update,
     .update_traced = adam_traced,

@@ -20,6 +20,13 @@ typedef struct rv_shape {
 static inline size_t rv_shape_rows(const rv_shape *s) { return s->ndim >= 2 ? s->dims[s->ndim - 2] : 1; }
 static inline size_t rv_shape_cols(const rv_shape *s) { return s->ndim >= 1 ? s->dims[s->ndim - 1] : s->n; }
 
+/* What a state buffer holds, for storing it below float32. */
+typedef enum rv_buffer_kind {
+    RV_BUF_SIGNED = 0,   /* a signed statistic (first moments, momentum) */
+    RV_BUF_NONNEG,       /* a non-negative statistic (second moments, sums of squares) */
+    RV_BUF_EXACT         /* a copy of parameters (sfadamw's z): always float32 */
+} rv_buffer_kind;
+
 /* How a state buffer starts. */
 typedef struct rv_state_fill {
     int from_param;   /* a copy of the parameter (sfadamw's z) */
@@ -48,6 +55,8 @@ struct rv_optim_type {
     size_t (*state_len)(const rv_hparams *h, const rv_shape *shape, size_t i);
     /* how buffer i starts; NULL: zeros */
     rv_state_fill (*state_fill)(const rv_hparams *h, size_t i);
+    /* what buffer i holds; NULL: signed statistics */
+    rv_buffer_kind (*state_kind)(const rv_hparams *h, size_t i);
     /* per-tensor scalars (nadam's mu_product, sfadamw's lr_max/weight_sum) */
     size_t n_scalars;
     const char *const *scalar_names;
@@ -71,6 +80,10 @@ struct rv_optim_type {
     void (*to_eval)(const rv_hparams *h, size_t n, float *p, float *const *state);
     void (*to_train)(const rv_hparams *h, size_t n, float *p, float *const *state);
 };
+
+/* The algorithm's own checks, and the state precision every algorithm
+   shares (only element-wise algorithms store state below float32). */
+rv_status rv_type_validate(const rv_optim_type *type, const rv_hparams *h);
 
 /* Buffers and their lengths for a tensor, whatever the algorithm. */
 static inline size_t rv_type_state_len(const rv_optim_type *t, const rv_hparams *h,
