@@ -2,7 +2,11 @@
 // Schedule-Free AdamW. Their traces equal `ravine trace` (Schedule-Free's
 // average x equals `ravine trace --eval`), explained updates land on the
 // trace rows, and the page draws and explains them when switched on.
+// A picture of them goes to $RAVINE_BUILD/web/screenshots/live-newer.png (and
+// to $RAVINE_SCREENSHOT_DIR when set, as for web_page_load).
 import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { check, env, finish, near, openPage } from "./harness.mjs";
 
 const ravine = env("RAVINE");
@@ -126,6 +130,16 @@ try {
   await page.selectOption("#explain", "nadam");
   const en = await explainAt({ surface: s.surface, optim: want.nadam, start: s.start }, s.k);
   check((await page.textContent("#equations")).includes(fmt(en.muProduct)), "nadam panel shows the momentum product");
+
+  // The picture for the docs: the five with Adam, Schedule-Free's update in the panel.
+  for (const id of ["sgd", "momentum", "newton"]) await page.uncheck(`#on-${id}`);
+  await page.selectOption("#explain", "sfadamw");
+  await page.evaluate(() => window.ravineLive.seek(40));
+  const shot = await page.screenshot({ fullPage: true });
+  for (const d of [join(env("RAVINE_BUILD"), "web", "screenshots"), process.env.RAVINE_SCREENSHOT_DIR].filter(Boolean)) {
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, "live-newer.png"), shot);
+  }
 
   // Another surface brings its own measured presets.
   await page.selectOption("#surface", "rosenbrock");
