@@ -234,6 +234,15 @@ static void section_bowl(page *p)
     contour_and_loss(p, s, optims, n, start, "bowl(kappa=10)", "x", "y", "bowl", THRESHOLD);
     out(p, "<h3>Which optimizer first reaches loss &lt; %.9g?</h3>\n", THRESHOLD);
     race_table(p, "bowl", s, optims, n, start, THRESHOLD);
+    /* the newer element-wise rules, at the live page's measured lrs */
+    static const char *const newer[] = {"nadam(lr=0.25)", "radam(lr=0.32)", "adamax(lr=0.89)",
+                                        "lion(lr=0.25)",  "sfadamw(lr=0.89)", "adam(lr=0.1)"};
+    out(p, "<h3>The newer rules on the same bowl</h3>\n"
+           "<p>NAdam, RAdam, Adamax, Lion and Schedule-Free AdamW, each at the learning rate the live "
+           "page uses on this bowl (the middle of the band of rates that get 99.9%% of the way down "
+           "and stay there), Adam from above for reference. Schedule-Free is raced on y, the point "
+           "where it takes its gradients.</p>\n");
+    race_table(p, "bowl_newer", s, newer, sizeof newer / sizeof newer[0], start, THRESHOLD);
     rv_surface_free(s);
 }
 

@@ -53,10 +53,10 @@ void lab_cli_json_string(FILE *f, const char *s)
 static int run(int argc, char **argv)
 {
     const char *surface = NULL, *optim = NULL, *start_text = NULL, *steps_text = NULL,
-               *schedule = NULL;
+               *schedule = NULL, *eval = NULL;
     const cli_option opts[] = {
-        {"surface", 1, &surface}, {"optim", 1, &optim},       {"start", 1, &start_text},
-        {"steps", 1, &steps_text}, {"schedule", 1, &schedule},
+        {"surface", 1, &surface},  {"optim", 1, &optim},       {"start", 1, &start_text},
+        {"steps", 1, &steps_text}, {"schedule", 1, &schedule}, {"eval", 0, &eval},
     };
     cli_parse(&cmd_trace, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0, NULL);
     if (!surface)
@@ -76,7 +76,7 @@ static int run(int argc, char **argv)
     double *rows = malloc((size_t)(steps + 1) * 3 * sizeof *rows);
     if (!rows)
         cli_die("trace", "out of memory for %ld steps", steps);
-    if ((st = rv_lab_trace(s, optim, sched, start, steps, rows)))
+    if ((st = (eval ? rv_lab_trace_eval : rv_lab_trace)(s, optim, sched, start, steps, rows)))
         cli_die_status(st == RV_ERR_SURFACE_DOMAIN ? "--start" : "--optim", st);
     printf("step,x,y,loss\n");
     for (long k = 0; k <= steps; k++)
@@ -90,11 +90,14 @@ static int run(int argc, char **argv)
 const cli_command cmd_trace = {
     "trace", "follow one optimizer on a loss surface: step,x,y,loss rows",
     "ravine trace --surface SPEC --optim SPEC [--start X,Y] [--steps N] [--schedule SPEC]\n"
+    "             [--eval]\n"
     "  Prints step,x,y,loss from step 0 (the start) to N (default 100).\n"
     "  SPEC of --optim: any optimizer (sgd, adam, ...) or newton(damping=0, lr=1).\n"
     "  The optimizer holds (x, y) as float32; with --schedule, update k (from 0)\n"
     "  uses lr = schedule(k). Once the path leaves the surface's domain or the\n"
-    "  loss overflows, the remaining rows are nan.\n"
+    "  loss overflows, the remaining rows are nan. --eval prints the points eval\n"
+    "  mode holds: for sfadamw the average x (the rows are otherwise y, where the\n"
+    "  gradients are taken); the same rows for every other optimizer.\n"
     "  Surfaces: bowl(kappa=10), quadratic(a,b,c,d,e), rosenbrock(a=1,b=100), beale,\n"
     "  himmelblau, saddle, rastrigin(a=10), delivery(standardize=false,n=64,seed=42,noise=2),\n"
     "  expr(f=\"0.5*(x^2+10*y^2)\").",
