@@ -2,8 +2,9 @@
 # on seed 002's bowl(kappa=10) from (-4, 1): traces, races, sweeps and plots
 # checked against an independent float32 transcription of each update rule
 # (written from torch.optim's NAdam, RAdam and Adamax, lion-pytorch and
-# schedule_free's AdamWScheduleFree, one float32 operation at a time), and
-# first steps by hand.
+# schedule_free's AdamWScheduleFree, one float32 operation at a time, with
+# the single rounding of torch's fused ops: add_/sub_ with alpha, addcmul_
+# and lerp_), and first steps by hand.
 . "$(dirname "$0")/../cli_lib.sh"
 
 BOWL='bowl(kappa=10)'
@@ -23,7 +24,7 @@ expect_out sfadamw_step1 '1,-3.11000013,0.110000014,4.89655043' row1 'sfadamw(lr
 expect_out sfadamw_step1_eval '1,-3.11000013,0.110000014,4.89655043' row1 'sfadamw(lr=0.89)' --eval
 
 # The race of the page's bowl presets, exactly
-expect_out race_json '{"results":[{"optim":"nadam(lr=0.25)","steps_to_threshold":27,"final_loss":2.05322197e-08,"diverged":false},{"optim":"radam(lr=0.32)","steps_to_threshold":44,"final_loss":1.79760277e-05,"diverged":false},{"optim":"adamax(lr=0.89)","steps_to_threshold":25,"final_loss":9.44758229e-05,"diverged":false},{"optim":"lion(lr=0.25)","steps_to_threshold":16,"final_loss":0,"diverged":false},{"optim":"sfadamw(lr=0.89)","steps_to_threshold":11,"final_loss":4.82273266e-07,"diverged":false}]}' \
+expect_out race_json '{"results":[{"optim":"nadam(lr=0.25)","steps_to_threshold":27,"final_loss":2.05321991e-08,"diverged":false},{"optim":"radam(lr=0.32)","steps_to_threshold":44,"final_loss":1.79760115e-05,"diverged":false},{"optim":"adamax(lr=0.89)","steps_to_threshold":25,"final_loss":9.44758803e-05,"diverged":false},{"optim":"lion(lr=0.25)","steps_to_threshold":16,"final_loss":0,"diverged":false},{"optim":"sfadamw(lr=0.89)","steps_to_threshold":11,"final_loss":4.82273495e-07,"diverged":false}]}' \
   "$RAVINE" race --surface "$BOWL" --optims "$SPECS" --start -4,1 --steps 100 --threshold 0.013 --json
 check race_table_winner sh -c "'$RAVINE' race --surface '$BOWL' --optims '$SPECS' --start -4,1 --steps 100 --threshold 0.013 |
   grep -q '^first below 0.013: sfadamw(lr=0.89), after 11 steps$'"
@@ -40,13 +41,27 @@ RAVINE, TMP = sys.argv[1], sys.argv[2]
 STEPS, THRESHOLD = 100, 0.013
 
 import json, math, struct, subprocess, sys
+from fractions import Fraction
 
 def f(x):  # round a double to float32: each + - * / sqrt of floats, done in double, is exact then
     return struct.unpack("f", struct.pack("f", x))[0]
 
-def lerp(a, b, w):  # torch.lerp on float32
+def fma(a, b, c):  # a*b + c rounded once to float32 (nearest, ties to even), as torch's fused ops
+    q = Fraction(a) * Fraction(b) + Fraction(c)
+    if q == 0:
+        return 0.0
+    sign, q = (-1 if q < 0 else 1), abs(q)
+    e = q.numerator.bit_length() - q.denominator.bit_length()
+    e += 1 if Fraction(2) ** (e + 1) <= q else 0
+    e -= 1 if Fraction(2) ** e > q else 0
+    scale = Fraction(2) ** (23 - max(e, -126))
+    n, r = divmod(q * scale, 1)
+    n = int(n) + (1 if r > Fraction(1, 2) or (r == Fraction(1, 2) and int(n) % 2) else 0)
+    return sign * float(n / scale)
+
+def lerp(a, b, w):  # torch.lerp on float32: w*(b - a) + a, or (w - 1)*(b - a) + b, fused
     w = f(w)
-    return f(a + f(w * f(b - a))) if abs(w) < 0.5 else f(b - f(f(b - a) * f(1 - w)))
+    return fma(w, f(b - a), a) if abs(w) < 0.5 else fma(f(w - 1), f(b - a), b)
 
 def grad(p):  # the lab: the gradient in double at the float32 point, rounded to float
     return [f(p[0]), f(10.0 * p[1])]
@@ -63,7 +78,7 @@ def nadam(lr, steps, b1=0.9, b2=0.999, eps=1e-8, psi=4e-3):
         c1, c2 = f(-lr * (1 - mu) / (1 - prod)), f((-lr * mu_next) / (1 - prod * mu_next))
         for i in range(2):
             m[i] = lerp(m[i], g[i], 1 - b1)
-            v[i] = f(f(v[i] * f(b2)) + f(f(f(1 - b2) * g[i]) * g[i]))
+            v[i] = fma(f(f(1 - b2) * g[i]), g[i], f(v[i] * f(b2)))
             d = f(f(math.sqrt(f(v[i] / f(1 - b2 ** t)))) + f(eps))
             p[i] = f(p[i] + f(f(c1 * g[i]) / d))   # addcdiv: self + value * t1 / t2, left to right
             p[i] = f(p[i] + f(f(c2 * m[i]) / d))
@@ -79,7 +94,7 @@ def radam(lr, steps, b1=0.9, b2=0.999, eps=1e-8):
         rho = rho_inf - 2 * t * b2 ** t / bc2
         for i in range(2):
             m[i] = lerp(m[i], g[i], 1 - b1)
-            v[i] = f(f(v[i] * f(b2)) + f(f(f(1 - b2) * g[i]) * g[i]))
+            v[i] = fma(f(f(1 - b2) * g[i]), g[i], f(v[i] * f(b2)))
             step = f(f(m[i] / f(bc1)) * f(lr))
             if rho > 5:
                 rect = math.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
@@ -106,9 +121,9 @@ def lion(lr, steps, b1=0.9, b2=0.99):
     for t in range(1, steps + 1):
         g = grad(p)
         for i in range(2):
-            c = f(f(m[i] * f(b1)) + f(f(1 - b1) * g[i]))
-            p[i] = f(p[i] + f(f(-lr) * ((c > 0) - (c < 0))))
-            m[i] = f(f(m[i] * f(b2)) + f(f(1 - b2) * g[i]))
+            c = fma(g[i], f(1 - b1), f(m[i] * f(b1)))
+            p[i] = fma((c > 0) - (c < 0), f(-lr), p[i])
+            m[i] = fma(g[i], f(1 - b2), f(m[i] * f(b2)))
         out.append(list(p))
     return out
 
@@ -123,11 +138,11 @@ def sfadamw(lr, steps, b1=0.9, b2=0.999, eps=1e-8, eval_mode=False):
         weight_sum += weight
         ckp1 = weight / weight_sum
         for i in range(2):
-            v[i] = f(f(v[i] * f(b2)) + f(f(f(1 - b2) * g[i]) * g[i]))
+            v[i] = fma(f(f(1 - b2) * g[i]), g[i], f(v[i] * f(b2)))
             n = f(g[i] / f(f(math.sqrt(f(v[i] / f(bc2)))) + f(eps)))
             y[i] = lerp(y[i], z[i], ckp1)
-            y[i] = f(y[i] + f(f(lr * (b1 * (1 - ckp1) - 1)) * n))
-            z[i] = f(z[i] - f(f(lr) * n))
+            y[i] = fma(n, f(lr * (b1 * (1 - ckp1) - 1)), y[i])
+            z[i] = fma(n, -f(lr), z[i])
         out.append([lerp(y[i], z[i], 1 - 1 / b1) for i in range(2)] if eval_mode else list(y))
     return out
 
