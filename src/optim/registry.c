@@ -543,7 +543,12 @@ rv_status rv_update(const rv_optim_type *type, const rv_hparams *h, long step, s
 {
     rv_state st;
     rv_status s = rv_hparams_validate(type, h);
-    if (s || (s = plain_state(type, state, n, type->state_count(h, NULL), &st)))
+    if (s)
+        return s;
+    /* before the buffers are read: the state array may be short of a bad call's needs */
+    if (n && (!param || !grad))
+        return rv_fail(RV_ERR_NULL, "%s is NULL", param ? "grad" : "param");
+    if ((s = plain_state(type, state, n, type->state_count(h, NULL), &st)))
         return s;
     return rv_update_state(type, h, step, n, param, grad, &st);
 }
