@@ -1,0 +1,265 @@
+/* Storage below float32: bf16 conversion, the int8 quantization maps, and
+   optimizers whose state is bf16 or int8 or whose parameters are bf16. */
+#include "ravine/ravine.h"
+#include "check.h"
+#include "kernels/bf16.h"
+#include "kernels/quant.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+/* round to nearest even, written out on the bits of a double */
+static uint16_t bf16_reference(float f)
+{
+    if (f != f)
+        return 0x7fc0;
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    uint32_t lo = u & 0xffffu, hi = u >> 16;
+    if (lo > 0x8000u || (lo == 0x8000u && (hi & 1u)))
+        hi++;
+    return (uint16_t)hi;
+}
+
+static void bf16_conversion(void)
+{
+    CHECK(rv_f32_to_bf16(1.0f) == 0x3f80 && rv_bf16_to_f32(0x3f80) == 1.0f);
+    /* ties go to the even neighbour */
+    float tie_down, tie_up;
+    uint32_t a = 0x3f808000u, b = 0x3f818000u;
+    memcpy(&tie_down, &a, 4);
+    memcpy(&tie_up, &b, 4);
+    CHECK(rv_f32_to_bf16(tie_down) == 0x3f80 && rv_f32_to_bf16(tie_up) == 0x3f82);
+    CHECK(rv_f32_to_bf16(NAN) == 0x7fc0 && rv_f32_to_bf16(INFINITY) == 0x7f80);
+    CHECK(rv_f32_to_bf16(-INFINITY) == 0xff80 && rv_f32_to_bf16(3.4e38f) == 0x7f80);
+    CHECK(rv_bf16_nonfinite(0x7f80) && rv_bf16_nonfinite(0x7fc0) && !rv_bf16_nonfinite(0x7f7f));
+    uint32_t x = 12345;
+    int same = 1;
+    for (int i = 0; i < 1000000; i++) {
+        x = x * 1664525u + 1013904223u;
+        float f;
+        memcpy(&f, &x, 4);
+        same &= rv_f32_to_bf16(f) == bf16_reference(f);
+        same &= rv_bf16_to_f32(rv_f32_to_bf16(f)) == f || f != f || (x & 0xffffu);
+    }
+    CHECK_MSG(same, "bf16 rounding differs from round-to-nearest-even");
+}
+
+/* the nearest level by brute force, ties to the larger */
+static int nearest_level(const rv_quant_map *q, float a)
+{
+    int best = 0;
+    for (int i = 1; i < q->n_levels; i++)
+        if (fabsf(a - q->level[i]) <= fabsf(a - q->level[best]))
+            best = i;
+    return best;
+}
+
+static void quant_maps(void)
+{
+    for (int s = 0; s < 2; s++) {
+        const rv_quant_map *q = rv_quant_maps(s);
+        CHECK(q->n_levels == (s ? 256 : 128));
+        CHECK(q->level[0] == 0.0f && q->level[q->n_levels - 1] == 1.0f);
+        int ascending = 1;
+        for (int i = 1; i < q->n_levels; i++)
+            ascending &= q->level[i] > q->level[i - 1];
+        CHECK(ascending);
+        /* the formula: the top decade is linear from 0.1 + 0.9/2^f to 1 */
+        CHECK_NEAR(q->level[q->n_levels / 2], 0.1 + 0.9 / (q->n_levels / 2), 1e-7);
+        CHECK_NEAR(q->level[1], s ? 1e-7 : 1e-6, 1e-13);
+        /* the encoder finds the nearest level for every kind of magnitude */
+        uint32_t x = 777;
+        int agree = 1;
+        for (int i = 0; i < 200000; i++) {
+            x = x * 1664525u + 1013904223u;
+            float a = (i % 2) ? (float)(x >> 8) / 16777216.0f
+                              : powf(10.0f, -8.0f * (float)(x >> 8) / 16777216.0f);
+            agree &= rv_quant_level(q, a) == nearest_level(q, a) ||
+                     fabsf(a - q->level[rv_quant_level(q, a)]) ==
+                         fabsf(a - q->level[nearest_level(q, a)]);
+        }
+        for (int i = 0; i < q->n_levels; i++)   /* every level and every midpoint */
+            agree &= rv_quant_level(q, q->level[i]) == i &&
+                     (i + 1 == q->n_levels || rv_quant_level(q, nextafterf(q->mid[i], 0)) == i);
+        CHECK_MSG(agree, "map %d: the encoder misses the nearest level", s);
+        /* signed: the sign bit, symmetric values */
+        if (!s)
+            CHECK(rv_quant_encode(q, -0.5f, 1.0f) == (0x80 | rv_quant_encode(q, 0.5f, 1.0f)) &&
+                  q->value[0x80 | 5] == -q->value[5]);
+    }
+}
+
+static float *fill(size_t n, float scale, unsigned seed)
+{
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        x[i] = scale * ((float)(seed >> 8) / 8388608.0f - 1.0f);
+    }
+    return x;
+}
+
+/* the same problem with state fp32, bf16 and int8: close runs, and int8
+   state's block scales and thread-count independence */
+static void reduced_state(void)
+{
+    enum { N = 3000, STEPS = 50 };
+    const char *specs[] = {"adamw(lr=0.01)", "adamw(lr=0.01, state=bf16)",
+                           "adamw(lr=0.01, state=int8)"};
+    float *runs[3];
+    for (int r = 0; r < 3; r++) {
+        float *p = fill(N, 1.0f, 1), *g = malloc(N * sizeof *g);
+        rv_optim *o;
+        CHECK_STATUS(rv_optim_create_spec(&o, specs[r]), RV_OK);
+        CHECK_STATUS(rv_optim_add_param(o, 0, "w", p, g, N, NULL), RV_OK);
+        for (int k = 0; k < STEPS; k++) {
+            for (int i = 0; i < N; i++)
+                g[i] = p[i] * (0.5f + (float)(i % 7) / 7.0f) + 0.01f * (float)((i * 31 + k) % 13 - 6);
+            CHECK_STATUS(rv_optim_step(o), RV_OK);
+        }
+        rv_param_view v;
+        CHECK_STATUS(rv_optim_param_view(o, 0, &v), RV_OK);
+        CHECK(v.n_state == 2 && v.state_precision[0] == (rv_precision)r);
+        CHECK((r == 0) == (v.state[0] != NULL) && v.state_data[0] != NULL);
+        if (r == 2) {
+            /* each block's scale is its largest magnitude, stored exactly */
+            const uint8_t *codes = v.state_data[1];
+            const float *scale = v.state_absmax[1];
+            int top_exact = 1;
+            for (size_t b = 0; b * RV_QUANT_BLOCK < N; b++) {
+                int has_top = 0;
+                for (size_t i = b * RV_QUANT_BLOCK; i < N && i < (b + 1) * RV_QUANT_BLOCK; i++)
+                    has_top |= codes[i] == 255;
+                top_exact &= has_top && scale[b] > 0;
+            }
+            CHECK_MSG(top_exact, "every int8 block holds its largest value exactly");
+        }
+        rv_optim_free(o);
+        free(g);
+        runs[r] = p;
+    }
+    float *start = fill(N, 1.0f, 1);
+    double moved = 0;
+    for (int i = 0; i < N; i++)
+        moved += fabs((double)runs[0][i] - start[i]) / N;
+    free(start);
+    for (int r = 1; r < 3; r++) {
+        double off = 0;
+        for (int i = 0; i < N; i++)
+            off += fabs((double)runs[r][i] - runs[0][i]) / N;
+        /* the state's rounding moves parameters far less than the steps do:
+           measured 0.16% (bf16) and 1.8% (int8) of the mean movement */
+        CHECK_MSG(off < (r == 1 ? 0.005 : 0.05) * moved && off > 0, "%s: mean |dp| %g of %g moved",
+                  specs[r], off, moved);
+        printf("%s: mean |p - p_fp32| = %.3g, %.2g%% of the mean movement %.3g\n", specs[r], off,
+               100 * off / moved, moved);
+    }
+    for (int r = 0; r < 3; r++)
+        free(runs[r]);
+
+    /* int8 state: the same bits for 1 and 2 threads (blocks never straddle threads) */
+    enum { BIG = (1 << 17) + 300 };
+    float *out[2];
+    for (int t = 0; t < 2; t++) {
+        float *p = fill(BIG, 1.0f, 3), *g = fill(BIG, 0.1f, 4);
+        rv_optim *o;
+        CHECK_STATUS(rv_optim_create_spec(&o, "lion(lr=0.001, state=int8)"), RV_OK);
+        CHECK_STATUS(rv_optim_set_threads(o, t + 1), RV_OK);
+        CHECK_STATUS(rv_optim_add_param(o, 0, "a", p, g, 1000, NULL), RV_OK);
+        CHECK_STATUS(rv_optim_add_param(o, 0, "b", p + 1000, g + 1000, BIG - 1000, NULL), RV_OK);
+        for (int k = 0; k < 3; k++)
+            CHECK_STATUS(rv_optim_step(o), RV_OK);
+        rv_optim_free(o);
+        free(g);
+        out[t] = p;
+    }
+    CHECK(memcmp(out[0], out[1], BIG * sizeof(float)) == 0);
+    free(out[0]);
+    free(out[1]);
+}
+
+/* bf16 parameters: the master is the float32 run, the parameter its rounding */
+static void bf16_params(void)
+{
+    enum { N = 100 };
+    float *p32 = fill(N, 1.0f, 9), g32[N];
+    uint16_t p16[N], g16[N];
+    for (int i = 0; i < N; i++) {
+        p16[i] = rv_f32_to_bf16(p32[i]);
+        p32[i] = rv_bf16_to_f32(p16[i]);
+    }
+    rv_optim *a, *b;
+    CHECK_STATUS(rv_optim_create_spec(&a, "adam(lr=0.01)"), RV_OK);
+    CHECK_STATUS(rv_optim_create_spec(&b, "adam(lr=0.01)"), RV_OK);
+    CHECK_STATUS(rv_optim_add_param(a, 0, "w", p32, g32, N, NULL), RV_OK);
+    CHECK_STATUS(rv_optim_add_param_bf16(b, 0, "w", p16, g16, 1, (size_t[]){N}, NULL), RV_OK);
+    CHECK_STATUS(rv_optim_set_buffers(b, 0, p32, g32), RV_ERR_ARG);
+    int same = 1;
+    for (int k = 0; k < 20; k++) {
+        for (int i = 0; i < N; i++) {
+            g16[i] = rv_f32_to_bf16(0.3f * (float)sin(i + k));
+            g32[i] = rv_bf16_to_f32(g16[i]);
+        }
+        CHECK_STATUS(rv_optim_step(a), RV_OK);
+        CHECK_STATUS(rv_optim_step(b), RV_OK);
+        for (int i = 0; i < N; i++)
+            same &= p16[i] == rv_f32_to_bf16(p32[i]);
+    }
+    CHECK_MSG(same, "bf16 parameters are not the float32 run rounded");
+    rv_param_view v;
+    CHECK_STATUS(rv_optim_param_view(b, 0, &v), RV_OK);
+    CHECK(v.dtype == RV_BF16 && v.param == NULL && v.param_data == p16 && v.master != NULL);
+    CHECK(memcmp(v.master, p32, N * sizeof(float)) == 0);
+    /* a non-finite bf16 gradient is found like a float32 one */
+    CHECK_STATUS(rv_optim_set_nonfinite(b, RV_NONFINITE_ERROR), RV_OK);
+    g16[7] = 0x7fc0;
+    CHECK_STATUS(rv_optim_step(b), RV_ERR_NONFINITE_GRAD);
+    CHECK(strstr(rv_errmsg(), "index 7") != NULL);
+    rv_optim_free(a);
+    rv_optim_free(b);
+    free(p32);
+}
+
+static void errors(void)
+{
+    rv_optim *o;
+    const rv_optim_type *t;
+    rv_hparams h;
+    CHECK_STATUS(rv_hparams_parse("muon(state=int8)", &t, &h), RV_ERR_SPEC_UNKNOWN_KEY);
+    CHECK_STATUS(rv_hparams_parse("adam(state=int4)", &t, &h), RV_ERR_SPEC_RANGE);
+    CHECK(strstr(rv_errmsg(), "fp32, bf16, int8") != NULL);
+    h = rv_muon_defaults();
+    h.state = RV_BF16;
+    CHECK_STATUS(rv_hparams_validate(rv_muon, &h), RV_ERR_STATE_PRECISION);
+    /* the stateless kernels take float32 state only */
+    h = rv_adam_defaults();
+    h.state = RV_INT8;
+    float p[1] = {1}, g[1] = {1}, m[1] = {0}, v[1] = {0};
+    float *bufs[2] = {m, v};
+    CHECK_STATUS(rv_update(rv_adam, &h, 1, 1, p, g, bufs), RV_ERR_STATE_PRECISION);
+    /* changing a group's state precision needs fresh state */
+    CHECK_STATUS(rv_optim_create_spec(&o, "adam"), RV_OK);
+    CHECK_STATUS(rv_optim_add_param(o, 0, "w", p, g, 1, NULL), RV_OK);
+    CHECK_STATUS(rv_optim_step(o), RV_OK);
+    CHECK_STATUS(rv_optim_group_set_hparams(o, 0, &h), RV_ERR_STATE_PRECISION);
+    CHECK_STATUS(rv_optim_zero_state(o), RV_OK);
+    CHECK_STATUS(rv_optim_group_set_hparams(o, 0, &h), RV_OK);
+    CHECK_STATUS(rv_optim_step(o), RV_OK);
+    rv_optim_free(o);
+    /* canonical specs name state only below float32 */
+    CHECK_STATUS(rv_hparams_parse("lion(state=bf16)", &t, &h), RV_OK);
+    char buf[256];
+    rv_hparams_format(t, &h, buf, sizeof buf);
+    CHECK_STR(buf, "lion(lr=0.0001,betas=(0.9,0.99),weight_decay=0,state=bf16)");
+}
+
+int main(void)
+{
+    bf16_conversion();
+    quant_maps();
+    reduced_state();
+    bf16_params();
+    errors();
+    return check_summary("precision");
+}
