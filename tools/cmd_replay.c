@@ -1,6 +1,7 @@
 /* ravine replay: apply an optimizer to recorded gradients and print the
    parameters after every update. */
 #include "commands.h"
+#include "kernels/bf16.h"
 
 #include <stdlib.h>
 
@@ -9,7 +10,7 @@
 static int run(int argc, char **argv)
 {
     const char *optim = NULL, *init = NULL, *grads = NULL, *schedule = NULL, *save = NULL,
-               *resume = NULL, *shape_text = NULL;
+               *resume = NULL, *shape_text = NULL, *dtype = NULL;
     const cli_option opts[] = {
         {"optim", 1, &optim},
         {"init", 1, &init},
@@ -18,6 +19,7 @@ static int run(int argc, char **argv)
         {"save", 1, &save},
         {"resume", 1, &resume},
         {"shape", 1, &shape_text},
+        {"dtype", 1, &dtype},
     };
     cli_parse(&cmd_replay, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0, NULL);
     if (!optim && !resume)
@@ -28,6 +30,9 @@ static int run(int argc, char **argv)
         cli_die("replay", "--init and --resume both give the starting parameters; use one");
     if (!init && !resume)
         cli_die("replay", "--init P0,P1,... is required");
+    if (dtype && strcmp(dtype, "fp32") && strcmp(dtype, "bf16"))
+        cli_die("--dtype", "'%s': expected fp32 or bf16", dtype);
+    int bf16 = dtype && !strcmp(dtype, "bf16");
     /* a checkpoint knows its optimizer, size and schedule; the command line may override
        the optimizer's hyperparameters and the schedule */
     rv_checkpoint_info info;
@@ -51,10 +56,14 @@ static int run(int argc, char **argv)
                             "at most %d",
                 resume, info.n_params, n, MAX_PARAMS);
     float *p = malloc(n ? n * sizeof *p : 1), *g = malloc(n ? n * sizeof *g : 1);
-    if (!p || !g)
+    /* --dtype bf16: the parameters and gradients a bf16 model holds, over a float32 master */
+    uint16_t *p16 = malloc(n ? n * sizeof *p16 : 1), *g16 = malloc(n ? n * sizeof *g16 : 1);
+    if (!p || !g || !p16 || !g16)
         cli_die("replay", "out of memory");
-    for (size_t i = 0; !resume && i < n; i++)
+    for (size_t i = 0; !resume && i < n; i++) {
         p[i] = (float)start[i];
+        p16[i] = rv_f32_to_bf16(p[i]);
+    }
     /* the parameters are one tensor: a vector, or the shape --shape gives */
     size_t dims[RV_MAX_DIMS] = {n}, ndim = 1;
     if (shape_text) {
@@ -73,7 +82,8 @@ static int run(int argc, char **argv)
         cli_die("--shape", "%s updates matrices: give the parameters' shape, --shape ROWS,COLS",
                 rv_optim_type_name(rv_optim_get_type(opt)));
     }
-    if ((s = rv_optim_add_param_shaped(opt, 0, "params", p, g, ndim, dims, NULL)))
+    if ((s = bf16 ? rv_optim_add_param_bf16(opt, 0, "params", p16, g16, ndim, dims, NULL)
+                  : rv_optim_add_param_shaped(opt, 0, "params", p, g, ndim, dims, NULL)))
         cli_die_status("replay", s);
     rv_checkpoint_options keep = {.keep_hparams = optim != NULL};
     if (resume && (s = rv_checkpoint_load(opt, resume, &keep, &info)))
@@ -89,15 +99,17 @@ static int run(int argc, char **argv)
     printf("\n");
     long first = rv_optim_step_count(opt);
     for (size_t k = 0; k < t.rows; k++) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             g[i] = (float)t.values[k * n + i];
+            g16[i] = rv_f32_to_bf16(g[i]);
+        }
         if (sched && (s = rv_optim_set_lr(opt, rv_schedule_lr(sched, first_t + (long)k))))
             cli_die_status("--schedule", s);
         if ((s = rv_optim_step(opt)))
             cli_die_status("replay", s);
         printf("%ld", first + (long)k + 1);
         for (size_t i = 0; i < n; i++)
-            printf(",%.9g", (double)p[i]);
+            printf(",%.9g", (double)(bf16 ? rv_bf16_to_f32(p16[i]) : p[i]));
         printf("\n");
     }
     long updates = (long)t.rows;
@@ -113,13 +125,15 @@ static int run(int argc, char **argv)
     rv_optim_free(opt);
     free(p);
     free(g);
+    free(p16);
+    free(g16);
     return 0;
 }
 
 const cli_command cmd_replay = {
     "replay", "apply an optimizer to recorded gradients (CSV) and print every update",
     "ravine replay --optim SPEC --init P0,P1,... --grads FILE [--schedule SPEC] [--shape R,C]\n"
-    "              [--save CKPT]\n"
+    "              [--dtype fp32|bf16] [--save CKPT]\n"
     "       ravine replay --resume CKPT --grads FILE [--optim SPEC] [--schedule SPEC] [--save CKPT]\n"
     "  FILE: CSV, one line per update with one gradient value per parameter.\n"
     "  Prints step,p0,...,p{n-1} and the parameters after each update k = 1..K;\n"
@@ -130,5 +144,7 @@ const cli_command cmd_replay = {
     "  schedule are used unless --optim / --schedule are given.\n"
     "  --shape R,C gives the parameters that shape (row-major): muon needs a matrix,\n"
     "  adafactor factors its second moment for two or more dimensions. sfadamw prints\n"
-    "  the parameters a model holds while training (y).",
+    "  the parameters a model holds while training (y).\n"
+    "  --dtype bf16 rounds the initial parameters and every gradient to bfloat16\n"
+    "  (nearest even), steps a float32 master copy and prints the bf16 parameters.",
     run};

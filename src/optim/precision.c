@@ -34,19 +34,24 @@ double rv_precision_bytes(rv_precision prec)
     return prec == RV_BF16 ? 2.0 : prec == RV_INT8 ? 1.0 + 4.0 / RV_QUANT_BLOCK : 4.0;
 }
 
+/* the cloned loops are static: clang emits multiversioned functions only
+   for internal ones; the exported names call them */
 RV_FUSED
-void rv_bf16_widen(const uint16_t *restrict in, float *restrict out, size_t n)
+static void widen(const uint16_t *restrict in, float *restrict out, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         out[i] = rv_bf16_to_f32(in[i]);
 }
 
 RV_FUSED
-void rv_bf16_narrow(const float *restrict in, uint16_t *restrict out, size_t n)
+static void narrow(const float *restrict in, uint16_t *restrict out, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         out[i] = rv_f32_to_bf16(in[i]);
 }
+
+void rv_bf16_widen(const uint16_t *in, float *out, size_t n) { widen(in, out, n); }
+void rv_bf16_narrow(const float *in, uint16_t *out, size_t n) { narrow(in, out, n); }
 
 int rv_bf16_any_nonfinite(const uint16_t *x, size_t n)
 {
