@@ -245,6 +245,11 @@ size_t rv_scalar_count(const rv_optim_type *type, const rv_hparams *h);
    adafactor R + C for an R x C matrix. */
 size_t rv_state_floats(const rv_optim_type *type, const rv_hparams *h, size_t n, size_t ndim,
                        const size_t *shape);
+/* Bytes of that state as stored under h->state (bf16: 2 per value; int8: 1
+   per value and a float32 scale per RV_QUANT_BLOCK values; buffers that
+   hold parameters, like sfadamw's z, always 4). */
+size_t rv_state_bytes(const rv_optim_type *type, const rv_hparams *h, size_t n, size_t ndim,
+                      const size_t *shape);
 const char *rv_scalar_name(const rv_optim_type *type, const rv_hparams *h, size_t i);
 
 /* Everything the stateless kernels keep for one tensor between updates. */

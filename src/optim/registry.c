@@ -428,6 +428,28 @@ size_t rv_state_floats(const rv_optim_type *type, const rv_hparams *h, size_t n,
     return total;
 }
 
+size_t rv_state_bytes(const rv_optim_type *type, const rv_hparams *h, size_t n, size_t ndim,
+                      const size_t *dims)
+{
+    if (!type || !h || ndim > RV_MAX_DIMS || (ndim && !dims))
+        return 0;
+    rv_shape s = {.n = ndim ? 1 : n, .ndim = ndim, .has_shape = ndim > 0};
+    for (size_t d = 0; d < ndim; d++) {
+        s.dims[d] = dims[d];
+        s.n *= dims[d];
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < type->state_count(h, &s); i++) {
+        size_t len = rv_type_state_len(type, h, &s, i);
+        int exact = type->state_kind && type->state_kind(h, i) == RV_BUF_EXACT;
+        rv_precision prec = exact ? RV_FP32 : h->state;
+        total += prec == RV_BF16 ? 2 * len
+                 : prec == RV_INT8 ? len + 4 * ((len + RV_QUANT_BLOCK - 1) / RV_QUANT_BLOCK)
+                                   : 4 * len;
+    }
+    return total;
+}
+
 static rv_status check_stateless(const rv_optim_type *type, const rv_hparams *h, size_t n,
                                  const float *param, const rv_state *state)
 {
