@@ -34,7 +34,7 @@ if(NOT fuzz_probe_rc EQUAL 0)
 endif()
 
 set(fuzz_flags -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer
-    -fno-math-errno -ffp-contract=off -Wall -Wextra -Wno-unknown-pragmas
+    -fno-math-errno -fno-trapping-math -ffp-contract=off -Wall -Wextra -Wno-unknown-pragmas
     -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
     -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
     -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_SOURCE_DIR}/src -I${PROJECT_SOURCE_DIR}/tools)

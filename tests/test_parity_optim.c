@@ -640,7 +640,8 @@ static size_t replay_bf16(const fx_blob *b, const fx_case *c, err_stats *st, err
             w32[i] = rv_bf16_to_f32(want16[i]);
             *bad_rounding += p[i] != rv_f32_to_bf16(got[i]);
         }
-        size_t bad16 = compare(st16, verbose, p32, w32, n, c, "bf16", "params", k + 1);
+        size_t bad16 = compare(st16, verbose && rv_optim_type_elementwise(type), p32, w32, n, c,
+                               "bf16", "params", k + 1);
         /* adafactor's and muon's bf16 params follow their own masters */
         if (rv_optim_type_elementwise(type))
             bad += bad16;

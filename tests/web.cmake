@@ -33,7 +33,7 @@ file(GLOB RAVINE_WEB_LIB_HEADERS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*/*
                                                    ${PROJECT_SOURCE_DIR}/include/ravine/*.h)
 set(RAVINE_WEB_EMCC_FLAGS
     -O2 -std=c11 -Wall -Wextra
-    -fno-math-errno -ffp-contract=off -D_POSIX_C_SOURCE=200809L
+    -fno-math-errno -fno-trapping-math -ffp-contract=off -D_POSIX_C_SOURCE=200809L
     -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_SOURCE_DIR}/src
     -sSINGLE_FILE=1 -sMODULARIZE=1 -sEXPORT_NAME=RavineCore -sENVIRONMENT=web
     -sALLOW_MEMORY_GROWTH=1 -sEXPORTED_RUNTIME_METHODS=cwrap)

@@ -26,7 +26,7 @@ void rv_buffer_place(rv_buffer *b, rv_precision prec, int nonnegative, size_t le
     b->data = mem;
     b->prec = prec;
     b->absmax = prec == RV_INT8 ? (float *)(void *)((char *)mem + round64(len)) : NULL;
-    b->map = prec == RV_INT8 ? rv_quant_maps(nonnegative) : NULL;
+    b->nonnegative = nonnegative;
 }
 
 double rv_precision_bytes(rv_precision prec)
@@ -61,34 +61,48 @@ int rv_bf16_any_nonfinite(const uint16_t *x, size_t n)
     return bad;
 }
 
+/* one block each way; the two maps get a loop each, so the map is a
+   constant the compiler folds */
 RV_FUSED
-static void dequantize(const rv_quant_map *q, const uint8_t *restrict codes, float scale,
+static void dequantize(int nonnegative, const uint8_t *restrict codes, float scale,
                        float *restrict out, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] = rv_quant_decode(q, codes[i], scale);
+    if (nonnegative)
+        for (size_t i = 0; i < n; i++)
+            out[i] = rv_quant_decode(1, codes[i], scale);
+    else
+        for (size_t i = 0; i < n; i++)
+            out[i] = rv_quant_decode(0, codes[i], scale);
 }
 
-/* one block: its scale is its largest magnitude (NaN if it holds a NaN) */
+/* The scale of a block is its largest magnitude. Magnitudes compare as
+   their bit patterns, which keeps the loop vectorised and ranks NaN above
+   infinity: a block holding either cannot be scaled and is kept
+   non-finite rather than wrong. */
 RV_FUSED
-static float quantize(const rv_quant_map *q, const float *restrict in, uint8_t *restrict codes,
+static float quantize(int nonnegative, const float *restrict in, uint8_t *restrict codes,
                       size_t n)
 {
-    float absmax = 0.0f;
-    int nan = 0;
+    uint32_t top = 0;
     for (size_t i = 0; i < n; i++) {
-        float a = fabsf(in[i]);
-        absmax = a > absmax ? a : absmax;
-        nan |= in[i] != in[i];
+        uint32_t u;
+        memcpy(&u, &in[i], sizeof u);
+        u &= 0x7fffffffu;
+        top = u > top ? u : top;
     }
-    if (nan || absmax == INFINITY) {
-        /* the block cannot be scaled: keep it non-finite rather than wrong */
+    if (top >= 0x7f800000u) {
         memset(codes, 0, n);
         return NAN;
     }
+    float absmax;
+    memcpy(&absmax, &top, sizeof absmax);
     float inv = absmax > 0.0f ? 1.0f / absmax : 0.0f;
-    for (size_t i = 0; i < n; i++)
-        codes[i] = rv_quant_encode(q, in[i], inv);
+    if (nonnegative)
+        for (size_t i = 0; i < n; i++)
+            codes[i] = rv_quant_encode(1, in[i], inv);
+    else
+        for (size_t i = 0; i < n; i++)
+            codes[i] = rv_quant_encode(0, in[i], inv);
     return absmax;
 }
 
@@ -101,7 +115,7 @@ void rv_buffer_load(const rv_buffer *b, size_t off, size_t n, float *out)
     case RV_INT8:
         for (size_t i = 0; i < n; i += RV_QUANT_BLOCK) {
             size_t m = n - i < RV_QUANT_BLOCK ? n - i : RV_QUANT_BLOCK;
-            dequantize(b->map, (const uint8_t *)b->data + off + i,
+            dequantize(b->nonnegative, (const uint8_t *)b->data + off + i,
                        b->absmax[(off + i) / RV_QUANT_BLOCK], out + i, m);
         }
         break;
@@ -120,7 +134,7 @@ void rv_buffer_store(const rv_buffer *b, size_t off, size_t n, const float *in)
         for (size_t i = 0; i < n; i += RV_QUANT_BLOCK) {
             size_t m = n - i < RV_QUANT_BLOCK ? n - i : RV_QUANT_BLOCK;
             b->absmax[(off + i) / RV_QUANT_BLOCK] =
-                quantize(b->map, in + i, (uint8_t *)b->data + off + i, m);
+                quantize(b->nonnegative, in + i, (uint8_t *)b->data + off + i, m);
         }
         break;
     default:

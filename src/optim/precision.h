@@ -18,7 +18,7 @@ typedef struct rv_buffer {
     void *data;          /* len values of the precision */
     float *absmax;       /* int8: one scale per block */
     rv_precision prec;
-    const rv_quant_map *map;   /* int8: signed or unsigned */
+    int nonnegative;     /* int8: the unsigned map (second moments) */
 } rv_buffer;
 
 /* Bytes a buffer of len values takes (data, then for int8 its scales), each
