@@ -69,14 +69,16 @@ static void seed_numbers(void)
 {
     rv_explainer *e;
     const rv_explain_step *st;
-    /* SGD lr 0.05: w1 = 0.8 - 0.05*18 = -0.10, w2 = 1.5 - 0.05*0.22 = 1.489 */
+    /* SGD lr 0.05: w1 = 0.8 - 0.05*18 = -0.10, w2 = 1.5 - 0.05*0.22 = 1.489;
+       torch.optim.SGD gives [-0.10000000149011612, 1.4889999628067017] */
     CHECK_STATUS(rv_explainer_create(&e, "sgd(lr=0.05)", 2, (float[]){0.8f, 1.5f}), RV_OK);
     CHECK_STATUS(rv_explainer_step(e, (float[]){18.0f, 0.22f}, &st), RV_OK);
     const char *t = describe(e);
     HAS(t, "  p   = p - lr*d = 1.5 - 0.05*0.22 = 1.489\n");
-    /* 0.8f - 0.05f*18 is -0.100000024 in float32: 0.8 and 0.05 are not exact */
-    HAS(t, "  p   = p - lr*d = 0.8 - 0.05*18 = -0.100000024\n");
-    CHECK_NEAR(st->values[0].param_after, -0.10, 1e-7);
+    /* one fused multiply-add, as torch's param.add_(g, alpha=-lr): 0.8f -
+       18*0.05f rounds once, to float(-0.1) */
+    HAS(t, "  p   = p - lr*d = 0.8 - 0.05*18 = -0.1\n");
+    CHECK(st->values[0].param_after == -0.1f);
     CHECK(st->values[1].param_after == 1.489f);
     rv_explainer_free(e);
 
@@ -89,7 +91,10 @@ static void seed_numbers(void)
     rv_explainer_free(e);
 
     /* AdamW, w = [1, -1], g = [0.25, -0.5], lr 0.1: 0.8991 with the seed's decay
-       after the step, 0.899 with torch's before it */
+       after the step, 0.899 with torch's before it (the seed prints four
+       digits). In float32 the denominator is sqrt(v)/sqrt(1-beta2) + eps =
+       0.25000003, as torch computes it, so torch.optim.Adam moves p to
+       0.9000000357627869 and torch.optim.AdamW to 0.8990000486373901. */
     CHECK_STATUS(rv_explainer_create(&e, "adamw(lr=0.1, decay=after)", 2, (float[]){1, -1}), RV_OK);
     CHECK_STATUS(rv_explainer_step(e, (float[]){0.25f, -0.5f}, &st), RV_OK);
     t = describe(e);
@@ -98,18 +103,21 @@ static void seed_numbers(void)
     HAS(t, "  v     = beta2*v + (1-beta2)*g^2 = 0.999*0 + 0.001*(-0.5)^2 = 0.00025\n");
     HAS(t, "  m_hat = m/(1-beta1^1) = 0.025/0.1 = 0.25\n");
     HAS(t, "  v_hat = v/(1-beta2^1) = 6.25e-05/0.001 = 0.0625\n");
-    HAS(t, "  step  = lr*m_hat/denom = 0.1*0.25/0.25 = 0.1\n");
-    HAS(t, "  p     = p - step = 1 - 0.1 = 0.9\n");
-    HAS(t, "  decay (after, seed 000): p = p - lr*weight_decay*p = 0.9 - 0.001*0.9 = 0.8991\n");
-    HAS(t, "= -0.8991\n");
-    CHECK(st->values[0].param_after == 0.8991f && st->values[1].param_after == -0.8991f);
+    HAS(t, "  denom = sqrt(v)/sqrt(1-beta2^1) + eps = 0.01581139/0.031622775 + 1e-08 = 0.50000006\n");
+    HAS(t, "  step  = lr*m_hat/denom = 0.1*0.25/0.25000003 = 0.09999999\n");
+    HAS(t, "  p     = p - step = 1 - 0.09999999 = 0.90000004\n");
+    HAS(t, "  decay (after, seed 000): p = p - lr*weight_decay*p = 0.90000004 - 0.001*0.90000004 = "
+           "0.89910007\n");
+    HAS(t, "= -0.89910007\n");
+    CHECK(st->values[0].param_after == 0.89910007f && st->values[1].param_after == -0.89910007f);
+    CHECK(round(st->values[0].param_after * 1e4) == 8991);   /* the seed's printed 0.8991 */
     rv_explainer_free(e);
     CHECK_STATUS(rv_explainer_create(&e, "adamw(lr=0.1)", 2, (float[]){1, -1}), RV_OK);
     CHECK_STATUS(rv_explainer_step(e, (float[]){0.25f, -0.5f}, &st), RV_OK);
     t = describe(e);
     HAS(t, "  decay (before, torch): p = p*(1 - lr*weight_decay) = 1*0.999 = 0.999\n");
-    HAS(t, "  p     = p - step = 0.999 - 0.1 = 0.899\n");
-    CHECK(st->values[0].param_after == 0.899f);
+    HAS(t, "  p     = p - step = 0.999 - 0.09999999 = 0.89900005\n");
+    CHECK(st->values[0].param_after == (float)0.8990000486373901);   /* torch.optim.AdamW */
     rv_explainer_free(e);
 }
 

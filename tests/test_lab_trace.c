@@ -26,8 +26,8 @@ static void sgd_matches_recurrence(void)
         same &= rows[3 * k] == x && rows[3 * k + 1] == y;
         same &= rows[3 * k + 2] == 0.5 * ((double)x * x + 10.0 * (double)y * y);
         float gx = (float)(double)x, gy = (float)(10.0 * (double)y);
-        x = x + neg_lr * gx;
-        y = y + neg_lr * gy;
+        x = fmaf(gx, neg_lr, x);   /* torch's param.add_(g, alpha=-lr): one rounding */
+        y = fmaf(gy, neg_lr, y);
     }
     CHECK_MSG(same, "sgd trace differs from the float32 recurrence");
     /* the optimizer holds float32: row 0 is the start rounded to float, and its loss is there */
@@ -37,12 +37,15 @@ static void sgd_matches_recurrence(void)
     /* Newton works in double: its start is exact */
     CHECK_STATUS(rv_lab_trace(s, "newton", NULL, (double[]){2.2, -1.7}, 0, rows), RV_OK);
     CHECK(rows[0] == 2.2 && rows[1] == -1.7);
-    /* the seed's picture: y flips sign every step (1 - 0.15*10 = -0.5), x crawls (0.85) */
-    CHECK(rows[3 * 1 + 1] == (float)-0.5 && rows[3 * 1] == (float)(-4 * 0.85f));
+    /* the seed's picture: y flips sign every step (1 - 0.15*10 = -0.5), x crawls (0.85);
+       float(0.15) is a little above 0.15, so y lands just below -0.5 */
+    CHECK(rows[3 * 1 + 1] == fmaf(10, -0.15f, 1) && fabs(rows[3 * 1 + 1] + 0.5) < 1e-7);
+    CHECK(rows[3 * 1] == fmaf(-4, -0.15f, -4) && fabs(rows[3 * 1] + 3.4) < 1e-6);
     rv_surface_free(s);
 }
 
-/* adam on the bowl: torch's single-tensor float32 arithmetic, written out */
+/* adam on the bowl: torch's single-tensor float32 arithmetic, written out
+   (add_ with alpha and addcmul_ are fused multiply-adds on CPU) */
 static void adam_matches_recurrence(void)
 {
     rv_surface *s = parse("bowl");
@@ -56,11 +59,11 @@ static void adam_matches_recurrence(void)
         float g[2] = {(float)(double)p[0], (float)(10.0 * (double)p[1])};
         int t = k + 1;
         float step = (float)-(lr / (1 - pow(b1, t)));
-        float inv_bc2_sqrt = (float)(1 / sqrt(1 - pow(b2, t)));
+        float bc2_sqrt = (float)sqrt(1 - pow(b2, t));
         for (int i = 0; i < 2; i++) {
-            m[i] = m[i] * (float)b1 + (float)(1 - b1) * g[i];
-            v[i] = v[i] * (float)b2 + ((float)(1 - b2) * g[i]) * g[i];
-            float denom = sqrtf(v[i]) * inv_bc2_sqrt + (float)1e-8;
+            m[i] = fmaf(g[i], (float)(1 - b1), m[i] * (float)b1);
+            v[i] = fmaf((float)(1 - b2) * g[i], g[i], v[i] * (float)b2);
+            float denom = sqrtf(v[i]) / bc2_sqrt + (float)1e-8;
             p[i] = p[i] + (step * m[i]) / denom;
         }
     }

@@ -1,13 +1,26 @@
 /* PyTorch parity of every optimizer.
 
-   tests/fixtures/parity_optim.{txt,bin} hold torch.optim runs (written by
-   tests/fixtures/gen_fixtures.py, see docs/parity.md): every optimizer and
-   option combination, >= 200 steps of random gradients, with the params
-   torch had after each step and its final state buffers. Each case is
-   replayed twice, through the stateless rv_update and through the stateful
-   rv_optim, and every element of every step and every final state buffer
-   must satisfy |ours - torch| <= 1e-5 * max(1, |torch|). The worst errors
-   per optimizer are printed (docs/parity.md quotes them).
+   Two fixture sets, both written by generators in tests/fixtures/ (see
+   docs/parity.md):
+   - parity_optim.{txt,bin} (gen_fixtures.py): runs of torch 1.13's own
+     torch.optim classes: sgd, adam, adamw, rmsprop, adagrad, and polyak as
+     an explicit float32 torch recurrence;
+   - parity_modern.{txt,bin} (gen_modern.py): float32 transcriptions of the
+     current references for what torch 1.13 lacks or computes otherwise:
+     nadam, radam, adamax (torch >= 2.1 with decoupled decay), lion
+     (lion-pytorch), adafactor (torch >= 2.5), muon (torch >= 2.9, Newton-
+     Schulz in float32) and sfadamw (schedule_free), with tensor shapes.
+   Every case is >= 100 steps of noisy gradients with the params after each
+   step and the final state. Each is replayed through the stateless
+   rv_update_state (element-wise algorithms) and through the stateful
+   rv_optim, and every element of every step and of the final state must
+   satisfy |ours - ref| <= tol * max(1, |ref|), tol = 1e-5 (1e-4 for muon,
+   whose matrix products sum in another order). The element-wise algorithms
+   must in fact agree bit for bit: the kernels round where torch's CPU
+   kernels round (src/kernels/coeffs.h), so any difference is a defect.
+   adafactor and muon reduce over rows, columns and matrix products, whose
+   summation order is the library's own. The worst errors per optimizer are
+   printed (docs/parity.md quotes them).
 
    A replay with lr off by 0.1% must fail the same comparison, so the
    tolerance is known to be tight enough to catch a wrong coefficient. */
@@ -18,11 +31,20 @@
 #include <stdlib.h>
 
 #define TOL 1e-5
+#define TOL_MUON 1e-4
 #define SCHED_TOL 1e-9
 #define MAX_TENSORS 8
 #define MAX_GROUPS 4
-#define MAX_STATE 4
+#define MAX_ENTRIES 6     /* state buffers and scalars of one tensor */
+#define MAX_OPTIMS 16
 #define MAX_REPORTED 20   /* mismatching elements printed in full */
+
+/* One final-state entry of one tensor: a buffer or a scalar. */
+typedef struct fx_entry {
+    char name[32];
+    size_t count;
+    size_t offset;        /* byte offset in the blob */
+} fx_entry;
 
 typedef struct fx_case {
     char name[64];
@@ -31,10 +53,15 @@ typedef struct fx_case {
     char groups[MAX_GROUPS][128];         /* overrides of group 0 for groups 1.. */
     size_t n_groups;
     size_t n_tensors, size[MAX_TENSORS], group[MAX_TENSORS], at[MAX_TENSORS];
+    size_t ndim[MAX_TENSORS], dims[MAX_TENSORS][RV_MAX_DIMS];   /* ndim 0: no shape given */
     size_t numel;                         /* N: elements over all tensors */
     long steps;
-    char state[MAX_STATE][32];            /* torch's buffer names */
-    size_t n_state;
+    fx_entry state[MAX_TENSORS][MAX_ENTRIES];
+    size_t n_entries[MAX_TENSORS];
+    int modern;                           /* tensor-major state, eval params */
+    size_t eval_offset;                   /* sfadamw: the params in eval mode */
+    size_t lr_offset;                     /* with a schedule: K float64 */
+    size_t end;
     size_t offset;                        /* of the case's data in the blob */
 } fx_case;
 
@@ -49,7 +76,7 @@ typedef struct err_stats {
     long cases, steps;
     size_t values, exact;
     double worst_abs, worst_scaled;       /* over params and final state */
-    double worst_params, worst_state;     /* scaled, params / final state buffers only */
+    double worst_params, worst_state;     /* scaled, params / final state only */
     char worst_where[96];
 } err_stats;
 
@@ -65,9 +92,9 @@ static char *fixture_path(const char *file)
     return path;
 }
 
-static int load_blob(fx_blob *b)
+static int load_blob(const char *file, fx_blob *b)
 {
-    FILE *f = fopen(fixture_path("parity_optim.bin"), "rb");
+    FILE *f = fopen(fixture_path(file), "rb");
     if (!f)
         return 0;
     fseek(f, 0, SEEK_END);
@@ -100,35 +127,122 @@ static double read_f64(const fx_blob *b, size_t off)
     return d;
 }
 
-/* Byte offsets of the parts of a case (see gen_fixtures.py). */
+/* Byte offsets of the parts of a case (see the generators). */
 static size_t off_grads(const fx_case *c, long k)
 {
     return c->offset + 4 * (c->numel + 2 * (size_t)k * c->numel);
 }
 static size_t off_params(const fx_case *c, long k) { return off_grads(c, k) + 4 * c->numel; }
-static size_t off_state(const fx_case *c, size_t i)
-{
-    return c->offset + 4 * (c->numel * (1 + 2 * (size_t)c->steps + i));
-}
-static size_t off_lr(const fx_case *c, long k)
-{
-    return off_state(c, c->n_state) + 8 * (size_t)k;
-}
-static size_t case_end(const fx_case *c)
-{
-    return c->schedule[0] ? off_lr(c, c->steps) : off_state(c, c->n_state);
-}
 
 static void copy_field(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src);
 }
 
+/* "7@0,4x9@1": each tensor's shape (or size) and group */
+static int parse_tensors(fx_case *c, const char *p)
+{
+    while (*p && c->n_tensors < MAX_TENSORS) {
+        size_t t = c->n_tensors++;
+        char *end;
+        c->size[t] = 1;
+        for (;;) {
+            size_t d = (size_t)strtoul(p, &end, 10);
+            if (end == p || c->ndim[t] >= RV_MAX_DIMS)
+                return 0;
+            c->dims[t][c->ndim[t]++] = d;
+            c->size[t] *= d;
+            p = end;
+            if (*p != 'x')
+                break;
+            p++;
+        }
+        if (*p != '@')
+            return 0;
+        c->group[t] = (size_t)strtoul(p + 1, &end, 10);
+        c->at[t] = c->numel;
+        c->numel += c->size[t];
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 1;
+}
+
+/* legacy: "exp_avg,exp_avg_sq" (same buffers for every tensor, N floats each);
+   modern: "row_var:4,col_var:9/variance:7" (per tensor, name:count) */
+static int parse_state(fx_case *c, const char *val)
+{
+    if (!strcmp(val, "-"))
+        return 1;
+    const char *p = val;
+    for (size_t t = 0; t < c->n_tensors && *p; t++) {
+        size_t part = c->modern ? strcspn(p, "/") : strlen(p);
+        const char *q = p;
+        while (q < p + part) {
+            size_t len = strcspn(q, ",/");
+            if (len > (size_t)(p + part - q))
+                len = (size_t)(p + part - q);
+            fx_entry *e = &c->state[t][c->n_entries[t]];
+            if (c->n_entries[t] >= MAX_ENTRIES)
+                return 0;
+            if (c->modern) {
+                const char *colon = memchr(q, ':', len);
+                if (!colon)
+                    return strncmp(q, "-", len) == 0;
+                snprintf(e->name, sizeof e->name, "%.*s", (int)(colon - q), q);
+                e->count = (size_t)strtoul(colon + 1, NULL, 10);
+            } else {
+                snprintf(e->name, sizeof e->name, "%.*s", (int)len, q);
+            }
+            c->n_entries[t]++;
+            q += len + (q[len] == ',');
+        }
+        if (!c->modern) {
+            /* the same list for every tensor */
+            for (size_t u = 1; u < c->n_tensors; u++) {
+                memcpy(c->state[u], c->state[0], sizeof c->state[0]);
+                c->n_entries[u] = c->n_entries[0];
+            }
+            break;
+        }
+        p += part + (p[part] == '/');
+    }
+    return 1;
+}
+
+/* Where each state entry, the eval params and the lrs lie. */
+static void lay_out(fx_case *c)
+{
+    size_t off = off_grads(c, c->steps);
+    if (c->modern) {
+        for (size_t t = 0; t < c->n_tensors; t++)
+            for (size_t j = 0; j < c->n_entries[t]; j++) {
+                c->state[t][j].offset = off;
+                off += 4 * c->state[t][j].count;
+            }
+        if (!strncmp(c->spec, "sfadamw", 7)) {
+            c->eval_offset = off;
+            off += 4 * c->numel;
+        }
+    } else {
+        /* buffer-major: buffer j of every tensor, N floats per buffer */
+        for (size_t t = 0; t < c->n_tensors; t++)
+            for (size_t j = 0; j < c->n_entries[t]; j++) {
+                c->state[t][j].count = c->size[t];
+                c->state[t][j].offset = off + 4 * (j * c->numel + c->at[t]);
+            }
+        off += 4 * c->n_entries[0] * c->numel;
+    }
+    c->lr_offset = off;
+    c->end = c->schedule[0] ? off + 8 * (size_t)c->steps : off;
+}
+
 /* One index line: space-separated key=value fields; group= may repeat. */
-static int parse_case(char *line, fx_case *c)
+static int parse_case(char *line, fx_case *c, int modern)
 {
     memset(c, 0, sizeof *c);
     c->n_groups = 1;
+    c->modern = modern;
+    const char *state = "-";
     for (char *tok = strtok(line, " \n"); tok; tok = strtok(NULL, " \n")) {
         char *eq = strchr(tok, '=');
         if (!eq)
@@ -150,33 +264,21 @@ static int parse_case(char *line, fx_case *c)
                 return 0;
             copy_field(c->groups[c->n_groups++], sizeof c->groups[0], val);
         } else if (!strcmp(key, "tensors")) {
-            const char *p = val;
-            while (*p && c->n_tensors < MAX_TENSORS) {
-                char *end;
-                size_t t = c->n_tensors++;
-                c->size[t] = (size_t)strtoul(p, &end, 10);
-                if (*end != '@')
-                    return 0;
-                c->group[t] = (size_t)strtoul(end + 1, &end, 10);
-                c->at[t] = c->numel;
-                c->numel += c->size[t];
-                p = *end == ',' ? end + 1 : end;
-            }
+            if (!parse_tensors(c, val))
+                return 0;
         } else if (!strcmp(key, "state")) {
-            if (strcmp(val, "-")) {
-                /* strtok is busy with the line: split by hand */
-                const char *p = val;
-                while (*p && c->n_state < MAX_STATE) {
-                    size_t len = strcspn(p, ",");
-                    snprintf(c->state[c->n_state++], sizeof c->state[0], "%.*s", (int)len, p);
-                    p += len + (p[len] == ',');
-                }
-            }
+            state = val;   /* needs the tensors: parsed last */
         }
     }
     for (size_t t = 0; t < c->n_tensors; t++)
         if (c->group[t] >= c->n_groups || !c->size[t])
             return 0;
+    if (!c->modern)
+        for (size_t t = 0; t < c->n_tensors; t++)
+            c->ndim[t] = 0;   /* legacy cases are plain vectors */
+    if (!parse_state(c, state))
+        return 0;
+    lay_out(c);
     return c->name[0] && c->spec[0] && c->steps > 0 && c->n_tensors > 0;
 }
 
@@ -192,6 +294,8 @@ static err_stats *stats_for(err_stats *table, size_t *n, const char *optim)
     copy_field(s->optim, sizeof s->optim, optim);
     return s;
 }
+
+static double tolerance(const fx_case *c) { return strncmp(c->spec, "muon", 4) ? TOL : TOL_MUON; }
 
 /* Compare n values; returns how many are outside the tolerance. */
 static size_t compare(err_stats *st, int verbose, const float *got, const float *want, size_t n,
@@ -213,30 +317,61 @@ static size_t compare(err_stats *st, int verbose, const float *got, const float 
             snprintf(st->worst_where, sizeof st->worst_where, "%s %s step %ld [%zu]", c->name,
                      what, step, i);
         }
-        if (!(scaled <= TOL)) {   /* NaN counts as a mismatch */
+        if (!(scaled <= tolerance(c))) {   /* NaN counts as a mismatch */
             bad++;
             if (verbose && reported++ < MAX_REPORTED)
-                fprintf(stderr, "%s (%s, %s): %s after step %ld, element %zu: got %.9g, torch %.9g\n",
+                fprintf(stderr, "%s (%s, %s): %s after step %ld, element %zu: got %.9g, ref %.9g\n",
                         c->name, c->spec, path, what, step, i, (double)got[i], w);
         }
     }
     return bad;
 }
 
-/* Compare ravine's final state buffer `name` with torch's. */
-static size_t compare_state(err_stats *st, int verbose, const fx_blob *b, const fx_case *c,
-                            const char *path, const char *name, const float *got, size_t t)
+/* The reference's entry `name` of tensor t, or NULL. */
+static const fx_entry *entry(const fx_case *c, size_t t, const char *name)
 {
-    for (size_t j = 0; j < c->n_state; j++)
-        if (!strcmp(c->state[j], name)) {
-            float *want = malloc(c->size[t] * sizeof *want);
-            read_f32(b, off_state(c, j) + 4 * c->at[t], c->size[t], want);
-            size_t bad = compare(st, verbose, got, want, c->size[t], c, path, name, c->steps);
-            free(want);
-            return bad;
+    for (size_t j = 0; j < c->n_entries[t]; j++)
+        if (!strcmp(c->state[t][j].name, name))
+            return &c->state[t][j];
+    return NULL;
+}
+
+/* Compare ravine's final state (buffers and scalars, as named by the
+   library) of tensor t with the reference's: the same names, the same
+   values. Every reference entry must be matched; a scalar the reference does
+   not record (sfadamw's lr_max and weight_sum, group values upstream) is
+   checked through the parameters it shapes. */
+static size_t compare_final(err_stats *st, int verbose, const fx_blob *b, const fx_case *c,
+                            const char *path, size_t t, const char *const *names,
+                            const float *const *bufs, const size_t *lens, size_t n_bufs,
+                            const char *const *scalar_names, const double *scalars,
+                            size_t n_scalars)
+{
+    size_t bad = 0, matched = 0;
+    for (size_t i = 0; i < n_bufs + n_scalars; i++) {
+        const char *name = i < n_bufs ? names[i] : scalar_names[i - n_bufs];
+        const fx_entry *e = entry(c, t, name);
+        size_t len = i < n_bufs ? lens[i] : 1;
+        if (!e && i >= n_bufs)
+            continue;
+        CHECK_MSG(e && e->count == len, "%s tensor %zu: ravine's %s (%zu values) is not in the "
+                  "reference's state", c->name, t, name, len);
+        if (!e || e->count != len) {
+            bad++;
+            continue;
         }
-    CHECK_MSG(0, "%s: ravine state buffer '%s' has no torch counterpart", c->name, name);
-    return 1;
+        matched++;
+        float *want = malloc(len * sizeof *want), got1;
+        read_f32(b, e->offset, len, want);
+        if (i >= n_bufs)
+            got1 = (float)scalars[i - n_bufs];
+        bad += compare(st, verbose, i < n_bufs ? bufs[i] : &got1, want, len, c, path, name,
+                       c->steps);
+        free(want);
+    }
+    CHECK_MSG(matched == c->n_entries[t], "%s tensor %zu: the reference keeps %zu state entries, "
+              "ravine matched %zu", c->name, t, c->n_entries[t], matched);
+    return bad + (matched != c->n_entries[t]);
 }
 
 /* Hyperparameters of every group: group 0 from the spec, the others as
@@ -250,32 +385,23 @@ static int case_hparams(const fx_case *c, const rv_optim_type **type, rv_hparams
         s = rv_hparams_override(*type, &h[g], c->groups[g]);
         CHECK_MSG(s == RV_OK, "%s: group %zu: %s", c->name, g, rv_errmsg());
     }
-    if (s)
-        return 0;
-    for (size_t g = 0; g < c->n_groups; g++) {
-        CHECK_MSG(rv_state_count(*type, &h[g]) == c->n_state,
-                  "%s: ravine keeps %zu state buffers, torch %zu", c->name,
-                  rv_state_count(*type, &h[g]), c->n_state);
-        if (rv_state_count(*type, &h[g]) != c->n_state)
-            return 0;
-    }
-    return 1;
+    return s == RV_OK;
 }
 
-/* The lr of step k: the schedule's, checked against the lr torch used. */
+/* The lr of step k: the schedule's, checked against the lr the reference used. */
 static double schedule_lr(const fx_blob *b, const fx_case *c, const rv_schedule *s, long k)
 {
-    double ours = rv_schedule_lr(s, k), torch_lr = read_f64(b, off_lr(c, k));
-    CHECK_MSG(fabs(ours - torch_lr) <= SCHED_TOL * fabs(torch_lr),
-              "%s: schedule %s at t=%ld: %.17g, torch %.17g", c->name, c->schedule, k, ours,
-              torch_lr);
+    double ours = rv_schedule_lr(s, k), ref = read_f64(b, c->lr_offset + 8 * (size_t)k);
+    CHECK_MSG(fabs(ours - ref) <= SCHED_TOL * fabs(ref),
+              "%s: schedule %s at t=%ld: %.17g, reference %.17g", c->name, c->schedule, k, ours,
+              ref);
     return ours;
 }
 
 /* ---- the two replays -------------------------------------------------------- */
 
-/* Stateless: rv_update per tensor with caller-owned state. lr_scale != 1
-   replays with a deliberately wrong lr. Returns mismatching values. */
+/* Stateless: rv_update_state per tensor with caller-owned state. lr_scale
+   != 1 replays with a deliberately wrong lr. Returns mismatching values. */
 static size_t replay_update(const fx_blob *b, const fx_case *c, err_stats *st, double lr_scale,
                             int verbose)
 {
@@ -289,15 +415,17 @@ static size_t replay_update(const fx_blob *b, const fx_case *c, err_stats *st, d
     if (c->schedule[0])
         CHECK_STATUS(rv_schedule_parse(c->schedule, &sched), RV_OK);
 
-    size_t n = c->numel, bad = 0;
+    size_t n = c->numel, bad = 0, k_max = RV_MAX_STATE;
     float *p = malloc(n * sizeof *p), *g = malloc(n * sizeof *g), *want = malloc(n * sizeof *want);
-    float *state = calloc(c->n_state * n + 1, sizeof *state);
+    float *mem = calloc(k_max * n + 1, sizeof *mem);
+    rv_state state[MAX_TENSORS];
     read_f32(b, c->offset, n, p);
     for (size_t t = 0; t < c->n_tensors; t++) {
-        float *bufs[MAX_STATE];
-        for (size_t i = 0; i < c->n_state; i++)
-            bufs[i] = state + i * n + c->at[t];
-        CHECK_STATUS(rv_state_init(type, &h[c->group[t]], c->size[t], bufs), RV_OK);
+        memset(&state[t], 0, sizeof state[t]);
+        for (size_t i = 0; i < k_max; i++)
+            state[t].buf[i] = mem + i * n + c->at[t];
+        CHECK_STATUS(rv_state_start(type, &h[c->group[t]], c->size[t], p + c->at[t], &state[t]),
+                     RV_OK);
     }
     for (long k = 0; k < c->steps; k++) {
         if (sched) {
@@ -307,25 +435,32 @@ static size_t replay_update(const fx_blob *b, const fx_case *c, err_stats *st, d
         }
         read_f32(b, off_grads(c, k), n, g);
         for (size_t t = 0; t < c->n_tensors; t++) {
-            float *bufs[MAX_STATE];
-            for (size_t i = 0; i < c->n_state; i++)
-                bufs[i] = state + i * n + c->at[t];
-            rv_status s = rv_update(type, &h[c->group[t]], k + 1, c->size[t], p + c->at[t],
-                                    g + c->at[t], bufs);
+            rv_status s = rv_update_state(type, &h[c->group[t]], k + 1, c->size[t], p + c->at[t],
+                                          g + c->at[t], &state[t]);
             if (s) {
-                CHECK_MSG(0, "%s: rv_update at step %ld: %s", c->name, k + 1, rv_errmsg());
+                CHECK_MSG(0, "%s: rv_update_state at step %ld: %s", c->name, k + 1, rv_errmsg());
                 bad++;
                 goto done;
             }
         }
         read_f32(b, off_params(c, k), n, want);
-        bad += compare(st, verbose, p, want, n, c, "rv_update", "params", k + 1);
+        bad += compare(st, verbose, p, want, n, c, "stateless", "params", k + 1);
     }
-    for (size_t t = 0; t < c->n_tensors; t++)
-        for (size_t i = 0; i < c->n_state; i++)
-            bad += compare_state(st, verbose, b, c, "rv_update",
-                                 rv_state_name(type, &h[c->group[t]], i),
-                                 state + i * n + c->at[t], t);
+    for (size_t t = 0; t < c->n_tensors; t++) {
+        const rv_hparams *ht = &h[c->group[t]];
+        const char *names[RV_MAX_STATE], *scalar_names[RV_MAX_SCALARS];
+        const float *bufs[RV_MAX_STATE];
+        size_t lens[RV_MAX_STATE], nb = rv_state_count(type, ht), ns = rv_scalar_count(type, ht);
+        for (size_t i = 0; i < nb; i++) {
+            names[i] = rv_state_name(type, ht, i);
+            bufs[i] = state[t].buf[i];
+            lens[i] = c->size[t];
+        }
+        for (size_t i = 0; i < ns; i++)
+            scalar_names[i] = rv_scalar_name(type, ht, i);
+        bad += compare_final(st, verbose, b, c, "stateless", t, names, bufs, lens, nb,
+                             scalar_names, state[t].scalar, ns);
+    }
 done:
     st->cases++;
     st->steps += c->steps;
@@ -333,27 +468,31 @@ done:
     free(p);
     free(g);
     free(want);
-    free(state);
+    free(mem);
     return bad;
 }
 
-/* Stateful: rv_optim with param groups, state allocated by the optimizer. */
-static size_t replay_optim(const fx_blob *b, const fx_case *c, err_stats *st)
+/* Stateful: rv_optim with param groups and shapes, state allocated by the
+   optimizer; sfadamw's eval-mode parameters at the end. */
+static size_t replay_optim(const fx_blob *b, const fx_case *c, err_stats *st, double lr_scale,
+                           int verbose)
 {
     const rv_optim_type *type;
     rv_hparams h[MAX_GROUPS];
     if (!case_hparams(c, &type, h))
         return 1;
     rv_optim *opt = NULL;
-    rv_status s = rv_optim_create_spec(&opt, c->spec);
+    rv_status s = rv_optim_create(&opt, type, &h[0]);
     CHECK_MSG(s == RV_OK, "%s: %s", c->name, rv_errmsg());
     if (s)
         return 1;
     for (size_t gi = 1; gi < c->n_groups; gi++) {
         size_t index = 0;
-        CHECK_STATUS(rv_optim_add_group_spec(opt, c->groups[gi], &index), RV_OK);
+        CHECK_STATUS(rv_optim_add_group(opt, &h[gi], &index), RV_OK);
         CHECK(index == gi);
     }
+    for (size_t gi = 0; gi < c->n_groups; gi++)
+        CHECK_STATUS(rv_optim_group_set_lr(opt, gi, h[gi].lr * lr_scale), RV_OK);
     rv_schedule *sched = NULL;
     if (c->schedule[0])
         CHECK_STATUS(rv_schedule_parse(c->schedule, &sched), RV_OK);
@@ -364,12 +503,17 @@ static size_t replay_optim(const fx_blob *b, const fx_case *c, err_stats *st)
     for (size_t t = 0; t < c->n_tensors; t++) {
         char name[16];
         snprintf(name, sizeof name, "t%zu", t);
-        CHECK_STATUS(rv_optim_add_param(opt, c->group[t], name, p + c->at[t], g + c->at[t],
-                                        c->size[t], NULL), RV_OK);
+        if (c->ndim[t])
+            s = rv_optim_add_param_shaped(opt, c->group[t], name, p + c->at[t], g + c->at[t],
+                                          c->ndim[t], c->dims[t], NULL);
+        else
+            s = rv_optim_add_param(opt, c->group[t], name, p + c->at[t], g + c->at[t],
+                                   c->size[t], NULL);
+        CHECK_MSG(s == RV_OK, "%s: %s", c->name, rv_errmsg());
     }
     for (long k = 0; k < c->steps; k++) {
         if (sched)
-            CHECK_STATUS(rv_optim_set_lr(opt, schedule_lr(b, c, sched, k)), RV_OK);
+            CHECK_STATUS(rv_optim_set_lr(opt, schedule_lr(b, c, sched, k) * lr_scale), RV_OK);
         read_f32(b, off_grads(c, k), n, g);
         s = rv_optim_step(opt);
         if (s) {
@@ -378,16 +522,22 @@ static size_t replay_optim(const fx_blob *b, const fx_case *c, err_stats *st)
             goto done;
         }
         read_f32(b, off_params(c, k), n, want);
-        bad += compare(st, 1, p, want, n, c, "rv_optim", "params", k + 1);
+        bad += compare(st, verbose, p, want, n, c, "rv_optim", "params", k + 1);
     }
     CHECK(rv_optim_step_count(opt) == c->steps);
     for (size_t t = 0; t < c->n_tensors; t++) {
         rv_param_view v;
         CHECK_STATUS(rv_optim_param_view(opt, t, &v), RV_OK);
-        CHECK(v.n_state == c->n_state && v.step == c->steps && v.n == c->size[t]);
-        for (size_t i = 0; i < v.n_state && i < c->n_state; i++)
-            bad += compare_state(st, 1, b, c, "rv_optim", rv_state_name(type, &h[v.group], i),
-                                 v.state[i], t);
+        CHECK(v.step == c->steps && v.n == c->size[t]);
+        bad += compare_final(st, verbose, b, c, "rv_optim", t, v.state_name,
+                             (const float *const *)v.state, v.state_len, v.n_state, v.scalar_name,
+                             v.scalar, v.n_scalars);
+    }
+    if (c->eval_offset) {
+        CHECK_STATUS(rv_optim_eval(opt), RV_OK);
+        read_f32(b, c->eval_offset, n, want);
+        bad += compare(st, verbose, p, want, n, c, "rv_optim", "eval params", c->steps);
+        CHECK_STATUS(rv_optim_step(opt), RV_ERR_MODE);
     }
 done:
     st->cases++;
@@ -404,70 +554,104 @@ done:
 
 static void print_table(const char *path, const err_stats *t, size_t n)
 {
-    printf("%-9s %-8s %5s %6s %8s %7s %10s %13s %12s  worst at\n", "path", "optim", "cases",
+    printf("%-9s %-9s %5s %6s %8s %7s %10s %13s %12s  worst at\n", "path", "optim", "cases",
            "steps", "values", "exact", "worst_abs", "params_scaled", "state_scaled");
     for (size_t i = 0; i < n; i++)
-        printf("%-9s %-8s %5ld %6ld %8zu %6.1f%% %10.3g %13.3g %12.3g  %s\n", path, t[i].optim,
+        printf("%-9s %-9s %5ld %6ld %8zu %6.1f%% %10.3g %13.3g %12.3g  %s\n", path, t[i].optim,
                t[i].cases, t[i].steps, t[i].values, 100.0 * (double)t[i].exact / (double)t[i].values,
                t[i].worst_abs, t[i].worst_params, t[i].worst_state, t[i].worst_where);
 }
 
-int main(void)
-{
-    fx_blob blob = {0};
-    FILE *index = fopen(fixture_path("parity_optim.txt"), "r");
-    CHECK_MSG(index != NULL, "cannot open %s", fixture_path("parity_optim.txt"));
-    CHECK_MSG(load_blob(&blob), "cannot read %s", fixture_path("parity_optim.bin"));
-    if (!index || !blob.data)
-        return check_summary("parity_optim");
+typedef struct run_stats {
+    err_stats by_update[MAX_OPTIMS], by_optim[MAX_OPTIMS], wrong_lr[MAX_OPTIMS];
+    size_t n_update, n_optim, n_wrong;
+    long cases;
+} run_stats;
 
-    err_stats by_update[8], by_optim[8], wrong_lr[8];
-    size_t n_update = 0, n_optim = 0, n_wrong = 0;
-    char line[2048];
-    long cases = 0;
-    const char *optims_seen[8] = {0};
+/* Replay every case of one fixture set. */
+static void replay_file(const char *stem, int modern, run_stats *r)
+{
+    char txt[64], bin[64];
+    snprintf(txt, sizeof txt, "%s.txt", stem);
+    snprintf(bin, sizeof bin, "%s.bin", stem);
+    fx_blob blob = {0};
+    FILE *index = fopen(fixture_path(txt), "r");
+    CHECK_MSG(index != NULL, "cannot open %s", fixture_path(txt));
+    CHECK_MSG(load_blob(bin, &blob), "cannot read %s", fixture_path(bin));
+    if (!index || !blob.data) {
+        if (index)
+            fclose(index);
+        free(blob.data);
+        return;
+    }
+    char line[4096];
+    const char *optims_seen[MAX_OPTIMS] = {0};
     while (fgets(line, sizeof line, index)) {
         if (line[0] == '#' || line[0] == '\n')
             continue;
         fx_case c;
-        int ok = parse_case(line, &c);
-        CHECK_MSG(ok, "bad index line %ld", cases + 1);
+        int ok = parse_case(line, &c, modern);
+        CHECK_MSG(ok, "%s: bad index line after %ld cases", txt, r->cases);
         if (!ok)
             continue;
-        CHECK_MSG(case_end(&c) <= blob.size, "%s: data past the end of the blob", c.name);
-        if (case_end(&c) > blob.size)
+        CHECK_MSG(c.end <= blob.size, "%s: data past the end of the blob", c.name);
+        if (c.end > blob.size)
             continue;
-        cases++;
+        r->cases++;
         char optim[16];
         snprintf(optim, sizeof optim, "%.*s", (int)strcspn(c.spec, "("), c.spec);
-        size_t bad = replay_update(&blob, &c, stats_for(by_update, &n_update, optim), 1.0, 1);
-        CHECK_MSG(bad == 0, "%s via rv_update: %zu values differ from torch", c.name, bad);
-        bad = replay_optim(&blob, &c, stats_for(by_optim, &n_optim, optim));
-        CHECK_MSG(bad == 0, "%s via rv_optim: %zu values differ from torch", c.name, bad);
+        const rv_optim_type *type = rv_optim_type_find(optim);
+        int elementwise = rv_optim_type_elementwise(type);
+        size_t bad;
+        if (elementwise) {
+            bad = replay_update(&blob, &c, stats_for(r->by_update, &r->n_update, optim), 1.0, 1);
+            CHECK_MSG(bad == 0, "%s via rv_update_state: %zu values differ", c.name, bad);
+        }
+        bad = replay_optim(&blob, &c, stats_for(r->by_optim, &r->n_optim, optim), 1.0, 1);
+        CHECK_MSG(bad == 0, "%s via rv_optim: %zu values differ", c.name, bad);
 
         /* the first case of each optimizer again, with lr 0.1% too large: must fail */
         size_t k = 0;
-        while (k < 8 && optims_seen[k] && strcmp(optims_seen[k], optim))
+        while (k < MAX_OPTIMS && optims_seen[k] && strcmp(optims_seen[k], optim))
             k++;
-        if (k < 8 && !optims_seen[k]) {
-            optims_seen[k] = rv_optim_type_name(rv_optim_type_find(optim));
-            bad = replay_update(&blob, &c, stats_for(wrong_lr, &n_wrong, optim), 1.001, 0);
+        if (k < MAX_OPTIMS && !optims_seen[k]) {
+            optims_seen[k] = rv_optim_type_name(type);
+            err_stats *w = stats_for(r->wrong_lr, &r->n_wrong, optim);
+            bad = elementwise ? replay_update(&blob, &c, w, 1.001, 0)
+                              : replay_optim(&blob, &c, w, 1.001, 0);
             CHECK_MSG(bad > 0, "%s: a 0.1%% lr error went unnoticed", c.name);
         }
     }
     fclose(index);
     free(blob.data);
+}
 
-    CHECK_MSG(cases >= 150, "only %ld cases in the fixtures", cases);
-    CHECK_MSG(n_update == 6, "%zu optimizers in the fixtures, want 6", n_update);
-    for (size_t i = 0; i < n_update; i++)
-        CHECK_MSG(by_update[i].steps / by_update[i].cases >= 200, "%s: fewer than 200 steps",
-                  by_update[i].optim);
-    printf("torch parity, tolerance |ours - torch| <= %g * max(1, |torch|), %ld cases\n", TOL,
-           cases);
-    print_table("rv_update", by_update, n_update);
-    print_table("rv_optim", by_optim, n_optim);
+int main(void)
+{
+    static run_stats r;
+    replay_file("parity_optim", 0, &r);
+    long legacy = r.cases;
+    replay_file("parity_modern", 1, &r);
+
+    CHECK_MSG(legacy >= 150, "only %ld cases in parity_optim", legacy);
+    for (size_t i = 0; i < r.n_optim; i++) {
+        const err_stats *o = &r.by_optim[i];
+        if (!rv_optim_type_elementwise(rv_optim_type_find(o->optim)))
+            continue;
+        const err_stats *u = stats_for(r.by_update, &r.n_update, o->optim);
+        CHECK_MSG(o->exact == o->values && u->exact == u->values,
+                  "%s: %zu of %zu values not bit-identical to the reference", o->optim,
+                  o->values - o->exact, o->values);
+    }
+    CHECK_MSG(r.n_optim == 13, "%zu optimizers in the fixtures, want 13", r.n_optim);
+    for (size_t i = 0; i < r.n_optim; i++)
+        CHECK_MSG(r.by_optim[i].steps / r.by_optim[i].cases >= 100, "%s: fewer than 100 steps",
+                  r.by_optim[i].optim);
+    printf("parity, tolerance |ours - ref| <= %g * max(1, |ref|) (muon %g), %ld cases\n", TOL,
+           TOL_MUON, r.cases);
+    print_table("stateless", r.by_update, r.n_update);
+    print_table("rv_optim", r.by_optim, r.n_optim);
     printf("sensitivity: the same replays with lr * 1.001 (must exceed the tolerance)\n");
-    print_table("wrong_lr", wrong_lr, n_wrong);
+    print_table("wrong_lr", r.wrong_lr, r.n_wrong);
     return check_summary("parity_optim");
 }

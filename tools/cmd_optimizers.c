@@ -9,8 +9,17 @@ static int run(int argc, char **argv)
         rv_hparams h = rv_hparams_defaults(t);
         char spec[512];
         rv_hparams_format(t, &h, spec, sizeof spec);
-        printf("%s\n    %s\n    state: %zu buffer(s) per parameter\n", spec,
-               rv_optim_type_summary(t), rv_state_count(t, &h));
+        printf("%s\n    %s\n", spec, rv_optim_type_summary(t));
+        if (rv_optim_type_shape_need(t) == RV_SHAPE_KNOWN) {
+            const size_t gpt2_mlp[2] = {768, 3072};
+            size_t floats = rv_state_floats(t, &h, 0, 2, gpt2_mlp);
+            printf("    state: per matrix, one value per row and per column (768x3072: %zu floats, "
+                   "%.2g per parameter); per vector element: 1\n",
+                   floats, (double)floats / (768.0 * 3072.0));
+        } else {
+            printf("    state: %zu buffer(s) per parameter%s\n", rv_state_count(t, &h),
+                   rv_optim_type_shape_need(t) == RV_SHAPE_MATRIX ? " (2-D tensors only)" : "");
+        }
     }
     return 0;
 }

@@ -9,7 +9,7 @@
 static int run(int argc, char **argv)
 {
     const char *optim = NULL, *init = NULL, *grads = NULL, *schedule = NULL, *save = NULL,
-               *resume = NULL;
+               *resume = NULL, *shape_text = NULL;
     const cli_option opts[] = {
         {"optim", 1, &optim},
         {"init", 1, &init},
@@ -17,6 +17,7 @@ static int run(int argc, char **argv)
         {"schedule", 1, &schedule},
         {"save", 1, &save},
         {"resume", 1, &resume},
+        {"shape", 1, &shape_text},
     };
     cli_parse(&cmd_replay, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0, NULL);
     if (!optim && !resume)
@@ -54,7 +55,25 @@ static int run(int argc, char **argv)
         cli_die("replay", "out of memory");
     for (size_t i = 0; !resume && i < n; i++)
         p[i] = (float)start[i];
-    if ((s = rv_optim_add_param(opt, 0, "params", p, g, n, NULL)))
+    /* the parameters are one tensor: a vector, or the shape --shape gives */
+    size_t dims[RV_MAX_DIMS] = {n}, ndim = 1;
+    if (shape_text) {
+        double d[RV_MAX_DIMS];
+        ndim = cli_parse_numbers("--shape", shape_text, d, RV_MAX_DIMS);
+        size_t total = 1;
+        for (size_t i = 0; i < ndim; i++) {
+            if (d[i] < 1 || d[i] != (double)(size_t)d[i])
+                cli_die("--shape", "'%s': dimensions must be whole numbers >= 1", shape_text);
+            dims[i] = (size_t)d[i];
+            total *= dims[i];
+        }
+        if (total != n)
+            cli_die("--shape", "'%s' holds %zu values, the parameters are %zu", shape_text, total, n);
+    } else if (rv_optim_type_shape_need(rv_optim_get_type(opt)) == RV_SHAPE_MATRIX) {
+        cli_die("--shape", "%s updates matrices: give the parameters' shape, --shape ROWS,COLS",
+                rv_optim_type_name(rv_optim_get_type(opt)));
+    }
+    if ((s = rv_optim_add_param_shaped(opt, 0, "params", p, g, ndim, dims, NULL)))
         cli_die_status("replay", s);
     rv_checkpoint_options keep = {.keep_hparams = optim != NULL};
     if (resume && (s = rv_checkpoint_load(opt, resume, &keep, &info)))
@@ -99,7 +118,8 @@ static int run(int argc, char **argv)
 
 const cli_command cmd_replay = {
     "replay", "apply an optimizer to recorded gradients (CSV) and print every update",
-    "ravine replay --optim SPEC --init P0,P1,... --grads FILE [--schedule SPEC] [--save CKPT]\n"
+    "ravine replay --optim SPEC --init P0,P1,... --grads FILE [--schedule SPEC] [--shape R,C]\n"
+    "              [--save CKPT]\n"
     "       ravine replay --resume CKPT --grads FILE [--optim SPEC] [--schedule SPEC] [--save CKPT]\n"
     "  FILE: CSV, one line per update with one gradient value per parameter.\n"
     "  Prints step,p0,...,p{n-1} and the parameters after each update k = 1..K;\n"
@@ -107,5 +127,8 @@ const cli_command cmd_replay = {
     "  --save writes parameters, optimizer state, step count and schedule after the\n"
     "  last update (a safetensors file); --resume starts from such a file instead of\n"
     "  --init: numbering and the schedule continue from its step, and its optimizer and\n"
-    "  schedule are used unless --optim / --schedule are given.",
+    "  schedule are used unless --optim / --schedule are given.\n"
+    "  --shape R,C gives the parameters that shape (row-major): muon needs a matrix,\n"
+    "  adafactor factors its second moment for two or more dimensions. sfadamw prints\n"
+    "  the parameters a model holds while training (y).",
     run};

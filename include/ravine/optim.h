@@ -216,6 +216,12 @@ const char *rv_state_name(const rv_optim_type *type, const rv_hparams *h, size_t
    mu_product (the product of its momentum coefficients, float32 as torch
    keeps it), sfadamw's lr_max and weight_sum (schedule_free's group values). */
 size_t rv_scalar_count(const rv_optim_type *type, const rv_hparams *h);
+
+/* Floats of state for one tensor of this shape (row-major dims; ndim 0 with
+   shape NULL: a vector of n elements), counting buffers only: e.g. adam 2n,
+   adafactor R + C for an R x C matrix. */
+size_t rv_state_floats(const rv_optim_type *type, const rv_hparams *h, size_t n, size_t ndim,
+                       const size_t *shape);
 const char *rv_scalar_name(const rv_optim_type *type, const rv_hparams *h, size_t i);
 
 /* Everything the stateless kernels keep for one tensor between updates. */

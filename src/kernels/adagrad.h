@@ -10,8 +10,8 @@ RV_INLINE void rv_adagrad_elem(const rv_coeffs *c, float *p, float g, float *sum
     float pv = *p;
     float gg = maximize ? -g : g;
     if (has_wd)
-        gg = gg + c->wd * pv;
-    float s = *sum + gg * gg;
+        gg = RV_FMA(pv, c->wd, gg);
+    float s = RV_FMA(gg, gg, *sum);             /* state_sum.addcmul_(g, g, value=1) */
     *sum = s;
     float std = sqrtf(s) + c->eps;
     *p = pv + (c->neg_lr * gg) / std;

@@ -15,9 +15,9 @@ RV_INLINE void rv_adam_elem(const rv_coeffs *c, float *p, float g, float *m, flo
     float pv = decay == 1 ? p0 * c->decay_mul : p0;
     float gg = maximize ? -g : g;
     if (has_wd)
-        gg = gg + c->wd * pv;
-    float mm = *m * c->beta1 + c->one_minus_beta1 * gg;
-    float vv = *v * c->beta2 + (c->one_minus_beta2 * gg) * gg;
+        gg = RV_FMA(pv, c->wd, gg);
+    float mm = RV_FMA(gg, c->one_minus_beta1, *m * c->beta1);
+    float vv = RV_FMA(c->one_minus_beta2 * gg, gg, *v * c->beta2);
     float vd = vv;
     if (amsgrad) {
         /* torch.maximum: NaN in either operand propagates */
@@ -27,7 +27,7 @@ RV_INLINE void rv_adam_elem(const rv_coeffs *c, float *p, float g, float *m, flo
         *vmax = mx;
         vd = mx;
     }
-    float denom = sqrtf(vd) * c->inv_bc2_sqrt + c->eps;
+    float denom = sqrtf(vd) / c->bc2_sqrt + c->eps;   /* (v.sqrt() / sqrt(bc2)).add_(eps) */
     float pd = pv;
     pv = pv + (c->neg_lr * mm) / denom;
     if (decay == 2)

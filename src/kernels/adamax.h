@@ -11,7 +11,7 @@ RV_INLINE void rv_adamax_elem(const rv_coeffs *c, float *p, float g, float *m, f
     float p0 = *p;
     float gg = maximize ? -g : g;
     if (has_wd)
-        gg = gg + c->wd * p0;
+        gg = RV_FMA(p0, c->wd, gg);
     float mm = rv_lerp(*m, gg, c->lerp_w);
     float a = *u * c->beta2, b = fabsf(gg) + c->eps;
     /* torch.maximum: NaN in either operand propagates */

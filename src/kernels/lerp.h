@@ -8,6 +8,6 @@
 RV_INLINE float rv_lerp(float a, float b, float w)
 {
     float aw = w < 0.0f ? -w : w;
-    return aw < 0.5f ? a + w * (b - a) : b - (b - a) * (1.0f - w);
+    return aw < 0.5f ? RV_FMA(w, b - a, a) : RV_FMA(w - 1.0f, b - a, b);
 }
 #endif

@@ -12,11 +12,11 @@ RV_INLINE void rv_lion_elem(const rv_coeffs *c, float *p, float g, float *m, rv_
     float p0 = *p;
     float pd = p0 * c->decay_mul;
     float m0 = *m;
-    float mix = m0 * c->beta1 + c->one_minus_beta1 * g;
+    float mix = RV_FMA(g, c->one_minus_beta1, m0 * c->beta1);
     /* torch.sign: +1, -1, or 0 for zero (and NaN) */
     float sign = (float)(mix > 0.0f) - (float)(mix < 0.0f);
-    float pv = pd + c->neg_lr * sign;
-    float mm = m0 * c->beta2 + c->one_minus_beta2 * g;
+    float pv = RV_FMA(sign, c->neg_lr, pd);
+    float mm = RV_FMA(g, c->one_minus_beta2, m0 * c->beta2);
     *m = mm;
     *p = pv;
     if (tr) {

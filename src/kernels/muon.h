@@ -17,6 +17,6 @@ RV_INLINE float rv_muon_momentum(const rv_coeffs *c, float g, float *buf, int ne
 
 RV_INLINE float rv_muon_apply(const rv_coeffs *c, float p, float o)
 {
-    return p * c->decay_mul + c->neg_lr * o;
+    return RV_FMA(o, c->neg_lr, p * c->decay_mul);
 }
 #endif

@@ -8,10 +8,10 @@ RV_INLINE void rv_polyak_elem(const rv_coeffs *c, float *p, float g, float *vel,
                               rv_trace *tr)
 {
     float pv = *p;
-    float d = has_wd ? g + c->wd * pv : g;
-    float v = *vel * c->beta1 + c->one_minus_beta1 * d;
+    float d = has_wd ? RV_FMA(pv, c->wd, g) : g;
+    float v = RV_FMA(d, c->one_minus_beta1, *vel * c->beta1);
     *vel = v;
-    *p = pv + c->neg_lr * v;
+    *p = RV_FMA(v, c->neg_lr, pv);
     if (tr) {
         tr->grad = g;
         tr->grad_used = d;

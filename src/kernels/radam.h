@@ -19,9 +19,9 @@ RV_INLINE void rv_radam_elem(const rv_coeffs *c, float *p, float g, float *m, fl
     float pd = pv;
     float gg = maximize ? -g : g;
     if (has_wd && !decoupled)
-        gg = gg + c->wd * pv;
+        gg = RV_FMA(pv, c->wd, gg);
     float mm = rv_lerp(*m, gg, c->lerp_w);
-    float vv = *v * c->beta2 + (c->one_minus_beta2 * gg) * gg;
+    float vv = RV_FMA(c->one_minus_beta2 * gg, gg, *v * c->beta2);
     float step = (mm / c->bc1) * c->lr;
     float denom = 0.0f;
     if (rectify) {

@@ -12,24 +12,24 @@ RV_INLINE void rv_rmsprop_elem(const rv_coeffs *c, float *p, float g, float *sq,
     float pv = *p;
     float gg = maximize ? -g : g;
     if (has_wd)
-        gg = gg + c->wd * pv;
-    float s = *sq * c->alpha + (c->one_minus_alpha * gg) * gg;
+        gg = RV_FMA(pv, c->wd, gg);
+    float s = RV_FMA(c->one_minus_alpha * gg, gg, *sq * c->alpha);
     *sq = s;
     float avg;
     float a = 0.0f;
     if (centered) {
-        a = *ga * c->alpha + c->one_minus_alpha * gg;
+        a = RV_FMA(gg, c->one_minus_alpha, *ga * c->alpha);
         *ga = a;
-        avg = sqrtf(s + (-1.0f * a) * a);
+        avg = sqrtf(RV_FMA(-a, a, s));          /* square_avg.addcmul(ga, ga, value=-1) */
     } else {
         avg = sqrtf(s);
     }
     avg = avg + c->eps;
     float b = 0.0f;
     if (has_momentum) {
-        b = *buf * c->momentum + gg / avg;
+        b = *buf * c->momentum + gg / avg;      /* buf.mul_(momentum).addcdiv_(g, avg) */
         *buf = b;
-        pv = pv + c->neg_lr * b;
+        pv = RV_FMA(b, c->neg_lr, pv);
     } else {
         pv = pv + (c->neg_lr * gg) / avg;
     }

@@ -19,14 +19,14 @@ RV_INLINE void rv_sfadamw_elem(const rv_coeffs *c, float *y, float g, float *z, 
                                int has_wd, rv_trace *tr)
 {
     float y0 = *y, z0 = *z;
-    float vv = *v * c->beta2 + (c->one_minus_beta2 * g) * g;
+    float vv = RV_FMA(c->one_minus_beta2 * g, g, *v * c->beta2);
     float denom = sqrtf(vv / c->bc2) + c->eps;
     float n = g / denom;
     if (has_wd)
-        n = n + c->wd * y0;
+        n = RV_FMA(y0, c->wd, n);
     float yy = rv_lerp(y0, z0, c->lerp_w);
-    yy = yy + c->y_coef * n;
-    float zz = z0 - c->lr * n;
+    yy = RV_FMA(n, c->y_coef, yy);
+    float zz = RV_FMA(n, -c->lr, z0);           /* z.sub_(n, alpha=lr) */
     *v = vv;
     *z = zz;
     *y = yy;

@@ -11,20 +11,20 @@ RV_INLINE void rv_sgd_elem(const rv_coeffs *c, float *p, float g, float *buf, in
     float pv = *p;
     float d = maximize ? -g : g;
     if (has_wd)
-        d = d + c->wd * pv;
+        d = RV_FMA(pv, c->wd, d);               /* grad.add(param, alpha=wd) */
     if (tr) {
         tr->grad = g;
         tr->grad_used = d;
         tr->param_before = tr->param_decayed = pv;
     }
     if (has_momentum) {
-        float b = first ? d : *buf * c->momentum + c->one_minus_dampening * d;
+        float b = first ? d : RV_FMA(d, c->one_minus_dampening, *buf * c->momentum);
         *buf = b;
         if (tr)
             tr->buf = b;
-        d = nesterov ? d + c->momentum * b : b;
+        d = nesterov ? RV_FMA(b, c->momentum, d) : b;
     }
-    *p = pv + c->neg_lr * d;
+    *p = RV_FMA(d, c->neg_lr, pv);              /* param.add_(d_p, alpha=-lr) */
     if (tr)
         tr->param_after = *p;
 }

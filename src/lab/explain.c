@@ -236,8 +236,9 @@ static void describe_adam(text *o, const rv_explainer *e, const rv_explain_value
         F((float)m_hat).s);
     put(o, "  v_hat = %s/(1-beta2^%ld) = %s/%s = %s\n", h->amsgrad ? "v_max" : "v", s->t,
         F(v->vmax).s, D(s->bias2).s, F((float)v_hat).s);
-    put(o, "  denom = sqrt(v_hat) + eps = %s + %s = %s\n", F((float)sqrt(v_hat)).s, D(h->eps).s,
-        F(v->denom).s);
+    /* as torch computes it: the root of v divided by the root of the correction */
+    put(o, "  denom = sqrt(%s)/sqrt(1-beta2^%ld) + eps = %s/%s + %s = %s\n", h->amsgrad ? "v_max" : "v",
+        s->t, F(sqrtf(v->vmax)).s, F((float)sqrt(s->bias2)).s, D(h->eps).s, F(v->denom).s);
     double step = h->lr * m_hat / (double)v->denom;
     put(o, "  step  = lr*m_hat/denom = %s*%s/%s = %s\n", D(h->lr).s, FP((float)m_hat).s,
         F(v->denom).s, F((float)step).s);
@@ -429,7 +430,7 @@ static void describe_sfadamw(text *o, const rv_explainer *e, const rv_explain_va
     put(o, "  c = weight/weight_sum = %s   (this step's share of the average; lr_max = %s)\n",
         F(c->lerp_w).s, D(e->scalars[0]).s);
     put(o, "  y = lerp(y, z, c) + lr*(beta1*(1-c) - 1)*n = lerp(%s, %s, %s) + %s*%s = %s\n",
-        FP(v->param_before).s, FP(v->state_before[0]).s, F(c->lerp_w).s, F(c->y_coef).s,
+        FP(v->param_before).s, FP(v->state_before[0]).s, F(c->lerp_w).s, FP(c->y_coef).s,
         FP(v->grad_used).s, F(v->param_after).s);
     put(o, "  z = z - lr*n = %s - %s*%s = %s\n", F(v->state_before[0]).s, F(c->lr).s,
         FP(v->grad_used).s, F(v->m).s);

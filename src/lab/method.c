@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 rv_status lab_method_parse(const char *spec, lab_method *m)
 {
@@ -72,9 +73,12 @@ rv_status lab_run(const rv_surface *s, const char *method_spec, const rv_schedul
     if ((st = rv_surface_eval(s, x, &f, g, H)))
         return st;
 
-    float state_mem[2 * 4] = {0};
-    float *state[4] = {state_mem, state_mem + 2, state_mem + 4, state_mem + 6};
-    if (!m.is_newton && (st = rv_state_init(m.type, &m.h, 2, state)))
+    float state_mem[2 * RV_MAX_STATE] = {0};
+    rv_state state;
+    memset(&state, 0, sizeof state);
+    for (int j = 0; j < RV_MAX_STATE; j++)
+        state.buf[j] = state_mem + 2 * j;
+    if (!m.is_newton && (st = rv_state_start(m.type, &m.h, 2, p, &state)))
         return st;
 
     const double nan2[2] = {NAN, NAN};
@@ -96,7 +100,7 @@ rv_status lab_run(const rv_surface *s, const char *method_spec, const rv_schedul
         if (schedule)
             h.lr = rv_schedule_lr(schedule, k);
         float gf[2] = {(float)g[0], (float)g[1]};
-        if ((st = rv_update(m.type, &h, k + 1, 2, p, gf, state)))
+        if ((st = rv_update_state(m.type, &h, k + 1, 2, p, gf, &state)))
             return st;   /* not reached: validated above */
         widen(p, x);
     }

@@ -69,7 +69,7 @@ static void prepare_common(const rv_hparams *h, long step, rv_coeffs *c)
     double bc1 = 1.0 - pow(h->beta1, (double)step);
     double bc2 = 1.0 - pow(h->beta2, (double)step);
     c->neg_lr = (float)-(h->lr / bc1);
-    c->inv_bc2_sqrt = (float)(1.0 / sqrt(bc2));
+    c->bc2_sqrt = (float)sqrt(bc2);
     c->beta1 = (float)h->beta1;
     c->one_minus_beta1 = (float)(1.0 - h->beta1);
     c->beta2 = (float)h->beta2;

@@ -405,6 +405,22 @@ const char *rv_scalar_name(const rv_optim_type *type, const rv_hparams *h, size_
     return type && i < type->n_scalars ? type->scalar_names[i] : NULL;
 }
 
+size_t rv_state_floats(const rv_optim_type *type, const rv_hparams *h, size_t n, size_t ndim,
+                       const size_t *dims)
+{
+    if (!type || !h || ndim > RV_MAX_DIMS || (ndim && !dims))
+        return 0;
+    rv_shape s = {.n = ndim ? 1 : n, .ndim = ndim, .has_shape = ndim > 0};
+    for (size_t d = 0; d < ndim; d++) {
+        s.dims[d] = dims[d];
+        s.n *= dims[d];
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < type->state_count(h, &s); i++)
+        total += rv_type_state_len(type, h, &s, i);
+    return total;
+}
+
 static rv_status check_stateless(const rv_optim_type *type, const rv_hparams *h, size_t n,
                                  const float *param, const rv_state *state)
 {

@@ -1,12 +1,13 @@
 # ravine trace: CONTRACTS section 3 rows, and every bad input is one line on stderr, exit 2.
 . "$(dirname "$0")/../cli_lib.sh"
 
-# sgd lr 0.1 on seed 002's bowl: y = 1 - 0.1*10*1 = 0 at once, x shrinks by 0.9 in float32
+# sgd lr 0.1 on seed 002's bowl: y = 1 - 0.1*10*1 = 0 at once, x shrinks by 0.9; in float32
+# (one fused multiply-add per update, as torch) y is 1 - 10*float(0.1) = -1.5e-8, then ~0
 expect_out sgd_bowl "step,x,y,loss
 0,-4,1,13
-1,-3.5999999,0,6.47999966
-2,-3.24000001,0,5.24880003
-3,-2.91599989,0,4.25152768" \
+1,-3.5999999,-1.49011612e-08,6.47999966
+2,-3.24000001,2.22044605e-16,5.24880003
+3,-2.91599989,-3.30872245e-24,4.25152768" \
   "$RAVINE" trace --surface 'bowl(kappa=10)' --optim 'sgd(lr=0.1)' --start -4,1 --steps 3
 
 # adam's first step is lr*sign(g) in each coordinate (bias correction)
