@@ -3,6 +3,7 @@ options changed during training, threads, finding the library."""
 import os
 import subprocess
 import sys
+import tempfile
 import unittest
 
 import harness
@@ -124,6 +125,24 @@ class Library(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("cannot find libravine.so", r.stderr)
         self.assertIn("/nonexistent/libravine.so", r.stderr)
+
+    def test_readme_training_loop(self):
+        """README's "From PyTorch" example runs as written and learns."""
+        source = os.path.normpath(os.path.join(harness.HERE, "..", ".."))
+        with open(os.path.join(source, "README.md")) as f:
+            readme = f.read()
+        section = readme[readme.index("## From PyTorch"):]
+        code = section[section.index("```python\n") + 10:]
+        code = code[:code.index("```")]
+        with tempfile.TemporaryDirectory() as tmp:
+            r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               cwd=tmp, env=dict(os.environ, PYTHONPATH=self.PACKAGE,
+                                                 PYTHONDONTWRITEBYTECODE="1"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertTrue(os.path.exists(os.path.join(tmp, "ckpt.pt")))
+        losses = [float(line.split()[-1]) for line in r.stdout.splitlines()]
+        self.assertEqual(len(losses), 6, r.stdout)
+        self.assertLess(losses[-1], 0.1 * losses[0], r.stdout)
 
     def test_source_tree_finds_build(self):
         source = os.path.normpath(os.path.join(harness.HERE, "..", ".."))

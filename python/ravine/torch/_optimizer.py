@@ -193,12 +193,13 @@ class Optimizer(torch.optim.Optimizer):
                 _tensors.check_grad(owner, *b.where[i], g, b.shapes[i])
 
     def _rebind(self, b, pp, gs, gp):
-        owner = self._owner()
+        usable = _tensors.usable
         for i, g in enumerate(gs):
-            if pp[i] != b.pp[i]:
-                _tensors.check_moved_param(owner, *b.where[i], b.params[i], b.shapes[i])
-            if g is not None and (g is not b.gs[i] or gp[i] != b.gp[i]):
-                _tensors.check_grad(owner, *b.where[i], g, b.shapes[i])
+            shape = b.shapes[i]
+            if pp[i] != b.pp[i] and not usable(b.params[i], shape):
+                _tensors.check_moved_param(self._owner(), *b.where[i], b.params[i], shape)
+            if g is not None and (g is not b.gs[i] or gp[i] != b.gp[i]) and not usable(g, shape):
+                _tensors.check_grad(self._owner(), *b.where[i], g, shape)
         self._send_buffers(b, pp, gp)
         b.pp, b.gp, b.gs = pp, gp, gs
 

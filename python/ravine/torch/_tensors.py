@@ -13,6 +13,16 @@ import torch
 from .. import _lib
 
 
+_STRIDED, _FLOAT32 = torch.strided, torch.float32
+
+
+def usable(t, shape):
+    """The quick test of every step: a dense contiguous CPU float32 tensor of
+    this shape with an aligned pointer (the checks below say what is wrong)."""
+    return (t.layout is _STRIDED and t.dtype is _FLOAT32 and t.is_cpu and t.shape == shape
+            and t.is_contiguous() and t.data_ptr() % 4 == 0)
+
+
 def where(owner, group, index):
     return f"{owner}: param group {group}, parameter {index}"
 
