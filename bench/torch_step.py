@@ -13,10 +13,11 @@ each is reported, with:
     step, rv_optim_step called directly on the same optimizer);
   - Python overhead: what the binding adds to the library's step (reading
     options, .grad and data pointers), measured apart on as many tensors of
-    16 elements each, where the library's step costs next to nothing:
-    ravine.torch's step minus the library's, best of --overhead-reps; and the
-    same when every step brings new gradient tensors (as after
-    zero_grad(set_to_none=True)), which ravine.torch validates afresh.
+    16 elements each, on one thread, where the library's step costs next to
+    nothing: ravine.torch's step minus the library's, best of
+    --overhead-reps; and the same when every step brings new gradient
+    tensors (as after zero_grad(set_to_none=True)), which ravine.torch
+    validates afresh.
 Parameters and gradients are shared by all optimizers; each keeps its own
 state. Needs torch (Debian: python3-torch); nothing in the tests runs it.
 """
@@ -89,6 +90,8 @@ def python_overhead(count, reps):
     (the cost of the code, not of the machine's other work). Also with fresh
     gradient tensors before every step (zero_grad(set_to_none=True)), which
     are validated afresh."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)     # no parallel region in the library's tiny step
     params = make_params([16] * count, seed=1)
     fresh = [p.grad.clone() for p in params]
     opt = rt.AdamW(params, lr=1e-3)
@@ -101,6 +104,7 @@ def python_overhead(count, reps):
         for p, g in zip(params, fresh):
             p.grad = g.clone()
         new_grads.append(timed(opt.step))
+    torch.set_num_threads(threads)
     return {"same_grads_us": (min(ravine) - min(lib_only)) * 1e3,
             "new_grads_us": (min(new_grads) - min(lib_only)) * 1e3}
 
