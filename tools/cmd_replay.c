@@ -1,6 +1,7 @@
 /* ravine replay: apply an optimizer to recorded gradients and print the
    parameters after every update. */
 #include "commands.h"
+#include "shard.h"
 
 #include <stdlib.h>
 
@@ -9,7 +10,7 @@
 static int run(int argc, char **argv)
 {
     const char *optim = NULL, *init = NULL, *grads = NULL, *schedule = NULL, *save = NULL,
-               *resume = NULL;
+               *resume = NULL, *shard = NULL;
     const cli_option opts[] = {
         {"optim", 1, &optim},
         {"init", 1, &init},
@@ -17,6 +18,7 @@ static int run(int argc, char **argv)
         {"schedule", 1, &schedule},
         {"save", 1, &save},
         {"resume", 1, &resume},
+        {"shard", 0, &shard},
     };
     cli_parse(&cmd_replay, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0, NULL);
     if (!optim && !resume)
@@ -27,6 +29,8 @@ static int run(int argc, char **argv)
         cli_die("replay", "--init and --resume both give the starting parameters; use one");
     if (!init && !resume)
         cli_die("replay", "--init P0,P1,... is required");
+    if (shard)
+        return replay_shard(&(replay_args){optim, init, grads, schedule, save, resume, MAX_PARAMS});
     /* a checkpoint knows its optimizer, size and schedule; the command line may override
        the optimizer's hyperparameters and the schedule */
     rv_checkpoint_info info;
@@ -107,5 +111,8 @@ const cli_command cmd_replay = {
     "  --save writes parameters, optimizer state, step count and schedule after the\n"
     "  last update (a safetensors file); --resume starts from such a file instead of\n"
     "  --init: numbering and the schedule continue from its step, and its optimizer and\n"
-    "  schedule are used unless --optim / --schedule are given.",
+    "  schedule are used unless --optim / --schedule are given.\n"
+    "  --shard: under mpirun, each rank keeps the optimizer state of 1/P of the\n"
+    "  parameters (ZeRO-1); FILE holds the already reduced gradients; rank 0 prints\n"
+    "  the same rows, and checkpoints are the same files, for any number of ranks.",
     run};
