@@ -285,8 +285,7 @@ static void errors(void)
 }
 
 /* A tensor left out of steps (grad NULL) is left out of the norm and of
-   clipping, as torch skips a .grad of None; it keeps its place in the
-   index space, so the other tensors' sums keep their order. */
+   clipping, as torch skips a .grad of None. */
 static void skipped_tensors(void)
 {
     float pa[3] = {0}, ga[3] = {3, 4, 0}, pb[5] = {0}, pc[2] = {0}, gc[2] = {12, 0};

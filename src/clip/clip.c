@@ -1,9 +1,9 @@
 /* Gradient clipping by global norm and by value, torch.nn.utils semantics.
 
-   The norm's sums follow the fixed order of clip/norm_tree.h: block pieces
-   are summed by one thread each and folded per tensor in order, so the
-   result does not depend on the thread count, and a sharded optimizer
-   (src/dist/) gets the same bits from its ranks' parts. */
+   The norm's sums follow the fixed order of clip/norm_tree.h: blocks are
+   summed by one thread each and folded per tensor in order, so the result
+   does not depend on the thread count, and a sharded optimizer (src/dist/)
+   gets the same bits from its ranks' parts. */
 #include "ravine/clip.h"
 #include "clip/norm_tree.h"
 #include "core/error.h"
@@ -19,13 +19,10 @@
 /* below this many elements everything runs on the calling thread */
 #define PARALLEL_MIN ((size_t)1 << 16)
 
-/* A block piece (see clip/norm_tree.h): part of one tensor inside one block. */
-typedef struct piece {
-    size_t tensor;
-    size_t base;   /* the tensor's first global index */
-    size_t at;     /* the piece's first global index */
-    size_t len;
-} piece;
+/* A block of one tensor (see clip/norm_tree.h). */
+typedef struct block {
+    size_t tensor, at, len;
+} block;
 
 /* The tensors to work on: gradient buffers, sizes and names for messages. */
 typedef struct grads {
@@ -68,48 +65,44 @@ static rv_status check_grads(const grads *x)
 
 /* Total norm over all tensors: each tensor's norm as float32, then the norm
    of those norms as float32 (torch: norm(stack([norm(g) for g in grads]))).
-   Block pieces are summed in parallel, then folded per tensor in order. */
+   Blocks are summed in parallel, then folded per tensor in order. */
 static rv_status total_norm(const grads *x, double p, float *out)
 {
-    size_t total = 0, n_pieces = 0;
+    size_t total = 0, n_blocks = 0;
     for (size_t t = 0; t < x->count; t++) {
-        size_t end = total + x->n[t];
-        for (size_t at = total; x->g[t] && at < end; at = rv_norm_block_end(at, end))
-            n_pieces++;
-        total = end;
+        total += x->n[t];
+        n_blocks += x->g[t] ? (x->n[t] + RV_NORM_BLOCK - 1) / RV_NORM_BLOCK : 0;
     }
-    piece *pieces = malloc((n_pieces ? n_pieces : 1) * sizeof *pieces);
-    double *part = malloc((n_pieces ? n_pieces : 1) * sizeof *part);
+    block *blocks = malloc((n_blocks ? n_blocks : 1) * sizeof *blocks);
+    double *part = malloc((n_blocks ? n_blocks : 1) * sizeof *part);
     double *sums = malloc((x->count ? x->count : 1) * sizeof *sums);
-    if (!pieces || !part || !sums) {
-        free(pieces);
+    if (!blocks || !part || !sums) {
+        free(blocks);
         free(part);
         free(sums);
         return rv_fail(RV_ERR_NOMEM, "out of memory computing the gradient norm");
     }
-    size_t b = 0, base = 0;
-    for (size_t t = 0; t < x->count; t++) {
-        size_t end = base + x->n[t];
-        for (size_t at = base; x->g[t] && at < end; at = rv_norm_block_end(at, end))
-            pieces[b++] = (piece){t, base, at, rv_norm_block_end(at, end) - at};
-        base = end;
-    }
-    long nb = (long)n_pieces;
+    size_t b = 0;
+    for (size_t t = 0; t < x->count; t++)
+        for (size_t at = 0; x->g[t] && at < x->n[t]; at = rv_norm_block_end(at, x->n[t]))
+            blocks[b++] = (block){t, at, rv_norm_block_end(at, x->n[t]) - at};
+    long nb = (long)n_blocks;
+    (void)total;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(threads_for(x, total))
 #endif
     for (long k = 0; k < nb; k++) {
-        const piece *q = &pieces[k];
-        part[k] = rv_norm_block(x->g[q->tensor] + (q->at - q->base), q->at, q->len, p);
+        const block *q = &blocks[k];
+        part[k] = rv_norm_block(x->g[q->tensor] + q->at, q->at, q->len, p);
     }
     b = 0;
     for (size_t t = 0; t < x->count; t++) {
         sums[t] = 0;
-        for (; b < n_pieces && pieces[b].tensor == t; b++)
+        for (; b < n_blocks && blocks[b].tensor == t; b++)
             sums[t] = rv_norm_fold(sums[t], part[b], p);
     }
     *out = rv_norm_total(sums, x->count, p);
-    free(pieces);
+    free(blocks);
     free(part);
     free(sums);
     return RV_OK;

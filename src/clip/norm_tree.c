@@ -13,7 +13,7 @@ static inline double tree8(const double *a)
     return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
-double rv_norm_line(const float *g, size_t x, size_t len, double p)
+double rv_norm_line(const float *g, size_t i0, size_t len, double p)
 {
     if (isinf(p)) {
         double m = 0;
@@ -22,7 +22,7 @@ double rv_norm_line(const float *g, size_t x, size_t len, double p)
         return m;
     }
     double a[8] = {0};
-    if (len == RV_NORM_LINE && x % RV_NORM_LINE == 0) {
+    if (len == RV_NORM_LINE && i0 % RV_NORM_LINE == 0) {
         /* a whole line: accumulator k gets elements k and k + 8 (0 + a = a
            exactly, so this equals the general loop below) */
         if (p == 2.0)
@@ -34,35 +34,35 @@ double rv_norm_line(const float *g, size_t x, size_t len, double p)
         return tree8(a);
     }
     for (size_t i = 0; i < len; i++)
-        a[(x + i) & 7] += power(g[i], p);
+        a[(i0 + i) & 7] += power(g[i], p);
     return tree8(a);
 }
 
-typedef double (*part_fn)(const float *g, size_t x, size_t len, double p);
+typedef double (*part_fn)(const float *g, size_t i, size_t len, double p);
 
-/* Fold the pieces of [x, x + len) cut at multiples of `size`, in order. */
-static double fold_pieces(const float *g, size_t x, size_t len, double p, size_t size,
+/* Fold the pieces of [i, i + len) cut at multiples of `size`, in order. */
+static double fold_pieces(const float *g, size_t i, size_t len, double p, size_t size,
                           part_fn part)
 {
     double acc = 0;
-    for (size_t end = x + len; x < end;) {
-        size_t to = (x / size + 1) * size;
+    for (size_t end = i + len; i < end;) {
+        size_t to = (i / size + 1) * size;
         to = to < end ? to : end;
-        acc = rv_norm_fold(acc, part(g, x, to - x, p), p);
-        g += to - x;
-        x = to;
+        acc = rv_norm_fold(acc, part(g, i, to - i, p), p);
+        g += to - i;
+        i = to;
     }
     return acc;
 }
 
-double rv_norm_block(const float *g, size_t x, size_t len, double p)
+double rv_norm_block(const float *g, size_t i, size_t len, double p)
 {
-    return fold_pieces(g, x, len, p, RV_NORM_LINE, rv_norm_line);
+    return fold_pieces(g, i, len, p, RV_NORM_LINE, rv_norm_line);
 }
 
-double rv_norm_tensor(const float *g, size_t x, size_t n, double p)
+double rv_norm_tensor(const float *g, size_t n, double p)
 {
-    return fold_pieces(g, x, n, p, RV_NORM_BLOCK, rv_norm_block);
+    return fold_pieces(g, 0, n, p, RV_NORM_BLOCK, rv_norm_block);
 }
 
 float rv_norm_finish(double sum, double p)

@@ -1,18 +1,16 @@
 /* Internal: the fixed order in which a gradient norm's sums are taken.
 
-   An optimizer's tensors are laid end to end in one index space (tensor t
-   starts where tensor t-1 ends, no padding). That space is cut into lines
-   of RV_NORM_LINE and blocks of RV_NORM_BLOCK elements; a piece is the part
-   of a line or block that lies in one tensor.
-     - a line piece is summed with eight accumulators, element x going to
-       accumulator x mod 8, combined by a fixed tree;
-     - a block piece folds its line pieces in order;
-     - a tensor folds its block pieces in order.
-   Every sum is thus a fixed function of the values and the tensor sizes,
-   however the work is split: the threads of clip.c split at block pieces,
-   and the ranks of a sharded optimizer (src/dist/), whose shards begin on
-   line or tensor boundaries, exchange block and line sums. Both get the
-   same bits.
+   Each tensor is cut into lines of RV_NORM_LINE and blocks of
+   RV_NORM_BLOCK elements, counted from its first element:
+     - a line (or the part of one) is summed with eight accumulators,
+       element i going to accumulator i mod 8, combined by a fixed tree;
+     - a block folds its lines in order;
+     - a tensor folds its blocks in order.
+   Every sum is thus a fixed function of the tensor's values, however the
+   work is split: the threads of clip.c take whole blocks, and the ranks of
+   a sharded optimizer (src/dist/), whose shards cut tensors only at
+   multiples of a line, exchange block and line sums. Both get the same
+   bits.
 
    "Sum" is the sum of |g|^p, or for p = inf the maximum of |g| (NaN if any
    element is NaN). */
@@ -34,29 +32,27 @@ static inline double rv_norm_fold(double acc, double part, double p)
     return acc + part;
 }
 
-/* Sum of the piece g[0 .. len) whose first element has global index x;
-   [x, x + len) lies within one line. */
-double rv_norm_line(const float *g, size_t x, size_t len, double p);
+/* Sum of g[0 .. len), whose first element is element i of its tensor;
+   [i, i + len) lies within one line. */
+double rv_norm_line(const float *g, size_t i, size_t len, double p);
 
-/* Sum of g[0 .. len) from global index x, within one block: its line
-   pieces folded in order. */
-double rv_norm_block(const float *g, size_t x, size_t len, double p);
+/* Sum of g[0 .. len) from element i of its tensor, within one block: its
+   lines folded in order. */
+double rv_norm_block(const float *g, size_t i, size_t len, double p);
 
-/* Sum of a whole tensor of n elements starting at global index x: its
-   block pieces folded in order. */
-double rv_norm_tensor(const float *g, size_t x, size_t n, double p);
+/* Sum of a whole tensor of n elements: its blocks folded in order. */
+double rv_norm_tensor(const float *g, size_t n, double p);
 
-/* The end of the block (or line) piece that starts at global index x in a
-   tensor ending at `end`. */
-static inline size_t rv_norm_block_end(size_t x, size_t end)
+/* The end of the block (or line) that holds element i of a tensor of n. */
+static inline size_t rv_norm_block_end(size_t i, size_t n)
 {
-    size_t b = (x / RV_NORM_BLOCK + 1) * RV_NORM_BLOCK;
-    return b < end ? b : end;
+    size_t b = (i / RV_NORM_BLOCK + 1) * RV_NORM_BLOCK;
+    return b < n ? b : n;
 }
-static inline size_t rv_norm_line_end(size_t x, size_t end)
+static inline size_t rv_norm_line_end(size_t i, size_t n)
 {
-    size_t b = (x / RV_NORM_LINE + 1) * RV_NORM_LINE;
-    return b < end ? b : end;
+    size_t b = (i / RV_NORM_LINE + 1) * RV_NORM_LINE;
+    return b < n ? b : n;
 }
 
 /* A tensor's p-norm from its sum, rounded to float32 like a torch tensor. */

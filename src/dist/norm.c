@@ -4,11 +4,10 @@
    The norm's sums follow the fixed order of clip/norm_tree.h, so they are
    the bits rv_clip_grad_norm computes in one process. Each rank sums what
    lies in its shard: a tensor it holds whole gives one item (the tensor's
-   sum), a block piece it holds whole one item (the block's sum), and a
-   block piece cut by a shard boundary one item per line piece (shards
-   begin on line or tensor boundaries, so lines are never cut). The items
-   of all ranks are all-gathered and folded in the fixed order by every
-   rank alike. */
+   sum), a block it holds whole one item (the block's sum), and a block cut
+   by a shard boundary one item per line (shards cut tensors at multiples
+   of a line, so lines are never cut). The items of all ranks are
+   all-gathered and folded in the fixed order by every rank alike. */
 #include "dist/internal.h"
 #include "clip/norm_tree.h"
 
@@ -81,10 +80,10 @@ rv_status rv_dist_first_nonfinite(rv_dist *d, uint64_t *index, float *value)
 
 /* ---- the norm's items -------------------------------------------------------- */
 
-/* A block piece of a tensor, cut to a rank's range. */
+/* A block of a tensor, cut to a rank's range: elements [i, i + len) of the tensor. */
 typedef struct unit {
-    size_t tensor, x, len;
-    int whole_block;    /* the block piece lies entirely in the range */
+    size_t tensor, i, len;
+    int whole_block;    /* the block lies entirely in the range */
     int whole_tensor;   /* so does the whole tensor */
 } unit;
 
@@ -95,35 +94,32 @@ static size_t units_of(const rv_dist *d, int r, const unsigned char *part, unit 
     for (size_t t = 0; t < d->n_tensors; t++) {
         if (!part[t])
             continue;
-        size_t o = d->tensors[t].offset, e = o + d->tensors[t].n;
-        size_t lo = o > a ? o : a, hi = e < b ? e : b;
-        if (lo >= hi)
+        size_t o = d->tensors[t].offset, n = d->tensors[t].n;
+        size_t lo = o > a ? o - o : a - o, hi = o + n < b ? n : b - o;   /* tensor-relative */
+        if (a >= o + n || b <= o || lo >= hi)
             continue;
-        int whole = o >= a && e <= b;
-        size_t x = lo / RV_NORM_BLOCK * RV_NORM_BLOCK;
-        x = x > o ? x : o;
-        while (x < hi) {
-            size_t y = rv_norm_block_end(x, e);
-            size_t ulo = x > lo ? x : lo, uhi = y < hi ? y : hi;
+        int whole = o >= a && o + n <= b;
+        for (size_t i = lo / RV_NORM_BLOCK * RV_NORM_BLOCK; i < hi; i = rv_norm_block_end(i, n)) {
+            size_t end = rv_norm_block_end(i, n);
+            size_t ulo = i > lo ? i : lo, uhi = end < hi ? end : hi;
             if (out)
-                out[k] = (unit){t, ulo, uhi - ulo, ulo == x && uhi == y, whole};
+                out[k] = (unit){t, ulo, uhi - ulo, ulo == i && uhi == end, whole};
             k++;
-            x = y;
         }
     }
     return k;
 }
 
-static size_t lines_in(size_t x, size_t len)
+static size_t lines_in(size_t i, size_t len)
 {
     size_t k = 0;
-    for (size_t end = x + len; x < end; x = rv_norm_line_end(x, end))
+    for (size_t end = i + len; i < end; i = rv_norm_line_end(i, end))
         k++;
     return k;
 }
 
 /* Items of rank r: a whole tensor's units make one item, a whole block one,
-   a cut block one per line piece. */
+   a cut block one per line. */
 static size_t items_of(const unit *u, size_t n_units)
 {
     size_t k = 0;
@@ -133,41 +129,48 @@ static size_t items_of(const unit *u, size_t n_units)
         else if (u[i].whole_block)
             k++;
         else
-            k += lines_in(u[i].x, u[i].len);
+            k += lines_in(u[i].i, u[i].len);
     }
     return k;
+}
+
+/* The shard's gradient of element i of tensor t. */
+static const float *shard_at(const rv_dist *d, size_t t, size_t i)
+{
+    return d->shard_grad + (d->tensors[t].offset + i - d->bounds[d->rank]);
 }
 
 /* This rank's items, in order. */
 static void my_items(const rv_dist *d, const unit *u, size_t n_units, double p, double *block,
                      double *items)
 {
-    const float *g = d->shard_grad;
-    size_t lo = d->bounds[d->rank], total = d->bounds[d->rank + 1] - lo;
+    size_t total = d->bounds[d->rank + 1] - d->bounds[d->rank];
     long n = (long)n_units;
     (void)total;
 #ifdef _OPENMP
     int threads = d->threads > 0 ? d->threads : omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic, 16) num_threads(threads) if (total >= (1u << 16))
 #endif
-    for (long i = 0; i < n; i++)
-        block[i] = u[i].whole_block ? rv_norm_block(g + (u[i].x - lo), u[i].x, u[i].len, p) : 0;
+    for (long k = 0; k < n; k++)
+        block[k] = u[k].whole_block ? rv_norm_block(shard_at(d, u[k].tensor, u[k].i), u[k].i,
+                                                    u[k].len, p)
+                                    : 0;
     size_t k = 0;
-    for (size_t i = 0; i < n_units; i++) {
-        if (u[i].whole_tensor) {
+    for (size_t j = 0; j < n_units; j++) {
+        if (u[j].whole_tensor) {
             double acc = 0;
-            size_t t = u[i].tensor;
-            for (; i < n_units && u[i].tensor == t; i++)
-                acc = rv_norm_fold(acc, block[i], p);
-            i--;
+            size_t t = u[j].tensor;
+            for (; j < n_units && u[j].tensor == t; j++)
+                acc = rv_norm_fold(acc, block[j], p);
+            j--;
             items[k++] = acc;
-        } else if (u[i].whole_block) {
-            items[k++] = block[i];
+        } else if (u[j].whole_block) {
+            items[k++] = block[j];
         } else {
-            for (size_t x = u[i].x, end = x + u[i].len; x < end;) {
-                size_t to = rv_norm_line_end(x, end);
-                items[k++] = rv_norm_line(g + (x - lo), x, to - x, p);
-                x = to;
+            for (size_t i = u[j].i, end = i + u[j].len; i < end;) {
+                size_t to = rv_norm_line_end(i, end);
+                items[k++] = rv_norm_line(shard_at(d, u[j].tensor, i), i, to - i, p);
+                i = to;
             }
         }
     }
@@ -181,29 +184,29 @@ static void fold_items(const rv_dist *d, const unsigned char *part, const double
         sums[t] = 0;
         if (!part[t])
             continue;
-        size_t o = d->tensors[t].offset, e = o + d->tensors[t].n;
+        size_t o = d->tensors[t].offset, n = d->tensors[t].n;
         int r0 = rv_dist_owner(d, o);
-        if (e <= d->bounds[r0 + 1]) {
+        if (o + n <= d->bounds[r0 + 1]) {
             sums[t] = items[cursor[r0]++];
             continue;
         }
         double acc = 0;
-        for (size_t x = o; x < e;) {
-            size_t y = rv_norm_block_end(x, e);
-            int r = rv_dist_owner(d, x);
+        for (size_t i = 0; i < n;) {
+            size_t end = rv_norm_block_end(i, n);
+            int r = rv_dist_owner(d, o + i);
             double block = 0;
-            if (y <= d->bounds[r + 1]) {
+            if (o + end <= d->bounds[r + 1]) {
                 block = items[cursor[r]++];
             } else {
-                for (size_t u = x; u < y;) {
-                    size_t v = rv_norm_line_end(u, y);
-                    int ru = rv_dist_owner(d, u);
-                    block = rv_norm_fold(block, items[cursor[ru]++], p);
-                    u = v;
+                for (size_t j = i; j < end;) {
+                    size_t to = rv_norm_line_end(j, end);
+                    int rj = rv_dist_owner(d, o + j);
+                    block = rv_norm_fold(block, items[cursor[rj]++], p);
+                    j = to;
                 }
             }
             acc = rv_norm_fold(acc, block, p);
-            x = y;
+            i = end;
         }
         sums[t] = acc;
     }

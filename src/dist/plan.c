@@ -14,30 +14,30 @@ static size_t share(size_t total, size_t k, size_t parts)
     return total / parts * k + total % parts * k / parts;
 }
 
-/* Shard boundaries. Element-wise algorithms: equal runs of whole lines.
-   Whole-tensor algorithms: the tensor boundary nearest to each equal cut. */
+/* Shard boundaries. Element-wise algorithms: near equal shares, cutting a
+   tensor only at a multiple of a line from its start (so every line of
+   every tensor, and so every sum of the norm's fixed order, lies in one
+   shard). Whole-tensor algorithms: the tensor boundary nearest to each
+   equal share. */
 static void cut(rv_dist *d, int elementwise)
 {
-    size_t N = d->numel, P = (size_t)d->size;
+    size_t N = d->numel, P = (size_t)d->size, t = 0;
     d->bounds[0] = 0;
     d->bounds[P] = N;
-    if (elementwise) {
-        size_t lines = (N + RV_DIST_LINE - 1) / RV_DIST_LINE;
-        for (size_t r = 1; r < P; r++) {
-            size_t b = share(lines, r, P) * RV_DIST_LINE;
-            d->bounds[r] = b < N ? b : N;
-        }
-        return;
-    }
-    size_t t = 0;
     for (size_t r = 1; r < P; r++) {
-        size_t target = share(N, r, P);
-        /* advance to the first tensor boundary at or past target */
+        size_t target = share(N, r, P), b;
+        /* the tensor holding target: the first one ending past it */
         while (t < d->n_tensors && d->tensors[t].offset + d->tensors[t].n <= target)
             t++;
-        size_t below = t < d->n_tensors ? d->tensors[t].offset : N;
-        size_t above = t < d->n_tensors ? d->tensors[t].offset + d->tensors[t].n : N;
-        size_t b = target - below <= above - target ? below : above;
+        size_t start = t < d->n_tensors ? d->tensors[t].offset : N;
+        size_t end = t < d->n_tensors ? start + d->tensors[t].n : N;
+        if (elementwise) {
+            size_t in = target - start, line = RV_DIST_LINE;
+            size_t at = (in + line / 2) / line * line;
+            b = start + at < end ? start + at : end;
+        } else {
+            b = target - start <= end - target ? start : end;
+        }
         d->bounds[r] = b > d->bounds[r - 1] ? b : d->bounds[r - 1];
     }
 }
@@ -141,6 +141,19 @@ rv_status rv_dist_plan(rv_dist *d)
 {
     if (d->planned)
         return RV_OK;
+#ifdef RV_QUANT_BLOCK
+    /* reduced-precision state (state=bf16|int8) is not sharded yet: its
+       buffers move between ranks as bytes of their own layout, and int8
+       blocks would need cuts at multiples of RV_QUANT_BLOCK */
+    for (size_t g = 0; g < rv_optim_group_count(d->full); g++) {
+        rv_hparams h;
+        rv_optim_group_hparams(d->full, g, &h);
+        if (h.state != RV_FP32)
+            return rv_fail(RV_ERR_ARG, "param group %zu: the sharded optimizer keeps float32 state; "
+                                       "state=%s is not supported yet",
+                           g, h.state == RV_BF16 ? "bf16" : "int8");
+    }
+#endif
     size_t T = rv_optim_param_count(d->full), P = (size_t)d->size;
     d->n_tensors = T;
     d->tensors = calloc(T ? T : 1, sizeof *d->tensors);
