@@ -25,6 +25,10 @@ add_executable(test_dist ${CMAKE_CURRENT_SOURCE_DIR}/dist/test_dist.c)
 target_include_directories(test_dist PRIVATE ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(test_dist PRIVATE ravine_dist_static)
 
+add_executable(test_dist_save_crash ${CMAKE_CURRENT_SOURCE_DIR}/dist/save_crash.c)
+target_include_directories(test_dist_save_crash PRIVATE ${PROJECT_SOURCE_DIR}/src)
+target_link_libraries(test_dist_save_crash PRIVATE ravine_dist_static)
+
 foreach(np 1 2 3 4)
   add_test(NAME dist_np${np}
            COMMAND ${RAVINE_MPIRUN} ${RAVINE_MPIRUN_FLAGS} -np ${np} $<TARGET_FILE:test_dist>)
@@ -39,6 +43,6 @@ foreach(script ${RAVINE_DIST_CLI_TESTS})
   get_filename_component(name ${script} NAME_WE)
   add_test(NAME dist_${name} COMMAND bash ${script})
   set_tests_properties(dist_${name} PROPERTIES TIMEOUT 600 LABELS "mpi;nosan"
-    ENVIRONMENT "${RAVINE_MPI_ENV};OMP_NUM_THREADS=1;RAVINE=$<TARGET_FILE:ravine>;RAVINE_MPIRUN=${RAVINE_MPIRUN_LINE};RAVINE_SOURCE=${PROJECT_SOURCE_DIR};RAVINE_BUILD=${PROJECT_BINARY_DIR}"
+    ENVIRONMENT "${RAVINE_MPI_ENV};OMP_NUM_THREADS=1;RAVINE=$<TARGET_FILE:ravine>;RAVINE_SAVE_CRASH=$<TARGET_FILE:test_dist_save_crash>;RAVINE_MPIRUN=${RAVINE_MPIRUN_LINE};RAVINE_SOURCE=${PROJECT_SOURCE_DIR};RAVINE_BUILD=${PROJECT_BINARY_DIR}"
     WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 endforeach()
