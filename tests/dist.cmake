@@ -1,8 +1,11 @@
 # The sharded optimizer (ravine/dist.h) under mpirun with 1 to 4 ranks, and
 # the CLI's --shard commands. Registered only when MPI is found. Every test
-# has a TIMEOUT and the label `mpi`; `make sanitize` leaves them out (label
-# nosan): Open MPI's own allocations make LeakSanitizer reports that are
-# not ravine's, and its shared-memory transport trips ASan's checks.
+# has a TIMEOUT and the label `mpi`. Under `make sanitize` they run with
+# AddressSanitizer and UBSan but without LeakSanitizer (ASAN_OPTIONS below):
+# Open MPI leaks by design at MPI_Finalize (allocations of its plugins, which
+# are unloaded by then, so no suppression can name them); ravine's own code
+# has no leak there. The charlm run is left out of the sanitizer build (nosan:
+# minutes under ASan).
 if(NOT MPI_C_FOUND)
   return()
 endif()
@@ -19,7 +22,7 @@ if(mpirun_version MATCHES "Open MPI|OpenRTE")
   set(RAVINE_MPIRUN_FLAGS --oversubscribe)
 endif()
 # as root, Open MPI wants both variables (CI containers run as root)
-set(RAVINE_MPI_ENV "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
+set(RAVINE_MPI_ENV "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1;ASAN_OPTIONS=detect_leaks=0")
 
 add_executable(test_dist ${CMAKE_CURRENT_SOURCE_DIR}/dist/test_dist.c)
 target_include_directories(test_dist PRIVATE ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})
@@ -32,7 +35,7 @@ target_link_libraries(test_dist_save_crash PRIVATE ravine_dist_static)
 foreach(np 1 2 3 4)
   add_test(NAME dist_np${np}
            COMMAND ${RAVINE_MPIRUN} ${RAVINE_MPIRUN_FLAGS} -np ${np} $<TARGET_FILE:test_dist>)
-  set_tests_properties(dist_np${np} PROPERTIES TIMEOUT 180 LABELS "mpi;nosan"
+  set_tests_properties(dist_np${np} PROPERTIES TIMEOUT 180 LABELS mpi
                        ENVIRONMENT "${RAVINE_MPI_ENV};OMP_NUM_THREADS=1")
 endforeach()
 
@@ -42,7 +45,11 @@ file(GLOB RAVINE_DIST_CLI_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/di
 foreach(script ${RAVINE_DIST_CLI_TESTS})
   get_filename_component(name ${script} NAME_WE)
   add_test(NAME dist_${name} COMMAND bash ${script})
-  set_tests_properties(dist_${name} PROPERTIES TIMEOUT 600 LABELS "mpi;nosan"
+  set(labels mpi)
+  if(name STREQUAL "charlm_parallel")
+    set(labels "mpi;nosan")
+  endif()
+  set_tests_properties(dist_${name} PROPERTIES TIMEOUT 600 LABELS "${labels}"
     ENVIRONMENT "${RAVINE_MPI_ENV};OMP_NUM_THREADS=1;RAVINE=$<TARGET_FILE:ravine>;RAVINE_SAVE_CRASH=$<TARGET_FILE:test_dist_save_crash>;RAVINE_MPIRUN=${RAVINE_MPIRUN_LINE};RAVINE_SOURCE=${PROJECT_SOURCE_DIR};RAVINE_BUILD=${PROJECT_BINARY_DIR}"
     WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 endforeach()
