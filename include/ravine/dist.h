@@ -35,10 +35,11 @@
 
    Shards. The tensors are laid end to end in registration order. For the
    element-wise algorithms (rv_optim_type_elementwise) the P shards are
-   equal runs of whole cache lines (16 floats) of that index space, cutting
-   tensors where they fall; adafactor and muon need whole tensors, so their
-   shards end at tensor boundaries (balanced by element count; a rank may
-   hold none).
+   near-equal shares of that index space, cutting a tensor only at a
+   multiple of 16 elements (a cache line) from its start; adafactor and muon
+   need whole tensors, so their shards end at tensor boundaries (balanced by
+   element count; a rank may hold none). docs/distributed.md has the
+   details and measured figures.
 
    Equal to one process, bit for bit: a tensor's pieces take the same
    per-element arithmetic as the whole tensor; the global norm of
