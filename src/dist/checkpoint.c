@@ -177,30 +177,23 @@ typedef struct loaded {
    tmp so that the caller's stay untouched until every rank is ready; on
    failure `full` keeps its groups. */
 static rv_status read_on_root(rv_dist *d, const char *path, const rv_checkpoint_options *options,
-                              float *tmp, loaded *out)
+                              float *tmp, const rv_hparams *before, loaded *out)
 {
     /* the caller puts the parameter pointers back afterwards */
-    size_t T = d->n_tensors, G = rv_optim_group_count(d->full);
-    rv_hparams *groups = malloc((G ? G : 1) * sizeof *groups);
-    if (!groups)
-        return rv_fail(RV_ERR_NOMEM, "out of memory loading a checkpoint");
-    for (size_t g = 0; g < G; g++)
-        rv_optim_group_hparams(d->full, g, &groups[g]);
-    for (size_t t = 0; t < T; t++) {
+    for (size_t t = 0; t < d->n_tensors; t++) {
         rv_param_view v;
         rv_optim_param_view(d->full, t, &v);
         rv_optim_set_buffers(d->full, t, v.n ? tmp + d->tensors[t].offset : v.param, v.grad);
     }
     rv_status s = rv_checkpoint_load(d->full, path, options, &out->info);
     if (s) {
-        for (size_t g = 0; g < G; g++)
-            rv_optim_group_set_hparams(d->full, g, &groups[g]);
+        for (size_t g = 0; g < rv_optim_group_count(d->full); g++)
+            rv_optim_group_set_hparams(d->full, g, &before[g]);
         rv_optim_zero_state(d->full);
     } else {
         out->steps = rv_optim_step_count(d->full);
         out->skipped = rv_optim_skipped_count(d->full);
     }
-    free(groups);
     return s;
 }
 
@@ -214,22 +207,27 @@ rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options
         return s;
     size_t T = d->n_tensors, G = rv_optim_group_count(d->full), N = d->numel;
     size_t K = rv_scalar_count(rv_optim_get_type(d->full), NULL);
-    /* the caller's parameter pointers, to restore after reading into tmp */
+    /* the caller's parameter pointers, to restore after reading into tmp,
+       and the groups as they were */
     float **params = malloc((T ? T : 1) * sizeof *params);
+    rv_hparams *before = malloc((G ? G : 1) * sizeof *before);
     float *tmp = d->rank == 0 ? malloc((N ? N : 1) * sizeof *tmp) : NULL;
     loaded meta;
     memset(&meta, 0, sizeof meta);
     rv_optim *fresh = NULL;
     int any = 0;
-    rv_status root = params && (d->rank || tmp) ? RV_OK
-                                                : rv_fail(RV_ERR_NOMEM, "out of memory loading a checkpoint");
+    rv_status root = params && before && (d->rank || tmp)
+                         ? RV_OK
+                         : rv_fail(RV_ERR_NOMEM, "out of memory loading a checkpoint");
+    for (size_t g = 0; before && g < G; g++)
+        rv_optim_group_hparams(d->full, g, &before[g]);
     for (size_t t = 0; params && t < T; t++) {
         rv_param_view v;
         rv_optim_param_view(d->full, t, &v);
         params[t] = v.param;
     }
     if (!root && d->rank == 0) {
-        root = read_on_root(d, path, options, tmp, &meta);
+        root = read_on_root(d, path, options, tmp, before, &meta);
         for (size_t t = 0; t < T; t++) {
             rv_param_view v;
             rv_optim_param_view(d->full, t, &v);
@@ -238,6 +236,7 @@ rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options
     }
     if ((s = rv_dist_agree_comm(d->comm, d->rank, root))) {
         free(params);
+        free(before);
         free(tmp);
         return s;
     }
@@ -269,40 +268,29 @@ rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options
         goto fail;
     }
 
-    /* a new local optimizer with the file's groups, its state allocated */
+    /* a new local optimizer with the file's groups, its state allocated;
+       full takes the file's groups to build it, and gets `before` back if
+       any rank fails */
     for (size_t t = 0; t < T; t++)
         any |= per[2 * t + 1] != 0;
-    {
-        mine = RV_OK;
-        /* the local optimizer is built from full's groups: set them on a
-           copy first, so a failure leaves full as it was */
-        rv_hparams *before = malloc((G ? G : 1) * sizeof *before);
-        if (!before)
-            mine = rv_fail(RV_ERR_NOMEM, "out of memory loading a checkpoint");
-        for (size_t g = 0; !mine && g < G; g++) {
-            rv_optim_group_hparams(d->full, g, &before[g]);
-            mine = rv_optim_group_set_hparams(d->full, g, &groups[g]);
-        }
-        if (!mine)
-            mine = rv_dist_build_local(d, &fresh);
-        if (!mine && any)
-            mine = rv_optim_ensure_state(fresh);
-        for (size_t i = 0; !mine && i < d->n_pieces; i++) {
-            size_t t = d->pieces[i].tensor;
-            mine = rv_optim_set_param_step(fresh, i, (long)per[2 * t]);
-            if (!mine && K && per[2 * t + 1])
-                mine = rv_optim_set_param_scalars(fresh, i, scalars + t * K);
-        }
-        if (!mine)
-            mine = rv_optim_set_step_count(fresh, meta.steps);
-        if ((s = rv_dist_agree_comm(d->comm, d->rank, mine))) {
-            for (size_t g = 0; before && g < G; g++)
-                rv_optim_group_set_hparams(d->full, g, &before[g]);
-            free(before);
-            rv_optim_free(fresh);
-            goto fail;
-        }
-        free(before);
+    mine = RV_OK;
+    for (size_t g = 0; !mine && g < G; g++)
+        mine = rv_optim_group_set_hparams(d->full, g, &groups[g]);
+    if (!mine)
+        mine = rv_dist_build_local(d, &fresh);
+    if (!mine && any)
+        mine = rv_optim_ensure_state(fresh);
+    for (size_t i = 0; !mine && i < d->n_pieces; i++) {
+        size_t t = d->pieces[i].tensor;
+        mine = rv_optim_set_param_step(fresh, i, (long)per[2 * t]);
+        if (!mine && K && per[2 * t + 1])
+            mine = rv_optim_set_param_scalars(fresh, i, scalars + t * K);
+    }
+    if (!mine)
+        mine = rv_optim_set_step_count(fresh, meta.steps);
+    if ((s = rv_dist_agree_comm(d->comm, d->rank, mine))) {
+        rv_optim_free(fresh);
+        goto fail;
     }
 
     /* from here on only communication can fail */
@@ -326,11 +314,14 @@ rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options
     s = RV_OK;
 fail:
     if (d->rank == 0)
-        rv_optim_zero_state(d->full);
+        rv_optim_zero_state(d->full);   /* rank 0 holds the full state only while loading */
+    for (size_t g = 0; s && g < G; g++)   /* failed: the groups as they were */
+        rv_optim_group_set_hparams(d->full, g, &before[g]);
     free(groups);
     free(per);
     free(scalars);
     free(params);
+    free(before);
     free(tmp);
     return s;
 }

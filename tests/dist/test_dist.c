@@ -368,6 +368,28 @@ static void checkpoints(void)
         CHECK(info.step == 3 && info.schedule_step == 3);
         CHECK(same_params(&ox, &rx, "loaded by one process", 3));
 
+        /* the loaded groups are the file's: a run created with another weight
+           decay takes the saved one (as torch's load_state_dict does) */
+        {
+            const rv_optim_type *type;
+            rv_hparams other;
+            rv_hparams_parse(pr.spec, &type, &other);
+            other.weight_decay = 0.5;
+            rv_dist *f;
+            tensors fx;
+            tensors_alloc(&fx, &pr);
+            CHECK_STATUS(rv_dist_create(&f, MPI_COMM_WORLD, type, &other), RV_OK);
+            CHECK_STATUS(add_all(&pr, &fx, f, 1), RV_OK);
+            CHECK_STATUS(rv_dist_load(f, path, NULL, NULL), RV_OK);
+            rv_hparams hf, hr;
+            rv_dist_group_hparams(f, 0, &hf);
+            rv_optim_group_hparams(ref, 0, &hr);
+            CHECK_MSG(hf.weight_decay == hr.weight_decay && hf.lr == hr.lr, "%s: loaded wd %g lr %g",
+                      specs[i], hf.weight_decay, hf.lr);
+            CHECK(same_params(&fx, &rx, "loaded with other hyperparameters", 3));
+            rv_dist_free(f);
+            tensors_free(&fx);
+        }
         /* a communicator of another size reads it: the lower half of the ranks
            (all of them when there is one) */
         int half = ranks > 1 ? (ranks + 1) / 2 : 1;
@@ -425,9 +447,14 @@ static void checkpoints(void)
         if (rank == 0)
             CHECK_STATUS(rv_checkpoint_save(wrong, NULL, path), RV_OK);
         MPI_Barrier(MPI_COMM_WORLD);
+        rv_hparams h_before, h_after;
+        rv_dist_group_hparams(d, 0, &h_before);
         rv_status s = rv_dist_load(d, path, NULL, NULL);
         CHECK_MSG(s == RV_ERR_MISMATCH, "load of other tensors: %d (%s)", s, rv_errmsg());
         CHECK(dx.p[0][0] == before);
+        rv_dist_group_hparams(d, 0, &h_after);
+        CHECK(h_after.lr == h_before.lr && h_after.weight_decay == h_before.weight_decay);
+        CHECK(rv_dist_step_count(d) == 7);
         CHECK(rank == 0 || strncmp(rv_errmsg(), "rank 0: checkpoint", 18) == 0);
         rv_optim_free(wrong);
         tensors_free(&wx);
