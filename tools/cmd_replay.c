@@ -30,7 +30,9 @@ static int run(int argc, char **argv)
     if (!init && !resume)
         cli_die("replay", "--init P0,P1,... is required");
     if (shard)
-        return replay_shard(&(replay_args){optim, init, grads, schedule, save, resume, MAX_PARAMS});
+        return replay_shard(&(replay_args){.optim = optim, .init = init, .grads = grads,
+                                           .schedule = schedule, .save = save, .resume = resume,
+                                           .max_params = MAX_PARAMS});
     /* a checkpoint knows its optimizer, size and schedule; the command line may override
        the optimizer's hyperparameters and the schedule */
     rv_checkpoint_info info;

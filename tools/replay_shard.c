@@ -11,6 +11,7 @@
 #include <string.h>
 
 #ifdef RAVINE_HAVE_MPI
+#include "core/error.h"
 
 static void print_row(long step, const float *p, size_t n)
 {
@@ -20,8 +21,38 @@ static void print_row(long step, const float *p, size_t n)
     printf("\n");
 }
 
+/* The parameters are one tensor: a vector of n, or the shape --shape
+   gives (row-major), as `ravine replay` has it. */
+static size_t parse_shape(const char *text, size_t n, size_t *dims)
+{
+    dims[0] = n;
+    if (!text)
+        return 1;
+    double d[RV_MAX_DIMS];
+    size_t ndim = cli_parse_numbers("--shape", text, d, RV_MAX_DIMS), total = 1;
+    for (size_t i = 0; i < ndim; i++) {
+        if (d[i] < 1 || d[i] != (double)(size_t)d[i])
+            cli_die("--shape", "'%s': dimensions must be whole numbers >= 1", text);
+        dims[i] = (size_t)d[i];
+        total *= dims[i];
+    }
+    if (total != n)
+        cli_die("--shape", "'%s' holds %zu values, the parameters are %zu", text, total, n);
+    return ndim;
+}
+
+/* muon without --shape: replay's message, as an agreed status */
+static rv_status needs_shape(const rv_optim_type *type)
+{
+    return rv_fail(RV_ERR_SHAPE, "%s updates matrices: give the parameters' shape, --shape ROWS,COLS",
+                   rv_optim_type_name(type));
+}
+
 int replay_shard(const replay_args *a)
 {
+    if (a->dtype && strcmp(a->dtype, "fp32"))
+        cli_die("--dtype", "'%s' with --shard: the sharded optimizer keeps float32 parameters",
+                a->dtype);
     shard_start();
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -54,13 +85,16 @@ int replay_shard(const replay_args *a)
     for (size_t i = 0; !a->resume && i < n; i++)
         p[i] = (float)start[i];
     free(start);
+    size_t dims[RV_MAX_DIMS], ndim = parse_shape(a->shape, n, dims);
     cli_table t;
     cli_read_numeric_csv(a->grads, n, &t);
     shard_local_end("replay");
 
     rv_dist *d;
     shard_check("--optim", rv_dist_create_spec(&d, MPI_COMM_WORLD, a->optim ? a->optim : info.optimizer));
-    shard_check("replay", rv_dist_add_param(d, 0, "params", p, g, n, NULL));
+    if (!a->shape && rv_optim_type_shape_need(rv_dist_get_type(d)) == RV_SHAPE_MATRIX)
+        shard_check("--shape", needs_shape(rv_dist_get_type(d)));
+    shard_check("replay", rv_dist_add_param_shaped(d, 0, "params", p, g, ndim, dims, NULL));
     shard_check("replay", rv_dist_set_grads(d, RV_DIST_GRADS_REDUCED));
     rv_checkpoint_options keep = {.keep_hparams = a->optim != NULL};
     if (a->resume)

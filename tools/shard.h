@@ -10,6 +10,8 @@
 typedef struct replay_args {
     const char *optim, *init, *grads, *schedule, *save, *resume;
     size_t max_params;   /* replay's limit on the number of parameters */
+    const char *shape;   /* --shape R,C,... (NULL: a vector) */
+    const char *dtype;   /* --dtype (NULL or fp32: float32; bf16 is refused) */
 } replay_args;
 
 /* Replay with the optimizer state sharded over MPI_COMM_WORLD; the

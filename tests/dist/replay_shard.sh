@@ -51,6 +51,25 @@ for sched in 'step(lr=0.1, step_size=2)' 'multistep(lr=0.1, milestones=(1,4))' '
     mpi $np "$RAVINE" replay --shard --optim 'adamw(weight_decay=0.1)' --schedule "$sched" --init "$P0" --grads "$tmp/g.csv"
 done
 
+# adafactor and muon take whole tensors: a 5x7 matrix on 2 and 3 ranks (the
+# other ranks hold nothing), with replay's --shape
+if "$RAVINE" replay --help | grep -q -- '--shape'; then
+  grads 35 6 13 > "$tmp/m.csv"
+  PM=$(init 35)
+  for spec in 'adafactor(lr=0.01)' 'muon(lr=0.02)' 'muon(lr=0.02, adjust_lr_fn=match_rms_adamw)'; do
+    for np in 2 3; do
+      want=$("$RAVINE" replay --optim "$spec" --shape 5,7 --init "$PM" --grads "$tmp/m.csv")
+      expect_out "np$np $spec --shape 5,7" "$want" \
+        mpi $np "$RAVINE" replay --shard --optim "$spec" --shape 5,7 --init "$PM" --grads "$tmp/m.csv"
+    done
+  done
+  want=$("$RAVINE" replay --optim 'adafactor(lr=0.01)' --init "$PM" --grads "$tmp/m.csv")
+  expect_out "adafactor on a vector" "$want" \
+    mpi 2 "$RAVINE" replay --shard --optim 'adafactor(lr=0.01)' --init "$PM" --grads "$tmp/m.csv"
+else
+  echo "replay has no --shape here: adafactor and muon are checked by test_dist only"
+fi
+
 # without mpirun (one rank of its own) it is the plain replay too
 want=$("$RAVINE" replay --optim 'nadam(lr=0.01)' --init "$P0" --grads "$tmp/g.csv")
 expect_out singleton "$want" "$RAVINE" replay --shard --optim 'nadam(lr=0.01)' --init "$P0" --grads "$tmp/g.csv"
