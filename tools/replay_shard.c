@@ -96,6 +96,7 @@ int replay_shard(const replay_args *a)
         shard_check("--shape", needs_shape(rv_dist_get_type(d)));
     shard_check("replay", rv_dist_add_param_shaped(d, 0, "params", p, g, ndim, dims, NULL));
     shard_check("replay", rv_dist_set_grads(d, RV_DIST_GRADS_REDUCED));
+    shard_check("replay", rv_dist_setup(d));
     rv_checkpoint_options keep = {.keep_hparams = a->optim != NULL};
     if (a->resume)
         shard_check("--resume", rv_dist_load(d, a->resume, &keep, &info));

@@ -121,6 +121,11 @@ rv_status rv_dist_group_set_hparams(rv_dist *d, size_t group, const rv_hparams *
 
 /* ---- stepping (collective) ------------------------------------------- */
 
+/* Fix the tensors and groups and cut the shards now (the first step, norm,
+   save or load does it otherwise): setup errors surface here, and
+   rv_dist_stats_get describes the shard. */
+rv_status rv_dist_setup(rv_dist *d);
+
 /* One update of every tensor: reduce the gradients (unless a norm call
    already did for this step), apply the non-finite policy, update the
    local shard, all-gather the parameters. On failure nothing changed, on

@@ -124,6 +124,7 @@ static const char *op_name(int32_t op)
     case OP_TRAIN: return "rv_dist_train";
     case OP_SAVE: return "rv_dist_save";
     case OP_LOAD: return "rv_dist_load";
+    case OP_SETUP: return "rv_dist_setup";
     default: return "an unknown call";
     }
 }

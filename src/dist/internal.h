@@ -35,7 +35,7 @@ typedef struct dist_piece {
 
 /* What the collectives of one call compare across ranks. */
 typedef enum dist_op {
-    OP_CREATE = 1, OP_STEP, OP_NORM, OP_CLIP, OP_EVAL, OP_TRAIN, OP_SAVE, OP_LOAD
+    OP_CREATE = 1, OP_STEP, OP_NORM, OP_CLIP, OP_EVAL, OP_TRAIN, OP_SAVE, OP_LOAD, OP_SETUP
 } dist_op;
 
 struct rv_dist {

@@ -165,6 +165,13 @@ static rv_status prepare(rv_dist *d)
 
 rv_status rv_dist_prepare(rv_dist *d) { return prepare(d); }
 
+rv_status rv_dist_setup(rv_dist *d)
+{
+    if (!d)
+        return rv_fail(RV_ERR_NULL, "rv_dist_setup: optimizer is NULL");
+    return rv_dist_begin(d, OP_SETUP, prepare(d), 0);
+}
+
 static int takes_part(const rv_dist *d, size_t t)
 {
     rv_param_view v;

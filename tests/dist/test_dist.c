@@ -546,8 +546,11 @@ static void state_is_sharded(void)
     rv_dist *d;
     CHECK_STATUS(rv_dist_create_spec(&d, MPI_COMM_WORLD, "adamw"), RV_OK);
     rv_dist_add_param(d, 0, "w", p, g, N, NULL);
-    CHECK_STATUS(rv_dist_step(d), RV_OK);
     rv_dist_stats st;
+    CHECK_STATUS(rv_dist_setup(d), RV_OK);
+    CHECK_STATUS(rv_dist_stats_get(d, &st), RV_OK);
+    CHECK(st.state_bytes == 0 && st.shard_end > st.shard_begin);   /* no state before a step */
+    CHECK_STATUS(rv_dist_step(d), RV_OK);
     CHECK_STATUS(rv_dist_stats_get(d, &st), RV_OK);
     size_t lines = (N + 15) / 16, mine = st.shard_end - st.shard_begin;
     CHECK(st.ranks == ranks && st.rank == rank && st.numel == N && st.flat == 1);
