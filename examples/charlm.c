@@ -480,6 +480,17 @@ static int run_compare(const dataset *d, run_spec base, long sweep_steps, const 
 
 /* ---- main ------------------------------------------------------------------ */
 
+/* Free a finished run (and finish MPI when it ran under mpirun); returns 0. */
+static int release(run_out *out, rv_optim *opt, charlm_model *m, dataset *d, charlm_parallel *par)
+{
+    charlm_result_free(&out->result);
+    rv_optim_free(opt);
+    charlm_model_free(m);
+    dataset_free(d);
+    charlm_parallel_finish(par);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     charlm_parallel par;   /* under mpirun: this rank and the sharded optimizer */
@@ -585,14 +596,8 @@ int main(int argc, char **argv)
     if (rs.checkpoint && (s = charlm_parallel_save(&par, opt, out.schedule, rs.checkpoint)))
         die_status(rs.checkpoint, s);
     size_t state_bytes = charlm_parallel_state_bytes(&par, opt);
-    if (par.rank != 0) {   /* the same model on every rank: rank 0 reports */
-        charlm_result_free(&out.result);
-        rv_optim_free(opt);
-        charlm_model_free(&m);
-        dataset_free(&d);
-        charlm_parallel_finish(&par);
-        return 0;
-    }
+    if (par.rank != 0)   /* the same model on every rank: rank 0 reports */
+        return release(&out, opt, &m, &d, &par);
     double test_loss = charlm_eval(&m, &d.test);
     double tps = r->seconds > 0 ? r->tokens / r->seconds : 0;
     double share = r->seconds > 0 ? r->optim_seconds / r->seconds : 0;
@@ -676,10 +681,5 @@ int main(int argc, char **argv)
                d.test.n);
     }
     free(samples);
-    charlm_result_free(&out.result);
-    rv_optim_free(opt);
-    charlm_model_free(&m);
-    dataset_free(&d);
-    charlm_parallel_finish(&par);
-    return 0;
+    return release(&out, opt, &m, &d, &par);
 }
