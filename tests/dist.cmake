@@ -21,8 +21,10 @@ set(RAVINE_MPIRUN_FLAGS "")
 if(mpirun_version MATCHES "Open MPI|OpenRTE")
   set(RAVINE_MPIRUN_FLAGS --oversubscribe)
 endif()
-# as root, Open MPI wants both variables (CI containers run as root)
-set(RAVINE_MPI_ENV "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1;ASAN_OPTIONS=detect_leaks=0")
+# as root, Open MPI wants both variables (CI containers run as root);
+# containers often forbid the cross-process memory reads (CMA) of Open MPI's
+# shared-memory transport, so the tests use its copy-in/copy-out path
+set(RAVINE_MPI_ENV "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1;OMPI_MCA_btl_vader_single_copy_mechanism=none;ASAN_OPTIONS=detect_leaks=0")
 
 add_executable(test_dist ${CMAKE_CURRENT_SOURCE_DIR}/dist/test_dist.c)
 target_include_directories(test_dist PRIVATE ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})
