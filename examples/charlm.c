@@ -10,6 +10,8 @@
        build/examples/charlm --json              ... and end with one JSON object
        build/examples/charlm --compare --out DIR SGD, momentum, Adam, AdamW (tuned lr),
                                                  with and without warmup: DIR/charlm_compare.svg
+       mpirun -np 4 build/examples/charlm --json data parallel: each rank a quarter of every
+                                                 batch, the optimizer state sharded (ZeRO-1)
 
    It prints the count-based n-gram baselines of the same split beside the
    model's validation loss, some generated words, the training throughput
@@ -243,6 +245,7 @@ typedef struct run_spec {
     int progress;
     const char *label;
     const char *checkpoint;     /* save path, or NULL */
+    charlm_parallel *parallel;  /* data parallel under mpirun, or NULL */
 } run_spec;
 
 typedef struct run_out {
@@ -286,7 +289,8 @@ static void run_train(const dataset *d, const run_spec *rs, charlm_model *m, rv_
                          .progress = rs->progress,
                          .label = rs->label,
                          .checkpoint = rs->checkpoint,
-                         .schedule = out->schedule};
+                         .schedule = out->schedule,
+                         .parallel = rs->parallel};
     if ((s = charlm_train(m, opt, sched, &d->train, &d->val, &cfg, &out->result)))
         die_status("training", s);
     rv_schedule_free(sched);
@@ -476,8 +480,21 @@ static int run_compare(const dataset *d, run_spec base, long sweep_steps, const 
 
 /* ---- main ------------------------------------------------------------------ */
 
+/* Free a finished run (and finish MPI when it ran under mpirun); returns 0. */
+static int release(run_out *out, rv_optim *opt, charlm_model *m, dataset *d, charlm_parallel *par)
+{
+    charlm_result_free(&out->result);
+    rv_optim_free(opt);
+    charlm_model_free(m);
+    dataset_free(d);
+    charlm_parallel_finish(par);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    charlm_parallel par;   /* under mpirun: this rank and the sharded optimizer */
+    charlm_parallel_start(&par);
     option opts[] = {
         {"words", 1, NULL},      {"optim", 1, NULL},       {"schedule", 1, NULL},
         {"steps", 1, NULL},      {"batch", 1, NULL},       {"seed", 1, NULL},
@@ -527,6 +544,8 @@ int main(int argc, char **argv)
 #endif
     if (compare && (opts[CHECKPOINT].value || opts[RESUME].value))
         die("--compare", "cannot be combined with --checkpoint or --resume");
+    if (compare && par.ranks > 1)
+        die("--compare", "runs in one process; start it without mpirun");
 
     /* a resumed run continues with the file's optimizer and schedule */
     rv_checkpoint_info resume;
@@ -551,6 +570,7 @@ int main(int argc, char **argv)
         long sweep = parse_long("--sweep-steps", OPT(SWEEP_STEPS, "1500"), 1, 100000000);
         int rc = run_compare(&d, rs, sweep, OPT(OUT, "."), json);
         dataset_free(&d);
+        charlm_parallel_finish(&par);
         return rc;
     }
 
@@ -563,14 +583,21 @@ int main(int argc, char **argv)
         die_status("--optim", s);
     if (threads > 0 && (s = rv_optim_set_threads(opt, (int)threads)))
         die_status("--threads", s);
-    if (opts[RESUME].value && (s = rv_checkpoint_load(opt, opts[RESUME].value, NULL, NULL)))
+    if ((s = charlm_parallel_optim(&par, opt, (int)threads, rs.batch)))
+        die_status("--optim", s);
+    if (opts[RESUME].value && (s = charlm_parallel_load(&par, opt, opts[RESUME].value)))
         die_status("--resume", s);
     rs.label = NULL;
+    rs.parallel = &par;
+    rs.progress = rs.progress && par.rank == 0;
     run_out out;
     run_train(&d, &rs, &m, opt, &out);
     const charlm_result *r = &out.result;
-    if (rs.checkpoint && (s = rv_checkpoint_save(opt, out.schedule, rs.checkpoint)))
+    if (rs.checkpoint && (s = charlm_parallel_save(&par, opt, out.schedule, rs.checkpoint)))
         die_status(rs.checkpoint, s);
+    size_t state_bytes = charlm_parallel_state_bytes(&par, opt);
+    if (par.rank != 0)   /* the same model on every rank: rank 0 reports */
+        return release(&out, opt, &m, &d, &par);
     double test_loss = charlm_eval(&m, &d.test);
     double tps = r->seconds > 0 ? r->tokens / r->seconds : 0;
     double share = r->seconds > 0 ? r->optim_seconds / r->seconds : 0;
@@ -591,6 +618,8 @@ int main(int argc, char **argv)
         fprintf(h, "model: context %d, embed %d, hidden %d: %zu parameters\n", rs.shape.context,
                 rs.shape.embed, rs.shape.hidden, m.n_params);
         fprintf(h, "optim: %s\nschedule: %s\n", out.optim, out.schedule);
+        fprintf(h, "optimizer state: %zu bytes%s\n", state_bytes,
+                par.ranks > 1 ? " on each rank (sharded, data parallel)" : "");
         fprintf(h, "\n%-10s %s\n", "model", "val loss (nats/char)");
         for (int b = 0; b < N_BASELINES; b++)
             fprintf(h, "%-10s %.4f\n", baseline_labels[b], d.baselines[b]);
@@ -639,10 +668,10 @@ int main(int argc, char **argv)
         json_number(stdout, rs.clip);
         printf(",\"dropout\":");
         json_number(stdout, rs.dropout);
-        printf(",\"diverged\":%s,\"params\":%zu,\"model\":{\"context\":%d,\"embed\":%d,"
-               "\"hidden\":%d},\"optim\":",
-               r->diverged ? "true" : "false", m.n_params, rs.shape.context, rs.shape.embed,
-               rs.shape.hidden);
+        printf(",\"diverged\":%s,\"params\":%zu,\"ranks\":%d,\"optimizer_state_bytes_per_rank\":%zu,"
+               "\"model\":{\"context\":%d,\"embed\":%d,\"hidden\":%d},\"optim\":",
+               r->diverged ? "true" : "false", m.n_params, par.ranks, state_bytes,
+               rs.shape.context, rs.shape.embed, rs.shape.hidden);
         json_string(stdout, out.optim);
         printf(",\"schedule\":");
         json_string(stdout, out.schedule);
@@ -652,9 +681,5 @@ int main(int argc, char **argv)
                d.test.n);
     }
     free(samples);
-    charlm_result_free(&out.result);
-    rv_optim_free(opt);
-    charlm_model_free(&m);
-    dataset_free(&d);
-    return 0;
+    return release(&out, opt, &m, &d, &par);
 }

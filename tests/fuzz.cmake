@@ -46,6 +46,7 @@ endif()
 
 # one object per library source (names qualified by folder: two registry.c exist)
 file(GLOB fuzz_lib_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*/*.c)
+list(FILTER fuzz_lib_sources EXCLUDE REGEX "/src/dist/")   # the MPI layer
 file(GLOB fuzz_lib_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*/*.h ${PROJECT_SOURCE_DIR}/include/ravine/*.h)
 set(fuzz_lib_objects "")
 foreach(src ${fuzz_lib_sources})

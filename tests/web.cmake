@@ -29,6 +29,7 @@ set(RAVINE_WEB_PAGE ${RAVINE_WEB_DIR}/index.html)
 # multiply-adds, so page and CLI compute the same numbers). Debian's emscripten
 # runs offline once NODE_PATH points at the system's node modules.
 file(GLOB RAVINE_WEB_LIB_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*/*.c)
+list(FILTER RAVINE_WEB_LIB_SOURCES EXCLUDE REGEX "/src/dist/")   # the MPI layer
 file(GLOB RAVINE_WEB_LIB_HEADERS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*/*.h
                                                    ${PROJECT_SOURCE_DIR}/include/ravine/*.h)
 set(RAVINE_WEB_EMCC_FLAGS

@@ -4,6 +4,7 @@
    buffer) or as separately allocated tensors, the way frameworks hold them. */
 #include "commands.h"
 #include "ravine/bench.h"
+#include "shard.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -230,13 +231,20 @@ static void print_table(const result *res, size_t n, int threads, int warmup, in
 static int run(int argc, char **argv)
 {
     const char *params = NULL, *threads_s = NULL, *optim = NULL, *shapes_s = NULL;
-    const char *reps_s = NULL, *warmup_s = NULL, *json = NULL;
+    const char *reps_s = NULL, *warmup_s = NULL, *json = NULL, *shard = NULL;
     const cli_option opts[] = {
         {"params", 1, &params}, {"threads", 1, &threads_s}, {"optim", 1, &optim},
         {"shapes", 1, &shapes_s}, {"reps", 1, &reps_s},      {"warmup", 1, &warmup_s},
-        {"json", 0, &json},
+        {"json", 0, &json},     {"shard", 0, &shard},
     };
     cli_parse(&cmd_bench, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0, NULL);
+    if (shard)   /* one optimizer, one rank per core by default */
+        return bench_shard(&(bench_shard_args){
+            params ? (size_t)cli_parse_long("--params", params, 1, 1L << 32) : (size_t)1 << 22,
+            threads_s ? (int)cli_parse_long("--threads", threads_s, 0, 4096) : 1,
+            reps_s ? (int)cli_parse_long("--reps", reps_s, 1, 100000) : 11,
+            warmup_s ? (int)cli_parse_long("--warmup", warmup_s, 0, 100000) : 2, json != NULL,
+            optim});
 
     /* --optim may be repeated, and each value may list several specs split by ';' */
     char *specs[MAX_OPTIMS], *copies[MAX_OPTIMS];
@@ -348,6 +356,7 @@ const cli_command cmd_bench = {
     "bench", "time optimizer steps against a same-traffic memory-bandwidth baseline",
     "ravine bench [--params N] [--threads T] [--optim SPEC ...] [--shapes flat,gpt2]\n"
     "                    [--reps R] [--warmup W] [--json]\n"
+    "mpirun -np P ravine bench --shard [--params N] [--optim SPEC] [--threads T] [--json]\n"
     "  --params N   flat buffer size (default 67108864); giving it measures the flat\n"
     "               buffer only unless --shapes says otherwise\n"
     "  --threads T  worker threads (default 0: one per core)\n"
@@ -359,5 +368,9 @@ const cli_command cmd_bench = {
     "               own allocation); default flat,gpt2\n"
     "  --reps R     timed steps per optimizer (default 11; the median is reported)\n"
     "  --warmup W   untimed steps first (default 2)\n"
-    "  --json       one JSON object instead of the table",
+    "  --json       one JSON object instead of the table\n"
+    "  --shard      under mpirun: the sharded optimizer (ZeRO-1) on a flat buffer of N\n"
+    "               (default 4194304) parameters: ms per step and its parts, bytes each\n"
+    "               rank sends (measured) against 2(P-1)/P*N*4, state bytes per rank;\n"
+    "               one --optim (default adamw), --threads per rank (default 1)",
     run};

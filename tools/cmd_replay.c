@@ -2,6 +2,7 @@
    parameters after every update. */
 #include "commands.h"
 #include "kernels/bf16.h"
+#include "shard.h"
 
 #include <stdlib.h>
 
@@ -10,7 +11,7 @@
 static int run(int argc, char **argv)
 {
     const char *optim = NULL, *init = NULL, *grads = NULL, *schedule = NULL, *save = NULL,
-               *resume = NULL, *shape_text = NULL, *dtype = NULL;
+               *resume = NULL, *shape_text = NULL, *dtype = NULL, *shard = NULL;
     const cli_option opts[] = {
         {"optim", 1, &optim},
         {"init", 1, &init},
@@ -20,6 +21,7 @@ static int run(int argc, char **argv)
         {"resume", 1, &resume},
         {"shape", 1, &shape_text},
         {"dtype", 1, &dtype},
+        {"shard", 0, &shard},
     };
     cli_parse(&cmd_replay, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0, NULL);
     if (!optim && !resume)
@@ -33,6 +35,11 @@ static int run(int argc, char **argv)
     if (dtype && strcmp(dtype, "fp32") && strcmp(dtype, "bf16"))
         cli_die("--dtype", "'%s': expected fp32 or bf16", dtype);
     int bf16 = dtype && !strcmp(dtype, "bf16");
+    if (shard)
+        return replay_shard(&(replay_args){.optim = optim, .init = init, .grads = grads,
+                                           .schedule = schedule, .save = save, .resume = resume,
+                                           .shape = shape_text, .dtype = dtype,
+                                           .max_params = MAX_PARAMS});
     /* a checkpoint knows its optimizer, size and schedule; the command line may override
        the optimizer's hyperparameters and the schedule */
     rv_checkpoint_info info;
@@ -146,5 +153,8 @@ const cli_command cmd_replay = {
     "  adafactor factors its second moment for two or more dimensions. sfadamw prints\n"
     "  the parameters a model holds while training (y).\n"
     "  --dtype bf16 rounds the initial parameters and every gradient to bfloat16\n"
-    "  (nearest even), steps a float32 master copy and prints the bf16 parameters.",
+    "  (nearest even), steps a float32 master copy and prints the bf16 parameters.\n"
+    "  --shard: under mpirun, each rank keeps the optimizer state of 1/P of the\n"
+    "  parameters (ZeRO-1); FILE holds the already reduced gradients; rank 0 prints\n"
+    "  the same rows, and checkpoints are the same files, for any number of ranks.",
     run};

@@ -17,6 +17,7 @@
 #define CHARLM_TRAIN_H
 
 #include "model.h"
+#include "parallel.h"
 #include "ravine/checkpoint.h"
 #include "ravine/clip.h"
 #include "ravine/ravine.h"
@@ -63,6 +64,7 @@ typedef struct charlm_config {
     const char *label;     /* prefix of the progress line, may be NULL */
     const char *checkpoint;   /* save here at every evaluation; NULL = never */
     const char *schedule;     /* the schedule's spec, stored in checkpoints */
+    charlm_parallel *parallel; /* data parallel under mpirun (NULL: one process) */
 } charlm_config;
 
 typedef struct charlm_point {
@@ -106,7 +108,8 @@ static inline rv_status charlm_train(charlm_model *m, rv_optim *opt, const rv_sc
                                      const charlm_config *cfg, charlm_result *res)
 {
     memset(res, 0, sizeof *res);
-    long first = rv_optim_step_count(opt), every = cfg->eval_every > 0 ? cfg->eval_every : 1;
+    charlm_parallel *par = cfg->parallel;
+    long first = charlm_parallel_steps(par, opt), every = cfg->eval_every > 0 ? cfg->eval_every : 1;
     size_t max_points = (size_t)((cfg->steps > first ? cfg->steps - first : 0) / every + 3);
     res->curve = calloc(max_points, sizeof *res->curve);
     if (!res->curve)
@@ -135,21 +138,27 @@ static inline rv_status charlm_train(charlm_model *m, rv_optim *opt, const rv_sc
             by[b] = train->y[i];
         }
         int flags = CHARLM_BACKWARD;
+        size_t lo, rows;   /* this rank's share of the batch (all of it in one process) */
+        charlm_parallel_share(par, B, &lo, &rows);
         if (cfg->dropout > 0) {   /* masks from a stream of their own, keyed by step */
             charlm_rng dr = charlm_rng_keyed(cfg->seed ^ 0xd5a61266f0c9392cull, (uint64_t)t);
             charlm_dropout_mask(m, B, cfg->dropout, &dr);
+            memmove(m->mask, m->mask + lo * (size_t)m->shape.hidden,
+                    rows * (size_t)m->shape.hidden * sizeof *m->mask);
             flags |= CHARLM_DROPOUT;
         }
-        double loss = charlm_loss(m, bx, by, B, flags) / (double)B;
+        double nats = charlm_loss(m, bx + lo * C, by + lo, rows, flags);
+        charlm_parallel_weigh(par, m, B, rows);
+        double loss = charlm_parallel_sum(par, nats) / (double)B;
         if (!isfinite(loss)) {
             res->diverged = 1;
             break;
         }
-        if (cfg->clip > 0 && (s = rv_clip_grad_norm(opt, cfg->clip, NULL, NULL)))
+        if (cfg->clip > 0 && (s = charlm_parallel_clip(par, opt, cfg->clip)))
             break;
         double lr = rv_schedule_lr(sched, t);
         double t1 = charlm_now();
-        if ((s = rv_optim_set_lr(opt, lr)) || (s = rv_optim_step(opt)))
+        if ((s = charlm_parallel_step(par, opt, lr)))
             break;
         double t2 = charlm_now();
         res->optim_seconds += t2 - t1;
@@ -165,7 +174,8 @@ static inline rv_status charlm_train(charlm_model *m, rv_optim *opt, const rv_sc
                                                         charlm_eval(m, &val_curve), lr};
             window_loss = 0;
             window_steps = 0;
-            if (cfg->checkpoint && (s = rv_checkpoint_save(opt, cfg->schedule, cfg->checkpoint)))
+            if (cfg->checkpoint &&
+                (s = charlm_parallel_save(par, opt, cfg->schedule, cfg->checkpoint)))
                 break;
         }
         if (cfg->progress && (t2 - last_report > 0.2 || done == cfg->steps)) {

@@ -103,6 +103,10 @@ typedef enum rv_status {
     RV_ERR_VERSION,
     RV_ERR_MISMATCH,
 
+    /* ranks of a sharded optimizer (ravine/dist.h) */
+    RV_ERR_RANKS,           /* the ranks disagree (setup, call, or this step's settings) */
+    RV_ERR_COMM,            /* a communication call failed */
+
     RV_STATUS_COUNT
 } rv_status;
 

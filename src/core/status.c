@@ -70,6 +70,8 @@ static const char *const messages[RV_STATUS_COUNT] = {
     [RV_ERR_CHECKSUM] = "checksum mismatch",
     [RV_ERR_VERSION] = "unsupported format version",
     [RV_ERR_MISMATCH] = "file does not match the optimizer",
+    [RV_ERR_RANKS] = "the ranks disagree",
+    [RV_ERR_COMM] = "communication failed",
 };
 
 const char *rv_strerror(rv_status status)
