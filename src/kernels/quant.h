@@ -48,8 +48,10 @@ RV_INLINE uint32_t rv_quant_magnitude_code(float m, int bias)
        to nearest even (a carry moves into the exponent, as it should) */
     uint32_t r = u + 0x7ffffu + ((u >> 20) & 1u);
     int normal = (int)(r >> 20) - ((127 - bias) << 3);
-    /* below the smallest normal code the grid is linear: m / 2^-(bias+2) */
-    int linear = (int)rintf(m * (bias == RV_QUANT_SIGNED_BIAS ? 131072.0f : 8589934592.0f));
+    /* below the smallest normal code the grid is linear: m / 2^-(bias+2),
+       taken only under 8 (clamped first: a large m must not overflow int) */
+    float scaled = m * (bias == RV_QUANT_SIGNED_BIAS ? 131072.0f : 8589934592.0f);
+    int linear = (int)rintf(scaled < 16.0f ? scaled : 16.0f);
     int code = normal < 8 ? linear : normal;
     return (uint32_t)(code > (bias << 3) ? bias << 3 : code);
 }
