@@ -143,16 +143,25 @@ rv_status rv_optim_param_info(const rv_optim *opt, size_t index, long *step, siz
     return RV_OK;
 }
 
+/* A tensor's view, when it has state buffer k. */
+static rv_status view_with_buffer(const rv_optim *opt, size_t index, size_t k, rv_param_view *v)
+{
+    rv_status s = rv_optim_param_view(opt, index, v);
+    if (s)
+        return s;
+    if (k >= v->n_state)
+        return rv_fail(RV_ERR_INDEX, "tensor %zu ('%s') has %zu state buffers, asked for buffer %zu",
+                       index, v->name, v->n_state, k);
+    return RV_OK;
+}
+
 rv_status rv_optim_param_state(const rv_optim *opt, size_t index, size_t k, float **buf,
                                size_t *len, const char **name)
 {
     rv_param_view v;
-    rv_status s = rv_optim_param_view(opt, index, &v);
+    rv_status s = view_with_buffer(opt, index, k, &v);
     if (s)
         return s;
-    if (k >= v.n_state)
-        return rv_fail(RV_ERR_INDEX, "tensor %zu ('%s') has %zu state buffers, asked for buffer %zu",
-                       index, v.name, v.n_state, k);
     if (buf)
         *buf = v.state[k];
     if (len)
@@ -183,12 +192,9 @@ rv_status rv_optim_param_state_stored(const rv_optim *opt, size_t index, size_t 
                                       size_t *n_scales, const char **name)
 {
     rv_param_view v;
-    rv_status s = rv_optim_param_view(opt, index, &v);
+    rv_status s = view_with_buffer(opt, index, k, &v);
     if (s)
         return s;
-    if (k >= v.n_state)
-        return rv_fail(RV_ERR_INDEX, "tensor %zu ('%s') has %zu state buffers, asked for buffer %zu",
-                       index, v.name, v.n_state, k);
     int int8 = v.state_precision[k] == RV_INT8;
     if (data)
         *data = v.state_data[k];
@@ -209,12 +215,9 @@ rv_status rv_optim_param_state_store(rv_optim *opt, size_t index, size_t k, cons
                                      size_t len)
 {
     rv_param_view v;
-    rv_status s = rv_optim_param_view(opt, index, &v);
+    rv_status s = view_with_buffer(opt, index, k, &v);
     if (s)
         return s;
-    if (k >= v.n_state)
-        return rv_fail(RV_ERR_INDEX, "tensor %zu ('%s') has %zu state buffers, asked for buffer %zu",
-                       index, v.name, v.n_state, k);
     if (len != v.state_len[k])
         return rv_fail(RV_ERR_SIZE, "tensor %zu ('%s'): state buffer '%s' holds %zu values, %zu "
                        "given", index, v.name, v.state_name[k], v.state_len[k], len);
