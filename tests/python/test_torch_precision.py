@@ -356,6 +356,16 @@ class Conversions(unittest.TestCase):
         a, b = train(model, opt, batches), train(twin, ref2, batches)
         self.assertLess(max(abs(x - y) for x, y in zip(a, b)), 0.05)
 
+    def test_bf16_dict_into_torch(self):
+        """torch.optim widens bf16 state to its parameters' float32, exactly."""
+        model, opt = trained(rt.AdamW, lr=0.01, state="bf16")
+        ref = torch.optim.AdamW(copy.deepcopy(model).parameters(), lr=0.01)
+        ref.load_state_dict(opt.state_dict())
+        for i, entry in ref.state_dict()["state"].items():
+            mine = opt.state_dict()["state"][i]
+            self.assertEqual(entry["exp_avg"].dtype, torch.float32)
+            self.assertTrue(torch.equal(entry["exp_avg"], mine["exp_avg"].float()))
+
     def test_int8_dict_into_fp32_optimizer_takes_its_precision(self):
         model, opt = trained(rt.AdamW, lr=0.01, state="int8")
         twin = copy.deepcopy(model)
