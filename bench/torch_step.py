@@ -11,6 +11,13 @@ the machine's memory bandwidth hits them alike), and the median step time of
 each is reported, with:
   - speedup: torch's faster variant / ravine.torch (and / the library's own
     step, rv_optim_step called directly on the same optimizer);
+  - reduced precision (--precision, on by default): ravine.torch.AdamW with
+    state="bf16" and state="int8" on the same float32 tensors; on bfloat16
+    copies of them (bf16 parameters and gradients over float32 masters) with
+    float32 and int8 state; and torch's recipe for bf16 parameters (its
+    faster AdamW on float32 masters, gradients widened into the masters'
+    .grad, parameters copied back rounded), with each variant's bytes per
+    parameter as held (parameter, gradient, master and state);
   - Python overhead: what the binding adds to the library's step (reading
     options, .grad and data pointers), measured apart on as many tensors of
     16 elements each, on one thread, where the library's step costs next to
@@ -61,26 +68,88 @@ def library_step(opt):
     return lambda: lib.rv_optim_step(handle)
 
 
-def step_times(sizes, rounds, warmup):
+class TorchBf16Recipe:
+    """torch's recipe for bf16 parameters: a float32 AdamW on float32 masters;
+    each step widens the bf16 gradients into the masters' gradients, steps,
+    and copies the masters back into the parameters rounded."""
+
+    def __init__(self, params, foreach):
+        self.pairs = [(p, p.detach().float()) for p in params]
+        for p, m in self.pairs:
+            m.grad = p.grad.float()
+        self.opt = torch.optim.AdamW([m for _, m in self.pairs], lr=1e-3, foreach=foreach)
+
+    def step(self):
+        for p, m in self.pairs:
+            m.grad.copy_(p.grad)
+        self.opt.step()
+        for p, m in self.pairs:
+            p.copy_(m)
+
+
+def bytes_per_param(opt):
+    """Bytes per parameter as the optimizer holds them: the parameter and its
+    gradient, and every state tensor (master, bf16 or int8 buffers with their
+    scales) over the library's memory."""
+    params = [p for g in opt.param_groups for p in g["params"]]
+    numel = sum(p.numel() for p in params)
+    held = sum(2 * p.numel() * p.element_size() for p in params)
+    for p in params:
+        held += sum(v.numel() * v.element_size() for v in opt.state[p].values()
+                    if torch.is_tensor(v) and v.dim() > 0)
+    return held / numel
+
+
+def step_times(sizes, rounds, warmup, precision):
     """Median step times of torch (both paths), ravine.torch and the library
-    step alone, interleaved round by round."""
+    step alone, and of the reduced-precision variants, interleaved round by
+    round."""
     params = make_params(sizes)
     torch_foreach = torch.optim.AdamW(params, lr=1e-3, foreach=True)
     torch_loop = torch.optim.AdamW(params, lr=1e-3, foreach=False)
     ours = rt.AdamW(params, lr=1e-3)
     ours.step()
     library = library_step(ours)
-    times = {k: [] for k in ("torch_foreach", "torch_loop", "ravine", "library")}
+    steps = {"torch_foreach": torch_foreach.step, "library": library,
+             "torch_loop": torch_loop.step, "ravine": ours.step}
+    held = {"ravine": bytes_per_param(ours)}
+    if precision:
+        # bf16 copies of the same values, for the bf16-parameter variants
+        bf16 = []
+        for p in params:
+            q = torch.nn.Parameter(p.detach().to(torch.bfloat16))
+            q.grad = p.grad.to(torch.bfloat16)
+            bf16.append(q)
+        variants = {"ravine_state_bf16": rt.AdamW(params, lr=1e-3, state="bf16"),
+                    "ravine_state_int8": rt.AdamW(params, lr=1e-3, state="int8"),
+                    "ravine_bf16_params": rt.AdamW(bf16, lr=1e-3),
+                    "ravine_bf16_params_int8": rt.AdamW(bf16, lr=1e-3, state="int8")}
+        for name, opt in variants.items():
+            opt.step()
+            held[name] = bytes_per_param(opt)
+        # torch's faster path for the recipe, decided as the float32 one is
+        foreach = timed(torch_foreach.step) <= timed(torch_loop.step)
+        recipe = TorchBf16Recipe(bf16, foreach)
+        held["torch_bf16_recipe"] = 2 * 2 + 4 + 4 + 8   # p, g; master, its grad; m, v
+        # each ravine variant follows a torch step, as above
+        steps.update({"ravine_state_bf16": variants["ravine_state_bf16"].step,
+                      "torch_bf16_recipe": recipe.step,
+                      "ravine_state_int8": variants["ravine_state_int8"].step,
+                      "torch_foreach_2": torch_foreach.step,
+                      "ravine_bf16_params": variants["ravine_bf16_params"].step,
+                      "torch_loop_2": torch_loop.step,
+                      "ravine_bf16_params_int8": variants["ravine_bf16_params_int8"].step})
+    times = {k: [] for k in steps}
     with torch.no_grad():
         for r in range(warmup + rounds):
             # ravine.torch and the library alone each follow a torch step, so
             # that neither finds the other's data in cache
-            row = {"torch_foreach": timed(torch_foreach.step), "library": timed(library),
-                   "torch_loop": timed(torch_loop.step), "ravine": timed(ours.step)}
+            row = {k: timed(step) for k, step in steps.items()}
             if r >= warmup:
                 for k, v in row.items():
                     times[k].append(v)
-    return {k: statistics.median(v) for k, v in times.items()}
+    medians = {k: statistics.median(v) for k, v in times.items() if not k[-2:] == "_2"}
+    return medians, held
 
 
 def python_overhead(count, reps):
@@ -118,6 +187,8 @@ def main():
     ap.add_argument("--small-tensors", type=int, default=10000)
     ap.add_argument("--small-size", type=int, default=256)
     ap.add_argument("--shapes", default="gpt2,small")
+    ap.add_argument("--no-precision", dest="precision", action="store_false",
+                    help="leave out the reduced-precision variants")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -126,9 +197,12 @@ def main():
     rows = []
     for name in [s.strip() for s in args.shapes.split(",") if s.strip()]:
         sizes = shapes[name]
-        m = step_times(sizes, args.rounds, args.warmup)
+        m, held = step_times(sizes, args.rounds, args.warmup, args.precision)
         o = python_overhead(len(sizes), args.overhead_reps)
         best_torch = min(m["torch_foreach"], m["torch_loop"])
+        precision = [dict(variant=k, ms=m[k], bytes_per_param=held[k],
+                          speedup_vs_ravine_fp32=m["ravine"] / m[k])
+                     for k in held if k != "ravine"]
         rows.append(dict(shape=name, tensors=len(sizes), params=sum(sizes),
                          threads=args.threads, **{k + "_ms": v for k, v in m.items()},
                          speedup=best_torch / m["ravine"],
@@ -137,7 +211,8 @@ def main():
                          python_overhead_fraction=o["same_grads_us"] / (m["library"] * 1e3),
                          python_overhead_per_tensor_ns=o["same_grads_us"] * 1e3 / len(sizes),
                          new_grads_overhead_us=o["new_grads_us"],
-                         new_grads_overhead_per_tensor_ns=o["new_grads_us"] * 1e3 / len(sizes)))
+                         new_grads_overhead_per_tensor_ns=o["new_grads_us"] * 1e3 / len(sizes),
+                         bytes_per_param=held["ravine"], precision=precision))
     if args.json:
         print(json.dumps({"torch": torch.__version__, "optim": "adamw(lr=1e-3)",
                           "rounds": args.rounds, "results": rows}))
@@ -157,6 +232,12 @@ def main():
               f"{r['python_overhead_per_tensor_ns']:.0f} ns per tensor)")
         print(f"  with new gradient tensors        {r['new_grads_overhead_us']:10.1f} us "
               f"({r['new_grads_overhead_per_tensor_ns']:.0f} ns per tensor)")
+        if r["precision"]:
+            print(f"  reduced precision (bytes per parameter held; fp32 AdamW "
+                  f"{r['bytes_per_param']:.2f}):")
+        for v in r["precision"]:
+            print(f"    {v['variant']:28s} {v['ms']:10.3f} ms   {v['bytes_per_param']:5.2f} B/param"
+                  f"   {v['speedup_vs_ravine_fp32']:.2f}x ravine.torch fp32's speed")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@
        rv_optim_group_spec(opt, 1, spec, sizeof spec);  // "adamw(lr=0.001,betas=(0.9,0.95),...)"
 
    Everything here is built on the public API of ravine/optim.h and
-   ravine/checkpoint.h. */
+   ravine/checkpoint.h, except rv_optim_param_state_store, which stores
+   values through the library's own conversions (bf16 rounding, int8
+   quantization) so a binding never repeats them. */
 #ifndef RAVINE_BIND_H
 #define RAVINE_BIND_H
 
@@ -31,11 +33,20 @@ extern "C" {
 
 /* Point every registered tensor at new buffers at once: tensor i gets
    params[i] and grads[i] (NULL: tensor i sits out the following steps, as
-   rv_optim_set_buffers). n must be the optimizer's tensor count. Every
-   pointer is checked before any is set: on error nothing changes and *bad
-   (may be NULL) is the index of the first bad tensor. */
+   rv_optim_set_buffers). n must be the optimizer's tensor count, and every
+   tensor float32. Every pointer is checked before any is set: on error
+   nothing changes and *bad (may be NULL) is the index of the first bad
+   tensor. */
 rv_status rv_optim_set_all_buffers(rv_optim *opt, size_t n, float *const *params,
                                    float *const *grads, size_t *bad);
+
+/* The same for tensors of either dtype: params[i] and grads[i] point to
+   tensor i's values in the dtype it was registered with (float for float32
+   tensors, uint16_t for bf16 ones added with rv_optim_add_param_bf16), each
+   aligned for its type. Checked as a whole first, as above. (The float32
+   call above refuses an optimizer that holds a bf16 tensor.) */
+rv_status rv_optim_set_all_data(rv_optim *opt, size_t n, void *const *params,
+                                void *const *grads, size_t *bad);
 
 /* Apply "key=value, ..." overrides (the inside of a spec, as in
    rv_optim_add_group_spec) to one group's hyperparameters. Validated as a
@@ -59,6 +70,31 @@ rv_status rv_optim_param_info(const rv_optim *opt, size_t index, long *step, siz
    in floats and its torch name ("exp_avg", "row_var", ...). */
 rv_status rv_optim_param_state(const rv_optim *opt, size_t index, size_t k, float **buf,
                                size_t *len, const char **name);
+
+/* A tensor's dtype (RV_FP32 or RV_BF16) and, for a bf16 tensor, its float32
+   master copy (NULL until its state exists, and for float32 tensors). NULL
+   outputs are skipped. */
+rv_status rv_optim_param_dtype(const rv_optim *opt, size_t index, rv_precision *dtype,
+                               float **master);
+
+/* State buffer k of a tensor as it is stored, whatever its precision: its
+   memory (NULL until allocated) of len values (float; bfloat16 in uint16_t;
+   int8 codes in uint8_t), the precision, and for int8 its block scales:
+   n_scales floats, one per RV_QUANT_BLOCK values (the last block may be
+   shorter); scales NULL and n_scales 0 otherwise. NULL outputs are skipped. */
+rv_status rv_optim_param_state_stored(const rv_optim *opt, size_t index, size_t k, void **data,
+                                      rv_precision *precision, size_t *len, float **scales,
+                                      size_t *n_scales, const char **name);
+
+/* Set state buffer k of a tensor from len float32 values (len must be the
+   buffer's length), stored at its precision exactly as a step stores them:
+   float32 as given, bf16 rounded to nearest even, int8 quantized block by
+   block (so a buffer of one precision can be filled from another's values).
+   The state must exist (after a step, or rv_optim_ensure_state). A buffer of
+   non-negative statistics (second moments) stored as int8 refuses a
+   negative value, as its map has no sign. Nothing changes on error. */
+rv_status rv_optim_param_state_store(rv_optim *opt, size_t index, size_t k, const float *values,
+                                     size_t len);
 
 /* Per-tensor scalar k ("mu_product", "lr_max", "weight_sum"): value and name. */
 rv_status rv_optim_param_scalar(const rv_optim *opt, size_t index, size_t k, double *value,

@@ -51,9 +51,13 @@ _SIGNATURES = {
     "rv_optim_get_type": (c_void_p, [c_void_p]),
     "rv_optim_type_shape_need": (c_int, [c_void_p]),
     "rv_optim_type_name": (c_char_p, [c_void_p]),
+    "rv_optim_type_find": (c_void_p, [c_char_p]),
+    "rv_optim_type_elementwise": (c_int, [c_void_p]),
     "rv_optim_add_group_spec": (c_int, [c_void_p, c_char_p, POINTER(c_size_t)]),
     "rv_optim_add_param_shaped": (c_int, [c_void_p, c_size_t, c_char_p, c_void_p, c_void_p,
                                           c_size_t, POINTER(c_size_t), POINTER(c_size_t)]),
+    "rv_optim_add_param_bf16": (c_int, [c_void_p, c_size_t, c_char_p, c_void_p, c_void_p,
+                                        c_size_t, POINTER(c_size_t), POINTER(c_size_t)]),
     "rv_optim_step": (c_int, [c_void_p]),
     "rv_optim_group_set_lr": (c_int, [c_void_p, c_size_t, c_double]),
     "rv_optim_eval": (c_int, [c_void_p]),
@@ -68,6 +72,8 @@ _SIGNATURES = {
     # ravine/bind.h
     "rv_optim_set_all_buffers": (c_int, [c_void_p, c_size_t, c_void_p, c_void_p,
                                          POINTER(c_size_t)]),
+    "rv_optim_set_all_data": (c_int, [c_void_p, c_size_t, c_void_p, c_void_p,
+                                      POINTER(c_size_t)]),
     "rv_optim_group_set_spec": (c_int, [c_void_p, c_size_t, c_char_p]),
     "rv_optim_group_spec": (c_size_t, [c_void_p, c_size_t, c_char_p, c_size_t]),
     "rv_optim_param_steps": (c_int, [c_void_p, c_size_t, c_void_p]),
@@ -75,6 +81,11 @@ _SIGNATURES = {
                                     POINTER(c_size_t)]),
     "rv_optim_param_state": (c_int, [c_void_p, c_size_t, c_size_t, POINTER(c_void_p),
                                      POINTER(c_size_t), POINTER(c_char_p)]),
+    "rv_optim_param_dtype": (c_int, [c_void_p, c_size_t, POINTER(c_int), POINTER(c_void_p)]),
+    "rv_optim_param_state_stored": (c_int, [c_void_p, c_size_t, c_size_t, POINTER(c_void_p),
+                                            POINTER(c_int), POINTER(c_size_t), POINTER(c_void_p),
+                                            POINTER(c_size_t), POINTER(c_char_p)]),
+    "rv_optim_param_state_store": (c_int, [c_void_p, c_size_t, c_size_t, c_void_p, c_size_t]),
     "rv_optim_param_scalar": (c_int, [c_void_p, c_size_t, c_size_t, POINTER(c_double),
                                       POINTER(c_char_p)]),
     "rv_checkpoint_info_size": (c_size_t, []),
@@ -92,6 +103,9 @@ for _name, (_res, _args) in _SIGNATURES.items():
 TEXT_MAX = 1024     # RV_CHECKPOINT_TEXT_MAX
 MAX_DIMS = 8        # RV_MAX_DIMS
 SHAPE_ANY, SHAPE_KNOWN, SHAPE_MATRIX = 0, 1, 2   # rv_shape_need
+FP32, BF16, INT8 = 0, 1, 2                        # rv_precision
+PRECISION_NAMES = ("fp32", "bf16", "int8")        # the spec words of state=
+QUANT_BLOCK = 256                                 # RV_QUANT_BLOCK: values per int8 scale
 
 
 class CheckpointInfo(ctypes.Structure):
@@ -187,6 +201,25 @@ class Handle:
         check(lib.rv_optim_param_state(self.ptr, index, k, byref(buf), byref(length),
                                        byref(name)), f"tensor {index}", RuntimeError)
         return buf.value, length.value, name.value.decode()
+
+    def stored(self, index, k):
+        """State buffer k of a tensor as the library stores it: (address,
+        precision, length, address of the int8 block scales, their count, torch
+        name); the scales are (0, 0) for other precisions."""
+        data, prec, length = c_void_p(), c_int(), c_size_t()
+        scales, n_scales, name = c_void_p(), c_size_t(), c_char_p()
+        check(lib.rv_optim_param_state_stored(self.ptr, index, k, byref(data), byref(prec),
+                                              byref(length), byref(scales), byref(n_scales),
+                                              byref(name)), f"tensor {index}", RuntimeError)
+        return (data.value, prec.value, length.value, scales.value, n_scales.value,
+                name.value.decode())
+
+    def dtype(self, index):
+        """(FP32 or BF16, address of a bf16 tensor's float32 master or None)."""
+        dtype, master = c_int(), c_void_p()
+        check(lib.rv_optim_param_dtype(self.ptr, index, byref(dtype), byref(master)),
+              f"tensor {index}", RuntimeError)
+        return dtype.value, master.value
 
     def scalar(self, index, k):
         value, name = c_double(), c_char_p()

@@ -104,7 +104,8 @@ def model_diff(a, b):
     return max(scaled_diff(p, q) for p, q in zip(a.parameters(), b.parameters()))
 
 
-def _present(entry):
+def present(entry):
+    """A state entry without its None values (torch 1.13's {'momentum_buffer': None})."""
     return {k: v for k, v in entry.items() if v is not None}
 
 
@@ -114,8 +115,8 @@ def state_diff(ours, ref):
     keys and shapes (an entry of Nones, torch 1.13's {'momentum_buffer': None},
     counts as no state). 'step' must be equal; torch 1.13's RMSprop keeps it
     as an int where later torch (and ravine) keep a float32 tensor."""
-    a_all = {i: _present(e) for i, e in ours["state"].items()}
-    b_all = {i: _present(e) for i, e in ref["state"].items()}
+    a_all = {i: present(e) for i, e in ours["state"].items()}
+    b_all = {i: present(e) for i, e in ref["state"].items()}
     a_all = {i: e for i, e in a_all.items() if e}
     b_all = {i: e for i, e in b_all.items() if e}
     if set(a_all) != set(b_all):

@@ -21,7 +21,7 @@ class Snapshot:
 
     def __init__(self, params, opt):
         self.params = [p.detach().clone() for p in params]
-        self.state = {i: {k: v.clone() for k, v in s.items()}
+        self.state = {i: {k: v.clone() if torch.is_tensor(v) else v for k, v in s.items()}
                       for i, s in opt.state_dict()["state"].items()}
 
     def same_as(self, params, opt):
@@ -30,8 +30,8 @@ class Snapshot:
             return False
         if self.state.keys() != now.state.keys():
             return False
-        return all(torch.equal(v, now.state[i][k]) for i, s in self.state.items()
-                   for k, v in s.items())
+        return all(torch.equal(v, now.state[i][k]) if torch.is_tensor(v) else v == now.state[i][k]
+                   for i, s in self.state.items() for k, v in s.items())
 
 
 class TensorKinds(unittest.TestCase):

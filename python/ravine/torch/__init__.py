@@ -1,5 +1,7 @@
 """ravine.torch: drop-in replacements for torch.optim's optimizers, stepped by
-libravine in place on CPU float32 tensors (docs/torch.md).
+libravine in place on CPU float32 tensors, or bfloat16 ones over float32
+master weights, with state stored as float32, bfloat16 or 8-bit
+(state="fp32"|"bf16"|"int8"; docs/torch.md).
 
     import ravine.torch
     opt = ravine.torch.AdamW(model.parameters(), lr=3e-4, weight_decay=0.1)

@@ -14,6 +14,11 @@ raises has changed no parameter and no state.
 
 Subclasses (_optimizers.py) give torch's constructor, the spec name, the
 group keys that are spec keys, and torch's state layout (Layout).
+
+Reduced precision: a torch.bfloat16 parameter is registered as such; the
+library keeps its float32 master and writes the parameter back rounded. A
+group's 'state' key ("fp32", "bf16" or "int8", present only when given) is
+the spec key state= of the element-wise algorithms.
 """
 import array
 import copy
@@ -27,7 +32,7 @@ from .. import _lib
 from .._lib import check, lib
 from .._spec import format_overrides, parse_spec
 from . import _tensors
-from ._state import State, buffer_view
+from ._state import State, buffer_view, MASTER, PRECISION, SCALES
 
 # torch's state_dict layout for a class: key order, whether 'step' is kept
 # per tensor, and which of the library's per-tensor scalars are state entries
@@ -40,6 +45,16 @@ _POINTER_CODE = next(c for c in "QLI" if array.array(c).itemsize == 8)
 # group keys torch has for implementation choices; ravine has one implementation
 _ANY_VALUE = ("foreach", "fused")
 _MUST_BE_FALSE = ("capturable", "differentiable")
+_FP32 = "fp32"
+
+
+def with_state(defaults, state):
+    """A class's defaults with its state precision: the group key 'state' is
+    there only when it is not "fp32", so the groups keep torch's layout
+    unless the extension is used."""
+    if state != _FP32:
+        defaults["state"] = state
+    return defaults
 
 
 class _Binding:
@@ -48,7 +63,7 @@ class _Binding:
 
     def __init__(self, spec_name):
         self.handle = _lib.Handle(spec_name)
-        self.params, self.shapes, self.where = [], [], []
+        self.params, self.shapes, self.dtypes, self.where = [], [], [], []
         self.index = {}                 # parameter -> its index in the library
         self.pp, self.gp, self.gs = [], [], []   # pointers and grads the library has
         self.stateless = set()          # tensors without state as torch shows it
@@ -65,6 +80,7 @@ class Optimizer(torch.optim.Optimizer):
     _option_keys = ()       # group keys that are the algorithm's spec keys, lr first
     _extra_keys = ()        # more group keys that feed the library (AdamW's decay)
     _watch_keys = ()        # set for each subclass: the option keys except lr, and the extra
+    _elementwise = True     # set for each subclass from the library: takes state=bf16|int8
     _layout = Layout((), True, ())
 
     def __init__(self, params, defaults):
@@ -81,7 +97,10 @@ class Optimizer(torch.optim.Optimizer):
 
     def _group_options(self, group):
         """The group's spec keys and values (subclasses translate torch values)."""
-        return {k: group[k] for k in self._option_keys}
+        options = {k: group[k] for k in self._option_keys}
+        if self._elementwise:
+            options["state"] = group.get("state", _FP32)
+        return options
 
     def _watch(self, group):
         """What decides whether the library's copy of a group's options is stale."""
@@ -89,13 +108,24 @@ class Optimizer(torch.optim.Optimizer):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls._watch_keys = tuple(k for k in cls._option_keys if k != "lr") + cls._extra_keys
+        if cls._spec_name:
+            kind = lib.rv_optim_type_find(cls._spec_name.encode())
+            cls._elementwise = bool(lib.rv_optim_type_elementwise(kind))
+        state = ("state",) if cls._elementwise else ()
+        cls._watch_keys = (tuple(k for k in cls._option_keys if k != "lr") + cls._extra_keys
+                           + state)
 
     def _check_flags(self, group, gi):
         for key in _MUST_BE_FALSE:
             if group.get(key):
                 raise ValueError(f"{self._owner()}: param group {gi}: {key}=True is not "
                                  "supported (ravine steps CPU tensors outside autograd)")
+        state = group.get("state", _FP32)
+        if not self._elementwise and state != _FP32:
+            raise ValueError(f"{self._owner()}: param group {gi}: state={state!r}: "
+                             f"{type(self).__name__} keeps its state in float32 (its statistics "
+                             "are whole-tensor; state='bf16' and 'int8' are for the element-wise "
+                             "optimizers)")
 
     def _overrides(self, group, gi):
         self._check_flags(group, gi)
@@ -156,11 +186,13 @@ class Optimizer(torch.optim.Optimizer):
             i = len(b.params)
             shape = tuple(p.shape)
             dims = (c_size_t * max(1, len(shape)))(*shape)
-            check(lib.rv_optim_add_param_shaped(h, gi, f"param{i}".encode(), p.data_ptr(), None,
-                                                len(shape), dims, None),
+            add = (lib.rv_optim_add_param_bf16 if p.dtype == torch.bfloat16
+                   else lib.rv_optim_add_param_shaped)
+            check(add(h, gi, f"param{i}".encode(), p.data_ptr(), None, len(shape), dims, None),
                   _tensors.where(self._owner(), gi, j))
             b.params.append(p)
             b.shapes.append(shape)
+            b.dtypes.append(p.dtype)
             b.where.append((gi, j))
             b.index[p] = i
             b.pp.append(p.data_ptr())
@@ -188,26 +220,27 @@ class Optimizer(torch.optim.Optimizer):
         """Validate every parameter and gradient (raises the first error)."""
         owner = self._owner()
         for i, (p, g) in enumerate(zip(b.params, gs)):
-            _tensors.check_moved_param(owner, *b.where[i], p, b.shapes[i])
+            _tensors.check_moved_param(owner, *b.where[i], p, b.shapes[i], b.dtypes[i])
             if g is not None:
-                _tensors.check_grad(owner, *b.where[i], g, b.shapes[i])
+                _tensors.check_grad(owner, *b.where[i], g, b.shapes[i], b.dtypes[i])
 
     def _rebind(self, b, pp, gs, gp):
         usable = _tensors.usable
         for i, g in enumerate(gs):
-            shape = b.shapes[i]
-            if pp[i] != b.pp[i] and not usable(b.params[i], shape):
-                _tensors.check_moved_param(self._owner(), *b.where[i], b.params[i], shape)
-            if g is not None and (g is not b.gs[i] or gp[i] != b.gp[i]) and not usable(g, shape):
-                _tensors.check_grad(self._owner(), *b.where[i], g, shape)
+            shape, dtype = b.shapes[i], b.dtypes[i]
+            if pp[i] != b.pp[i] and not usable(b.params[i], shape, dtype):
+                _tensors.check_moved_param(self._owner(), *b.where[i], b.params[i], shape, dtype)
+            if (g is not None and (g is not b.gs[i] or gp[i] != b.gp[i])
+                    and not usable(g, shape, dtype)):
+                _tensors.check_grad(self._owner(), *b.where[i], g, shape, dtype)
         self._send_buffers(b, pp, gp)
         b.pp, b.gp, b.gs = pp, gp, gs
 
     def _send_buffers(self, b, pp, gp):
         ap, ag = array.array(_POINTER_CODE, pp), array.array(_POINTER_CODE, gp)
         bad = c_size_t()
-        status = lib.rv_optim_set_all_buffers(b.handle.ptr, len(pp), ap.buffer_info()[0],
-                                              ag.buffer_info()[0], byref(bad))
+        status = lib.rv_optim_set_all_data(b.handle.ptr, len(pp), ap.buffer_info()[0],
+                                           ag.buffer_info()[0], byref(bad))
         if status:
             gi, j = b.where[bad.value] if bad.value < len(b.where) else (None, None)
             check(status, _tensors.where(self._owner(), gi, j))
@@ -224,7 +257,7 @@ class Optimizer(torch.optim.Optimizer):
             for i in range(len(pp)):
                 if pp[i] != b.pp[i]:
                     _tensors.check_moved_param(self._owner(), *b.where[i], b.params[i],
-                                               b.shapes[i])
+                                               b.shapes[i], b.dtypes[i])
             self._send_buffers(b, pp, b.gp)
             b.pp = pp
 
@@ -299,6 +332,10 @@ class Optimizer(torch.optim.Optimizer):
         new_groups = []
         for g, s in zip(groups, saved_groups):
             new = {k: copy.deepcopy(v) for k, v in s.items() if k != "params"}
+            if "state" not in s and "state" in g:
+                # a state dict that does not say how state is stored (torch.optim's)
+                # keeps this optimizer's choice; its buffers are converted
+                new["state"] = g["state"]
             for k, v in self.defaults.items():
                 new.setdefault(k, copy.deepcopy(v))
             new["params"] = g["params"]
@@ -331,31 +368,84 @@ class Optimizer(torch.optim.Optimizer):
 
     def _load_tensor(self, b, i, entry, group):
         """Copy one parameter's saved state into the library; False when the
-        entry holds no buffers (a parameter that has not stepped)."""
+        entry holds neither buffers nor a master (a parameter that has not
+        stepped). Buffers saved as stored (float32, bf16, int8 codes with
+        their block scales) are copied as they are; float values for a group
+        that stores bf16 or int8 state go through the library's conversion,
+        as a step would store them; int8 codes load only into int8 state."""
         at = _tensors.where(self._owner(), *b.where[i])
         h = b.handle
         _, n_state, n_scalars = h.info(i)
-        buffers = [h.state(i, k) for k in range(n_state)]
-        given = [name for _, _, name in buffers if _tensor_or_none(entry.get(name)) is not None]
-        if not given:
+        buffers = [h.stored(i, k) for k in range(n_state)]
+        dtype, master = h.dtype(i)
+        saved_master = _tensor_or_none(entry.get(MASTER)) if dtype == _lib.BF16 else None
+        given = [s[5] for s in buffers if _tensor_or_none(entry.get(s[5])) is not None]
+        if not given and saved_master is None:
             return False
-        missing = [name for _, _, name in buffers if name not in given]
-        if missing:
+        missing = [s[5] for s in buffers if s[5] not in given]
+        if given and missing:
             raise ValueError(f"{at}: the saved state has {', '.join(given)} but not "
                              f"{', '.join(missing)}")
+        precision = entry.get(PRECISION, _FP32)
+        if precision not in _lib.PRECISION_NAMES:
+            raise ValueError(f"{at}: the saved '{PRECISION}' is {precision!r}, not one of "
+                             f"{', '.join(_lib.PRECISION_NAMES)}")
         with torch.no_grad():
-            for address, length, name in buffers:
-                value = entry[name]
-                if value.numel() != length:
-                    raise ValueError(f"{at}: saved '{name}' has {value.numel()} elements, "
-                                     f"this parameter's has {length}")
-                buffer_view(h, address, length, (length,)).copy_(value.reshape(-1))
+            for k, stored in enumerate(buffers if given else ()):
+                self._load_buffer(at, h, i, k, stored, entry)
+            if saved_master is not None:
+                n = b.params[i].numel()
+                if saved_master.numel() != n or not saved_master.is_floating_point():
+                    raise ValueError(f"{at}: the saved '{MASTER}' is {saved_master.dtype} of "
+                                     f"{saved_master.numel()} elements; the parameter's float32 "
+                                     f"master has {n}")
+                buffer_view(h, master, n, (n,)).copy_(saved_master.reshape(-1))
+        if not given:
+            return True
         step = self._saved_step(at, entry)
         check(lib.rv_optim_set_param_step(h.ptr, i, step), at)
         if n_scalars:
             values = self._saved_scalars(at, b, i, entry, group, n_scalars)
             check(lib.rv_optim_set_param_scalars(h.ptr, i, (c_double * n_scalars)(*values)), at)
         return True
+
+    @staticmethod
+    def _load_buffer(at, h, i, k, stored, entry):
+        address, precision, length, scales, n_scales, name = stored
+        value, scale = entry[name], _tensor_or_none(entry.get(name + SCALES))
+        kind = _lib.PRECISION_NAMES[precision]
+        if value.numel() != length:
+            raise ValueError(f"{at}: saved '{name}' has {value.numel()} elements, "
+                             f"this parameter's has {length}")
+        if value.dtype == torch.uint8:          # int8 codes
+            if precision != _lib.INT8:
+                raise ValueError(f"{at}: saved '{name}' holds int8 codes; this parameter's group "
+                                 f"stores its state as {kind} (state='{kind}'), and int8 codes "
+                                 "load only into state='int8'")
+            if scale is None or scale.dtype != torch.float32 or scale.numel() != n_scales:
+                found = ("missing" if scale is None
+                         else f"{scale.dtype} of {scale.numel()} elements")
+                raise ValueError(f"{at}: saved '{name}' holds int8 codes, whose block scales "
+                                 f"'{name}{SCALES}' must be {n_scales} float32 values "
+                                 f"(one per {_lib.QUANT_BLOCK}); found {found}")
+            buffer_view(h, address, length, (length,), torch.uint8).copy_(value.reshape(-1))
+            buffer_view(h, scales, n_scales, (n_scales,)).copy_(scale.reshape(-1))
+            return
+        if scale is not None:
+            raise ValueError(f"{at}: saved '{name}{SCALES}' goes with int8 codes, but '{name}' "
+                             f"is {value.dtype}")
+        if not value.is_floating_point():
+            raise ValueError(f"{at}: saved '{name}' is {value.dtype}, not a floating-point "
+                             "tensor (nor torch.uint8 int8 codes)")
+        if precision == _lib.FP32:
+            buffer_view(h, address, length, (length,)).copy_(value.reshape(-1))
+        elif precision == _lib.BF16 and value.dtype == torch.bfloat16:
+            buffer_view(h, address, length, (length,), torch.bfloat16).copy_(value.reshape(-1))
+        else:   # rounded to bf16 or quantized by the library, as a step stores them
+            values = value.detach().reshape(-1).to(device="cpu", dtype=torch.float32)
+            values = values.contiguous()
+            check(lib.rv_optim_param_state_store(h.ptr, i, k, values.data_ptr(), length),
+                  f"{at}: saved '{name}'")
 
     def _saved_step(self, at, entry):
         if not self._layout.step_in_state:
@@ -444,12 +534,23 @@ class Optimizer(torch.optim.Optimizer):
         return _info_dict(info)
 
     def _check_checkpointable(self, b):
-        """The checkpoint format (version 1) stores, per tensor, state buffers as
-        long as the tensor and no per-tensor scalars: refuse what it cannot hold
-        instead of writing or reading a file that would not resume exactly."""
+        """The checkpoint format (version 1) stores, per tensor, float32
+        parameters and float32 state buffers as long as the tensor, and no
+        per-tensor scalars: refuse what it cannot hold instead of writing or
+        reading a file that would not resume exactly."""
         h = b.handle
         for i, p in enumerate(b.params):
             _, n_state, n_scalars = h.info(i)
+            if b.dtypes[i] != torch.float32:
+                raise NotImplementedError(
+                    f"{self._owner()}: ravine's checkpoint format does not yet hold bfloat16 "
+                    "parameters and their float32 masters; use state_dict() and torch.save")
+            stored = {_lib.PRECISION_NAMES[h.stored(i, k)[1]] for k in range(n_state)}
+            if stored - {_FP32}:
+                raise NotImplementedError(
+                    f"{self._owner()}: ravine's checkpoint format does not yet hold state stored "
+                    f"as {', '.join(sorted(stored - {_FP32}))} (state=...); use state_dict() and "
+                    "torch.save")
             lengths = {h.state(i, k)[1] for k in range(n_state)}
             if n_scalars or lengths - {p.numel()}:
                 what = "per-tensor scalars" if n_scalars else "state buffers of another length"
@@ -461,7 +562,10 @@ class Optimizer(torch.optim.Optimizer):
     def _torch_options(cls, spec_options):
         """Spec keys and values -> the group's keys and values (inverse of
         _group_options)."""
-        return dict(spec_options)
+        options = dict(spec_options)
+        if options.get("state") == _FP32:
+            del options["state"]
+        return options
 
 
 def _tensor_or_none(value):

@@ -4,6 +4,10 @@ This is the one place that maps torch's names to the library's: each class
 names its algorithm (the spec name), the group keys that are spec keys (the
 same names as torch's arguments), and torch's state layout. Every rule, check
 and number lives in the C library.
+
+Every class takes state="fp32"|"bf16"|"int8" (keyword only): how its state
+buffers are stored, the library's spec key state= (Adafactor and Muon keep
+float32 state and refuse the others).
 """
 from ctypes import c_double
 
@@ -12,7 +16,7 @@ import torch
 from .. import _lib
 from .._lib import check, lib
 from .._spec import parse_spec
-from ._optimizer import Layout, Optimizer
+from ._optimizer import Layout, Optimizer, with_state
 from ._state import buffer_view
 
 _ADAM_STATE = Layout(("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"), True, ())
@@ -25,11 +29,13 @@ class SGD(Optimizer):
     _layout = Layout(("momentum_buffer",), False, ())
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
-                 *, maximize=False, foreach=None, differentiable=False, fused=None):
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize, foreach=foreach,
-                                      differentiable=differentiable, fused=fused))
+                 *, maximize=False, foreach=None, differentiable=False, fused=None,
+                 state="fp32"):
+        super().__init__(params, with_state(dict(lr=lr, momentum=momentum, dampening=dampening,
+                                                 weight_decay=weight_decay, nesterov=nesterov,
+                                                 maximize=maximize, foreach=foreach,
+                                                 differentiable=differentiable, fused=fused),
+                                            state))
 
 
 class Polyak(Optimizer):
@@ -39,8 +45,9 @@ class Polyak(Optimizer):
     _option_keys = ("lr", "beta", "weight_decay")
     _layout = Layout(("velocity",), False, ())
 
-    def __init__(self, params, lr=1e-3, beta=0.9, weight_decay=0):
-        super().__init__(params, dict(lr=lr, beta=beta, weight_decay=weight_decay))
+    def __init__(self, params, lr=1e-3, beta=0.9, weight_decay=0, *, state="fp32"):
+        super().__init__(params, with_state(dict(lr=lr, beta=beta, weight_decay=weight_decay),
+                                            state))
 
 
 class Adam(Optimizer):
@@ -51,11 +58,13 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
-                 differentiable=False, fused=None):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize, foreach=foreach,
-                                      capturable=capturable, differentiable=differentiable,
-                                      fused=fused))
+                 differentiable=False, fused=None, state="fp32"):
+        super().__init__(params, with_state(dict(lr=lr, betas=betas, eps=eps,
+                                                 weight_decay=weight_decay, amsgrad=amsgrad,
+                                                 maximize=maximize, foreach=foreach,
+                                                 capturable=capturable,
+                                                 differentiable=differentiable, fused=fused),
+                                            state))
 
 
 class AdamW(Optimizer):
@@ -69,20 +78,20 @@ class AdamW(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                  amsgrad=False, *, maximize=False, foreach=None, capturable=False,
-                 differentiable=False, fused=None, decay="before"):
+                 differentiable=False, fused=None, decay="before", state="fp32"):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         foreach=foreach, maximize=maximize, capturable=capturable,
                         differentiable=differentiable, fused=fused)
         if decay != "before":       # torch's group layout unless the extension is used
             defaults["decay"] = decay
-        super().__init__(params, defaults)
+        super().__init__(params, with_state(defaults, state))
 
     def _group_options(self, group):
         return dict(super()._group_options(group), decay=group.get("decay", "before"))
 
     @classmethod
     def _torch_options(cls, spec_options):
-        options = dict(spec_options)
+        options = super()._torch_options(spec_options)
         if options.get("decay") == "before":
             del options["decay"]
         return options
@@ -96,11 +105,12 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, capturable=False, foreach=None, maximize=False,
-                 differentiable=False):
-        super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps,
-                                      centered=centered, weight_decay=weight_decay,
-                                      capturable=capturable, foreach=foreach,
-                                      maximize=maximize, differentiable=differentiable))
+                 differentiable=False, *, state="fp32"):
+        super().__init__(params, with_state(dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps,
+                                                 centered=centered, weight_decay=weight_decay,
+                                                 capturable=capturable, foreach=foreach,
+                                                 maximize=maximize,
+                                                 differentiable=differentiable), state))
 
 
 class Adagrad(Optimizer):
@@ -112,12 +122,12 @@ class Adagrad(Optimizer):
     _layout = Layout(("step", "sum"), True, ())
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
-                 eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
-        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps,
-                                      weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value,
-                                      foreach=foreach, maximize=maximize,
-                                      differentiable=differentiable, fused=fused))
+                 eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None,
+                 state="fp32"):
+        super().__init__(params, with_state(dict(
+            lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+            maximize=maximize, differentiable=differentiable, fused=fused), state))
 
     def _register(self, b, gi, group):
         super()._register(b, gi, group)
@@ -135,12 +145,12 @@ class NAdam(Optimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
-                 maximize=False, capturable=False, differentiable=False):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      momentum_decay=momentum_decay,
-                                      decoupled_weight_decay=decoupled_weight_decay,
-                                      maximize=maximize, foreach=foreach,
-                                      capturable=capturable, differentiable=differentiable))
+                 maximize=False, capturable=False, differentiable=False, state="fp32"):
+        super().__init__(params, with_state(dict(
+            lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+            momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
+            maximize=maximize, foreach=foreach, capturable=capturable,
+            differentiable=differentiable), state))
 
 
 class RAdam(Optimizer):
@@ -151,12 +161,12 @@ class RAdam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False,
-                 capturable=False, differentiable=False):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      maximize=maximize, foreach=foreach,
-                                      capturable=capturable,
-                                      decoupled_weight_decay=decoupled_weight_decay,
-                                      differentiable=differentiable))
+                 capturable=False, differentiable=False, state="fp32"):
+        super().__init__(params, with_state(dict(
+            lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize,
+            foreach=foreach, capturable=capturable,
+            decoupled_weight_decay=decoupled_weight_decay, differentiable=differentiable),
+            state))
 
 
 class Adamax(Optimizer):
@@ -166,10 +176,11 @@ class Adamax(Optimizer):
     _layout = Layout(("step", "exp_avg", "exp_inf"), True, ())
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 foreach=None, *, maximize=False, differentiable=False, capturable=False):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      foreach=foreach, maximize=maximize,
-                                      differentiable=differentiable, capturable=capturable))
+                 foreach=None, *, maximize=False, differentiable=False, capturable=False,
+                 state="fp32"):
+        super().__init__(params, with_state(dict(
+            lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach,
+            maximize=maximize, differentiable=differentiable, capturable=capturable), state))
 
 
 class Lion(Optimizer):
@@ -178,8 +189,9 @@ class Lion(Optimizer):
     _option_keys = ("lr", "betas", "weight_decay")
     _layout = Layout(("exp_avg",), False, ())
 
-    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
-        super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay))
+    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, *, state="fp32"):
+        super().__init__(params, with_state(dict(lr=lr, betas=betas, weight_decay=weight_decay),
+                                            state))
 
 
 class Adafactor(Optimizer):
@@ -191,10 +203,10 @@ class Adafactor(Optimizer):
     _layout = Layout(("step", "row_var", "col_var", "variance"), True, ())
 
     def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
-                 weight_decay=0.0, *, foreach=None, maximize=False):
-        super().__init__(params, dict(lr=lr, beta2_decay=beta2_decay, eps=eps, d=d,
-                                      weight_decay=weight_decay, foreach=foreach,
-                                      maximize=maximize))
+                 weight_decay=0.0, *, foreach=None, maximize=False, state="fp32"):
+        super().__init__(params, with_state(dict(lr=lr, beta2_decay=beta2_decay, eps=eps, d=d,
+                                                 weight_decay=weight_decay, foreach=foreach,
+                                                 maximize=maximize), state))
 
 
 class Muon(Optimizer):
@@ -207,10 +219,11 @@ class Muon(Optimizer):
 
     def __init__(self, params, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
                  ns_coefficients=(3.4445, -4.775, 2.0315), eps=1e-7, ns_steps=5,
-                 adjust_lr_fn=None):
-        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, momentum=momentum,
-                                      nesterov=nesterov, ns_coefficients=ns_coefficients,
-                                      eps=eps, ns_steps=ns_steps, adjust_lr_fn=adjust_lr_fn))
+                 adjust_lr_fn=None, *, state="fp32"):
+        super().__init__(params, with_state(dict(
+            lr=lr, weight_decay=weight_decay, momentum=momentum, nesterov=nesterov,
+            ns_coefficients=ns_coefficients, eps=eps, ns_steps=ns_steps,
+            adjust_lr_fn=adjust_lr_fn), state))
 
     def _group_options(self, group):
         options = super()._group_options(group)
@@ -230,13 +243,12 @@ class ScheduleFreeAdamW(Optimizer):
     _layout = Layout(("z", "exp_avg_sq"), False, ())
 
     def __init__(self, params, lr=0.0025, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 warmup_steps=0, r=0.0, weight_lr_power=2.0, inner_momentum=0.0, foreach=True):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, r=r, k=0,
-                                      warmup_steps=warmup_steps, train_mode=False,
-                                      weight_sum=0.0, lr_max=-1.0, scheduled_lr=0.0,
-                                      weight_lr_power=weight_lr_power,
-                                      weight_decay=weight_decay, inner_momentum=inner_momentum,
-                                      foreach=foreach))
+                 warmup_steps=0, r=0.0, weight_lr_power=2.0, inner_momentum=0.0, foreach=True,
+                 *, state="fp32"):
+        super().__init__(params, with_state(dict(
+            lr=lr, betas=betas, eps=eps, r=r, k=0, warmup_steps=warmup_steps, train_mode=False,
+            weight_sum=0.0, lr_max=-1.0, scheduled_lr=0.0, weight_lr_power=weight_lr_power,
+            weight_decay=weight_decay, inner_momentum=inner_momentum, foreach=foreach), state))
 
     # the library has one mode for all groups: group 0's
     def _check_flags(self, group, gi):
@@ -291,6 +303,10 @@ class ScheduleFreeAdamW(Optimizer):
                 if length:
                     buffer_view(b.handle, address, length, (length,)).copy_(
                         b.params[i].reshape(-1))
+                    master = b.handle.dtype(i)[1]
+                    if master:      # a bf16 parameter: its master starts there too
+                        buffer_view(b.handle, master, length, (length,)).copy_(
+                            b.params[i].reshape(-1))
 
     def _before_update(self, b, gs):
         if b.pending:

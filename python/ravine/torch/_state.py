@@ -8,22 +8,38 @@ owns it, so it stays valid after the Python optimizer is gone or has been
 rebuilt by load_state_dict. 'step' and per-tensor scalars (NAdam's
 mu_product) are read from the library when asked for, as fresh float32 0-d
 tensors, the way torch stores them.
+
+Below float32 (docs/torch.md, "Reduced precision"): a bf16 buffer is a
+torch.bfloat16 tensor; an int8 buffer is a torch.uint8 tensor of its codes
+under the buffer's name and a float32 tensor of its block scales under the
+name + '.absmax'; a bf16 parameter's float32 master is 'master'; and
+'state_precision' says how the buffers are stored when it is not float32.
 """
 import ctypes
 from collections.abc import Mapping
 
 import torch
 
+from .. import _lib
 
-def buffer_view(handle, address, length, shape):
-    """A float32 tensor of the given shape over length floats of library memory."""
+MASTER = "master"                 # a bf16 parameter's float32 master copy
+SCALES = ".absmax"                # appended to an int8 buffer's name: its block scales
+PRECISION = "state_precision"     # "bf16" or "int8", when the buffers are stored so
+
+_CTYPE = {torch.float32: ctypes.c_float, torch.bfloat16: ctypes.c_uint16,
+          torch.uint8: ctypes.c_uint8}
+_DTYPE = {_lib.FP32: torch.float32, _lib.BF16: torch.bfloat16, _lib.INT8: torch.uint8}
+
+
+def buffer_view(handle, address, length, shape, dtype=torch.float32):
+    """A tensor of the given dtype and shape over length values of library memory."""
     if length == 0:
-        return torch.zeros(shape)
+        return torch.zeros(shape, dtype=dtype)
     if not address:
         raise RuntimeError("ravine: a state buffer is not allocated")
-    memory = (ctypes.c_float * length).from_address(address)
+    memory = (_CTYPE[dtype] * length).from_address(address)
     memory.owner = handle
-    return torch.frombuffer(memory, dtype=torch.float32).view(shape)
+    return torch.frombuffer(memory, dtype=dtype).view(shape)
 
 
 def state_shape(name, shape):
@@ -36,16 +52,32 @@ def state_shape(name, shape):
 
 
 class TensorState(Mapping):
-    """One parameter's state: buffers as live tensors over library memory,
-    'step' and scalars read from the library on access."""
+    """One parameter's state: buffers (and a bf16 parameter's master) as live
+    tensors over library memory, 'step' and scalars read from the library on
+    access."""
 
     def __init__(self, handle, index, shape, layout):
         self._handle, self._index = handle, index
-        self._buffers, self._scalars = {}, {}
+        self._buffers, self._scalars, self._extra = {}, {}, {}
         _, n_state, n_scalars = handle.info(index)
+        names, below = [], set()
         for k in range(n_state):
-            address, length, name = handle.state(index, k)
-            self._buffers[name] = buffer_view(handle, address, length, state_shape(name, shape))
+            address, prec, length, scales, n_scales, name = handle.stored(index, k)
+            self._buffers[name] = buffer_view(handle, address, length, state_shape(name, shape),
+                                              _DTYPE[prec])
+            names.append(name)
+            if prec == _lib.INT8:
+                self._extra[name + SCALES] = buffer_view(handle, scales, n_scales, (n_scales,))
+            if prec != _lib.FP32:
+                below.add(_lib.PRECISION_NAMES[prec])
+        dtype, master = handle.dtype(index)
+        if dtype == _lib.BF16 and master:
+            n = 1
+            for d in shape:
+                n *= d
+            self._extra[MASTER] = buffer_view(handle, master, n, shape)
+        if below:       # one precision per group (buffers that copy parameters stay float32)
+            self._extra[PRECISION] = below.pop()
         for k in range(n_scalars):
             name = handle.scalar(index, k)[1]
             if name in layout.tensor_scalars:
@@ -53,12 +85,21 @@ class TensorState(Mapping):
         present = set(self._buffers) | set(self._scalars)
         if layout.step_in_state and self._buffers:
             present.add("step")
-        self._keys = [k for k in layout.order if k in present]
-        self._keys += [k for k in self._buffers if k not in self._keys]
+        keys = [k for k in layout.order if k in present]
+        keys += [k for k in names if k not in keys]
+        # each int8 buffer's scales right after it, then the master and the precision
+        self._keys = []
+        for key in keys:
+            self._keys.append(key)
+            if key + SCALES in self._extra:
+                self._keys.append(key + SCALES)
+        self._keys += [k for k in (MASTER, PRECISION) if k in self._extra]
 
     def __getitem__(self, key):
         if key in self._buffers:
             return self._buffers[key]
+        if key in self._extra:
+            return self._extra[key]
         if key in self._scalars:
             value = self._handle.scalar(self._index, self._scalars[key])[0]
             return torch.tensor(value, dtype=torch.float32)
