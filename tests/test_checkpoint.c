@@ -308,7 +308,7 @@ static void independent_reader(void)
     CHECK(meta_value(h, "param/b/group", v, sizeof v) && !strcmp(v, "1"));
     CHECK(meta_value(h, "param/w/step", v, sizeof v) && !strcmp(v, "3"));
     CHECK(meta_value(h, "step", v, sizeof v) && !strcmp(v, "3"));
-    CHECK(meta_value(h, "schedule", v, sizeof v) && !strcmp(v, "cosine(lr=0.01,t_max=100,eta_min=0)"));
+    CHECK(meta_value(h, "schedule", v, sizeof v) && !strcmp(v, "cosine(lr=0.01,t_max=100,eta_min=0,exponent=1)"));
     CHECK(meta_value(h, "schedule_step", v, sizeof v) && !strcmp(v, "3"));
     /* the header checksum, recomputed with its digits as zeros */
     CHECK(meta_value(h, "header_crc32", v, sizeof v));

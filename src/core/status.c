@@ -50,6 +50,7 @@ static const char *const messages[RV_STATUS_COUNT] = {
     [RV_ERR_SCHED_DIV] = "invalid schedule divisor",
     [RV_ERR_SCHED_T_MULT] = "invalid schedule period multiplier",
     [RV_ERR_SCHED_JOIN] = "invalid schedule join",
+    [RV_ERR_SCHED_BEGIN] = "invalid schedule transition_begin",
     [RV_ERR_SURFACE_PARAM] = "invalid surface parameter",
     [RV_ERR_SURFACE_DOMAIN] = "point outside the surface's domain",
     [RV_ERR_EXPR] = "invalid expression",
