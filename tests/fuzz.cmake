@@ -39,10 +39,6 @@ set(fuzz_flags -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer
     -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
     -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_SOURCE_DIR}/src -I${PROJECT_SOURCE_DIR}/tools)
 set(fuzz_libs -lm)
-if(CJSON_FOUND)
-  list(APPEND fuzz_flags -DRAVINE_HAVE_CJSON=1 ${CJSON_CFLAGS})
-  list(APPEND fuzz_libs ${CJSON_LINK_LIBRARIES})
-endif()
 
 # one object per library source (names qualified by folder: two registry.c exist)
 file(GLOB fuzz_lib_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*/*.c)

@@ -83,13 +83,11 @@ static int run(int argc, char **argv)
     }
     long updates = (long)t.rows;
     cli_table_free(&t);
-    if (save) {
-        char spec[RV_CHECKPOINT_TEXT_MAX] = "";
-        if (sched)
-            rv_schedule_format(sched, spec, sizeof spec);
-        if ((s = rv_checkpoint_save_at(opt, sched ? spec : NULL, first_t + updates, save)))
-            cli_die_status("--save", s);
-    }
+    if (save && (s = rv_checkpoint_save_at(opt, sched ? rv_schedule_text(sched) : NULL,
+                                           first_t + updates, save)))
+        cli_die_status("--save", s);
+    if (resume)
+        rv_checkpoint_info_free(&info);
     rv_schedule_free(sched);
     rv_optim_free(opt);
     free(p);
