@@ -287,7 +287,7 @@ static rv_status build_header(const rv_optim *opt, const plan *p, const char *sc
     put(t, ",\"header_crc32\":\"");
     size_t crc_at = t->len;
     put(t, "00000000\"}}");
-    while (t->len % 8)
+    while (!t->oom && t->len % 8)
         put(t, " ");
     if (t->oom)
         return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory building the header", path);

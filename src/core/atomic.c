@@ -289,8 +289,11 @@ rv_status rv_atomic_open(rv_atomic_file *f, const char *path, const char *label,
     f->fd = create_temp(f->dir, prefix, &f->tmp);
     free(prefix);
     if (f->fd < 0) {
-        s = rv_fail(errno == ENOMEM ? RV_ERR_NOMEM : RV_ERR_IO,
-                    "%s: cannot create a temporary file in '%s': %s", label, f->dir, strerror(errno));
+        if (errno == ENOMEM)
+            s = rv_fail(RV_ERR_NOMEM, "%s: out of memory creating a temporary file in '%s'", label, f->dir);
+        else
+            s = rv_fail(RV_ERR_IO, "%s: cannot create a temporary file in '%s': %s", label, f->dir,
+                        strerror(errno));
         release(f);
         return s;
     }
