@@ -361,14 +361,14 @@ rv_status rv_checkpoint_save_at(const rv_optim *opt, const char *schedule_spec, 
         return rv_fail(RV_ERR_NULL, "rv_checkpoint_save: %s is NULL", opt ? "path" : "optimizer");
     if (!path[0])
         return rv_fail(RV_ERR_ARG, "rv_checkpoint_save: path is empty");
-    if (schedule_step < 0 || (uint64_t)schedule_step > RV_CHECKPOINT_MAX_WHOLE)
-        return rv_fail(RV_ERR_ARG, "checkpoint '%s': schedule_step must be in [0, 2^53], got %ld", path,
-                       schedule_step);
     /* counters a loader would refuse are refused here: no unloadable file */
     long steps = rv_optim_step_count(opt), skipped = rv_optim_skipped_count(opt);
     if ((uint64_t)steps > RV_CHECKPOINT_MAX_WHOLE || (uint64_t)skipped > RV_CHECKPOINT_MAX_WHOLE)
         return rv_fail(RV_ERR_ARG, "checkpoint '%s': the step count %ld (skipped %ld) is past 2^53",
                        path, steps, skipped);
+    if (schedule_step < 0 || (uint64_t)schedule_step > RV_CHECKPOINT_MAX_WHOLE)
+        return rv_fail(RV_ERR_ARG, "checkpoint '%s': schedule_step must be in [0, 2^53], got %ld", path,
+                       schedule_step);
     rv_schedule *sched = NULL;
     if (schedule_spec) {
         rv_status s = rv_schedule_parse(schedule_spec, &sched);
