@@ -52,11 +52,11 @@ static int run(int argc, char **argv)
         double total = (double)n * B * (double)(1 + k), grads = (double)n * B;
         if (json) {
             printf("%s{\"optim\":", i ? "," : "");
-            lab_cli_json_string(stdout, rows[i]);
+            cli_json_string(stdout, rows[i]);
             printf(",\"state_buffers\":[");
             for (size_t j = 0; j < k; j++) {
                 printf("%s", j ? "," : "");
-                lab_cli_json_string(stdout, rv_state_name(type, &h, j));
+                cli_json_string(stdout, rv_state_name(type, &h, j));
             }
             printf("],\"state_bytes\":%.0f,\"params_and_state_bytes\":%.0f,\"multiple\":%zu,"
                    "\"with_grads_bytes\":%.0f}",

@@ -18,8 +18,10 @@ static int run(int argc, char **argv)
     if (st)
         cli_die_status("schedule", st);
     printf("step,lr\n");
-    for (long t = 0; t < n; t++)
+    for (long t = 0; t < n; t++) {
         printf("%ld,%.9g\n", t, rv_schedule_lr(s, t));
+        cli_stdout_check();
+    }
     rv_schedule_free(s);
     return 0;
 }
