@@ -239,7 +239,7 @@ char *cli_lines_next(cli_lines *r, size_t *len)
         if (c == '\0')
             cli_die_line(r->path, r->line_no + 1, "contains a NUL byte");
         if (n == CLI_LINE_MAX)
-            cli_die_line(r->path, r->line_no + 1, "is longer than the %zu-byte limit on a line",
+            cli_die_line(r->path, r->line_no + 1, "the line is longer than the %zu-byte limit",
                          CLI_LINE_MAX);
         if (n + 1 >= r->cap) {
             size_t cap = r->cap ? 2 * r->cap : 256;
