@@ -561,6 +561,41 @@ static void empty_tensors(void)
     rv_optim_free(opt);
 }
 
+/* The caller's own entries travel with the file and are checked on save. */
+static void extra_entries(void)
+{
+    model m;
+    model_init(&m, "sgd(lr=0.1, momentum=0.9)");
+    run_steps(&m, NULL, 0, 2);
+    const rv_checkpoint_extra extra[] = {{"data/seed", "42"}, {"note", "caf\xc3\xa9 \"quoted\"\n"}};
+    CHECK_STATUS(rv_checkpoint_save_extra(m.opt, NULL, 2, extra, 2, FILE_A), RV_OK);
+    rv_checkpoint_info info;
+    CHECK_STATUS(rv_checkpoint_inspect(FILE_A, &info), RV_OK);
+    CHECK(info.n_extra == 2);
+    CHECK_STR(rv_checkpoint_extra_value(&info, "data/seed"), "42");
+    CHECK_STR(rv_checkpoint_extra_value(&info, "note"), "caf\xc3\xa9 \"quoted\"\n");
+    CHECK(rv_checkpoint_extra_value(&info, "missing") == NULL);
+    rv_checkpoint_info_free(&info);
+    rv_checkpoint_info_free(&info);   /* twice is fine */
+    CHECK(info.extra == NULL && info.n_extra == 0);
+    /* a file without entries has none */
+    CHECK_STATUS(rv_checkpoint_save(m.opt, NULL, FILE_A), RV_OK);
+    CHECK_STATUS(rv_checkpoint_load(m.opt, FILE_A, NULL, &info), RV_OK);
+    CHECK(info.n_extra == 0 && rv_checkpoint_extra_value(&info, "data/seed") == NULL);
+    rv_checkpoint_info_free(&info);
+    const rv_checkpoint_extra twice[] = {{"k", "1"}, {"k", "2"}};
+    CHECK_STATUS(rv_checkpoint_save_extra(m.opt, NULL, 2, twice, 2, FILE_A), RV_ERR_ARG);
+    CHECK_STR(rv_errmsg(), "checkpoint '" FILE_A "': two extra entries have the same key");
+    const rv_checkpoint_extra empty[] = {{"", "1"}};
+    CHECK_STATUS(rv_checkpoint_save_extra(m.opt, NULL, 2, empty, 1, FILE_A), RV_ERR_ARG);
+    CHECK_STR(rv_errmsg(), "checkpoint '" FILE_A "': extra entry 0's key is empty");
+    const rv_checkpoint_extra bad[] = {{"k", "\xff"}};
+    CHECK_STATUS(rv_checkpoint_save_extra(m.opt, NULL, 2, bad, 1, FILE_A), RV_ERR_ARG);
+    CHECK_STR(rv_errmsg(), "checkpoint '" FILE_A "': extra entry 0's value is not valid UTF-8");
+    CHECK_STATUS(rv_checkpoint_save_extra(m.opt, NULL, 2, NULL, 1, FILE_A), RV_ERR_NULL);
+    rv_optim_free(m.opt);
+}
+
 static int no_fsync(int fd)
 {
     (void)fd;
@@ -579,6 +614,7 @@ int main(void)
     mismatches();
     bad_saves();
     empty_tensors();
+    extra_entries();
     remove(FILE_A);
     remove(FILE_B);
     return check_summary("checkpoint");

@@ -59,6 +59,15 @@
 extern "C" {
 #endif
 
+/* An entry of the caller's own stored with the checkpoint, such as the
+   seed of the data order a resumed run must keep: metadata
+   "extra/<key>" = value, both non-empty valid UTF-8 for the key, UTF-8 for
+   the value. */
+typedef struct rv_checkpoint_extra {
+    const char *key;
+    const char *value;
+} rv_checkpoint_extra;
+
 /* What a checkpoint holds, apart from the numbers. The texts have no
    length limit: they are allocated, and rv_checkpoint_info_free releases
    them (a failed call fills nothing and allocates nothing). */
@@ -72,7 +81,12 @@ typedef struct rv_checkpoint_info {
     long skipped;                 /* steps skipped for non-finite gradients */
     char *schedule;               /* canonical schedule spec, "" if none */
     long schedule_step;           /* the t of the next update's schedule(t) */
+    rv_checkpoint_extra *extra;   /* the caller's entries, by key */
+    size_t n_extra;
 } rv_checkpoint_info;
+
+/* The value of the caller's entry key, or NULL if the file has none. */
+const char *rv_checkpoint_extra_value(const rv_checkpoint_info *info, const char *key);
 
 /* Release the texts of an info filled by a successful load or inspect
    (safe on a zeroed info, and twice). */
@@ -96,6 +110,12 @@ rv_status rv_checkpoint_save(const rv_optim *opt, const char *schedule_spec, con
 /* As rv_checkpoint_save, with an explicit schedule position. */
 rv_status rv_checkpoint_save_at(const rv_optim *opt, const char *schedule_spec,
                                 long schedule_step, const char *path);
+
+/* As rv_checkpoint_save_at, with n_extra entries of the caller's own (keys
+   unique). */
+rv_status rv_checkpoint_save_extra(const rv_optim *opt, const char *schedule_spec,
+                                   long schedule_step, const rv_checkpoint_extra *extra,
+                                   size_t n_extra, const char *path);
 
 /* Restore opt (same algorithm, groups, tensor names and sizes as when it was
    saved) from path. options NULL: defaults. info (may be NULL) receives the

@@ -853,19 +853,45 @@ static rv_status commit(reader *r, rv_optim *opt)
     return RV_OK;
 }
 
-/* The description handed out: its texts are the caller's to free. */
+/* The description handed out: its texts are the caller's to free. The
+   caller's own entries ("extra/<key>") sit side by side in the sorted
+   metadata. */
 static rv_status give_info(reader *r, rv_checkpoint_info *info)
 {
+    static const char prefix[] = "extra/";
+    const size_t plen = sizeof prefix - 1;
     rv_checkpoint_info out = r->info;
+    size_t first = 0, n = 0;
+    while (first < r->hdr.n_meta && strncmp(r->hdr.meta[first].key, prefix, plen) < 0)
+        first++;
+    while (first + n < r->hdr.n_meta && !strncmp(r->hdr.meta[first + n].key, prefix, plen))
+        n++;
+    /* one allocation per text, counted so that a failure frees what was made */
     out.optimizer = strdup(r->optimizer);
     out.schedule = strdup(r->schedule);
-    if (!out.optimizer || !out.schedule) {
-        free(out.optimizer);
-        free(out.schedule);
+    out.extra = calloc(n ? n : 1, sizeof *out.extra);
+    out.n_extra = 0;
+    int ok = out.optimizer && out.schedule && out.extra;
+    for (size_t i = 0; ok && i < n; i++) {
+        char *k = strdup(r->hdr.meta[first + i].key + plen), *v = strdup(r->hdr.meta[first + i].value);
+        out.extra[i] = (rv_checkpoint_extra){k, v};
+        out.n_extra += k || v;
+        ok = k && v;
+    }
+    if (!ok) {
+        rv_checkpoint_info_free(&out);
         return FAIL(RV_ERR_NOMEM, "checkpoint '%s': out of memory", r->name);
     }
     *info = out;
     return RV_OK;
+}
+
+const char *rv_checkpoint_extra_value(const rv_checkpoint_info *info, const char *key)
+{
+    for (size_t i = 0; info && key && i < info->n_extra; i++)
+        if (!strcmp(info->extra[i].key, key))
+            return info->extra[i].value;
+    return NULL;
 }
 
 rv_status rv_checkpoint_read_stream(FILE *f, const char *name, rv_optim *opt,
@@ -909,7 +935,14 @@ void rv_checkpoint_info_free(rv_checkpoint_info *info)
         return;
     free(info->optimizer);
     free(info->schedule);
+    for (size_t i = 0; info->extra && i < info->n_extra; i++) {
+        free((char *)info->extra[i].key);
+        free((char *)info->extra[i].value);
+    }
+    free(info->extra);
     info->optimizer = info->schedule = NULL;
+    info->extra = NULL;
+    info->n_extra = 0;
 }
 
 /* Open a regular file for reading: a FIFO would block, a device (/dev/zero)

@@ -208,8 +208,38 @@ static rv_status make_plan(const rv_optim *opt, const char *path, plan *p)
 
 /* The JSON header, padded with spaces to a multiple of 8 bytes (as the
    safetensors writer does), header_crc32 filled in last. */
+/* The caller's entries: keys non-empty, unique, UTF-8; values UTF-8. */
+static rv_status check_extra(const rv_checkpoint_extra *extra, size_t n, const char *path)
+{
+    if (n && !extra)
+        return rv_fail(RV_ERR_NULL, "checkpoint '%s': %zu extra entries but extra is NULL", path, n);
+    char **keys = malloc((n ? n : 1) * sizeof *keys);
+    if (!keys)
+        return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
+    rv_status s = RV_OK;
+    for (size_t i = 0; i < n && !s; i++) {
+        const rv_checkpoint_extra *e = &extra[i];
+        if (!e->key || !e->value)
+            s = rv_fail(RV_ERR_NULL, "checkpoint '%s': extra entry %zu has a NULL %s", path, i,
+                        e->key ? "value" : "key");
+        else if (!e->key[0] || !rv_checkpoint_valid_utf8(e->key) || !rv_checkpoint_valid_utf8(e->value))
+            s = rv_fail(RV_ERR_ARG, "checkpoint '%s': extra entry %zu's %s is %s", path, i,
+                        !e->key[0] || !rv_checkpoint_valid_utf8(e->key) ? "key" : "value",
+                        !e->key[0] ? "empty" : "not valid UTF-8");
+        keys[i] = (char *)e->key;
+    }
+    if (!s) {
+        s = check_unique(keys, n, path);
+        if (s == RV_ERR_ARG)   /* same check as tensor names; say which entries */
+            s = rv_fail(RV_ERR_ARG, "checkpoint '%s': two extra entries have the same key", path);
+    }
+    free(keys);
+    return s;
+}
+
 static rv_status build_header(const rv_optim *opt, const plan *p, const char *schedule,
-                              long schedule_step, const char *path, text *t)
+                              long schedule_step, const rv_checkpoint_extra *extra, size_t n_extra,
+                              const char *path, text *t)
 {
     const rv_optim_type *type = rv_optim_get_type(opt);
     put(t, "{");
@@ -274,6 +304,13 @@ static rv_status build_header(const rv_optim *opt, const plan *p, const char *sc
     meta_long(t, "skipped", rv_optim_skipped_count(opt));
     meta(t, "schedule", schedule);
     meta_long(t, "schedule_step", schedule_step);
+    for (size_t i = 0; i < n_extra; i++) {
+        char *k = join("extra/", extra[i].key, NULL);
+        if (!k)
+            return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
+        meta(t, k, extra[i].value);
+        free(k);
+    }
     meta(t, "checksum", "crc32");
     for (size_t i = 0; i < p->n_entries; i++) {
         char *k = join("crc32/", p->entries[i].name, NULL);
@@ -354,8 +391,9 @@ static rv_status write_file(const char *path, const text *header, const plan *p)
     return s;
 }
 
-rv_status rv_checkpoint_save_at(const rv_optim *opt, const char *schedule_spec, long schedule_step,
-                                const char *path)
+rv_status rv_checkpoint_save_extra(const rv_optim *opt, const char *schedule_spec,
+                                   long schedule_step, const rv_checkpoint_extra *extra,
+                                   size_t n_extra, const char *path)
 {
     if (!opt || !path)
         return rv_fail(RV_ERR_NULL, "rv_checkpoint_save: %s is NULL", opt ? "path" : "optimizer");
@@ -369,25 +407,32 @@ rv_status rv_checkpoint_save_at(const rv_optim *opt, const char *schedule_spec, 
     if (schedule_step < 0 || (uint64_t)schedule_step > RV_CHECKPOINT_MAX_WHOLE)
         return rv_fail(RV_ERR_ARG, "checkpoint '%s': schedule_step must be in [0, 2^53], got %ld", path,
                        schedule_step);
+    rv_status s = check_extra(extra, n_extra, path);
+    if (s)
+        return s;
     rv_schedule *sched = NULL;
-    if (schedule_spec) {
-        rv_status s = rv_schedule_parse(schedule_spec, &sched);
-        if (s)
-            return s;
-    }
+    if (schedule_spec && (s = rv_schedule_parse(schedule_spec, &sched)))
+        return s;
     plan p;
     text header = {0};
-    rv_status s = make_plan(opt, path, &p);
+    s = make_plan(opt, path, &p);
     for (size_t i = 0; !s && i < p.n_entries; i++)
         p.entries[i].crc = crc_floats(p.entries[i].data, p.entries[i].n);
     if (!s)
-        s = build_header(opt, &p, sched ? rv_schedule_text(sched) : "", schedule_step, path, &header);
+        s = build_header(opt, &p, sched ? rv_schedule_text(sched) : "", schedule_step, extra, n_extra,
+                         path, &header);
     if (!s)
         s = write_file(path, &header, &p);
     rv_text_free(&header);
     rv_schedule_free(sched);
     plan_free(&p);
     return s;
+}
+
+rv_status rv_checkpoint_save_at(const rv_optim *opt, const char *schedule_spec, long schedule_step,
+                                const char *path)
+{
+    return rv_checkpoint_save_extra(opt, schedule_spec, schedule_step, NULL, 0, path);
 }
 
 rv_status rv_checkpoint_save(const rv_optim *opt, const char *schedule_spec, const char *path)
