@@ -16,11 +16,12 @@
                     progress per step
        spiky        a few (at most 10% of) points stand far above a 7-point
                     running median (robust z-score over 6, over 25% up) and
-                    fall back after; one such point is enough when it is
-                    unmistakable (z over 10), otherwise it takes three that
-                    stand apart from the noise (fewer than 3x as many points
-                    at z 4-6 as at z over 6): a long noisy curve has single
-                    points near z = 6 by chance
+                    fall back after, and stand apart from the noise: one
+                    beyond doubt (z over 30), two strong ones (z over 10), or
+                    above a light noise tail (fewer peaks at z 4-6 than 3x
+                    the spikes) one strong one or three weaker ones. A long
+                    noisy curve has single points near z = 6 by chance, and
+                    heavy-tailed noise the odd one further out
        plateau      stalled: the last third of the curve improved the loss by
                     less than 1% (or less than the noise can resolve: one
                     standard error, at most 5%), and the loss has not

@@ -26,10 +26,11 @@
 #define BARELY_MOVED_IMPROVEMENT 0.03 /* ... and under 3% over the last third */
 #define CONVERGED_RATIO 1e-6      /* late under 1e-6 x early: converged to ~0 */
 #define SPIKE_Z 6.0
-#define SPIKE_Z_STRONG 10.0       /* one spike this far out is enough on its own */
-#define SPIKE_Z_TAIL 4.0          /* noise tail: points between this and SPIKE_Z */
-#define SPIKE_MARGINAL_MIN 3      /* weaker spikes: at least this many ... */
-#define SPIKE_TAIL_RATIO 3.0      /* ... and fewer than 3x as many tail points */
+#define SPIKE_Z_STRONG 10.0       /* a strong spike */
+#define SPIKE_Z_CERTAIN 30.0      /* one spike this far out is enough whatever the noise */
+#define SPIKE_Z_TAIL 4.0          /* noise tail: peaks between this and SPIKE_Z */
+#define SPIKE_MARGINAL_MIN 3      /* weaker spikes: at least this many */
+#define SPIKE_TAIL_RATIO 3.0      /* a light tail: fewer tail peaks than 3x the spikes */
 #define SPIKE_JUMP 0.22314355131420976 /* log(1.25): 25% above the running median */
 #define SPIKE_JUMP_LINEAR 0.1     /* 10% of the spread on a linear scale */
 #define SPIKE_FRACTION 0.10       /* at most 10% of the points: "isolated" */
@@ -158,8 +159,9 @@ static double teeth(rv_diagnosis *d, const curve *c)
 /* Spikes: points well above a running median that rise above the point
    before them (so a steep early drop never counts) and fall after. The
    noise is the robust spread (1.4826 MAD) of the residuals. */
-static void spikes(rv_diagnosis *d, const curve *c, double jump)
+static void spikes(rv_diagnosis *d, const curve *c, double jump, double *largest)
 {
+    *largest = 0;
     const double *z = c->z;
     size_t m = c->m;
     for (size_t i = 0; i < m; i++)
@@ -184,6 +186,8 @@ static void spikes(rv_diagnosis *d, const curve *c, double jump)
             continue;
         d->spikes++;
         d->strong_spikes += zs > SPIKE_Z_STRONG;
+        if (zs > *largest)
+            *largest = zs;
         if (kept < RV_DIAGNOSE_MAX_SPIKES) {
             best_z[kept] = zs;
             d->spike_steps[kept++] = step_at(c, i);
@@ -256,7 +260,8 @@ static void judge(rv_diagnosis *d, const curve *c)
     size_t third = m / 3;
     double z_two_thirds = window_median(z, m - third, w, scratch);
     d->late_improvement = d->log_scale ? 1.0 - exp(z_late - z_two_thirds) : z_two_thirds - z_late;
-    spikes(d, c, jump);
+    double largest_spike;
+    spikes(d, c, jump, &largest_spike);
 
     /* grew: still rising over the last half, or risen and stuck high */
     double growth = z_late - z_early, from_min = z_late - z_min;
@@ -296,11 +301,14 @@ static void judge(rv_diagnosis *d, const curve *c)
                  d->log_scale ? 100 * trend_per_point : trend_per_point,
                  d->log_scale ? "%" : " spreads", d->tooth_autocorr);
     }
+    /* spikes that stand apart from the noise: one beyond doubt, two strong
+       ones, or a strong one or three weaker ones above a light noise tail
+       (heavy-tailed noise puts single points far out by chance) */
     size_t marginal = d->spikes - d->strong_spikes;
     int isolated = d->spikes && (double)d->spikes <= SPIKE_FRACTION * (double)m;
-    int standing_out = d->strong_spikes ||
-                       (marginal >= SPIKE_MARGINAL_MIN &&
-                        (double)d->noise_tail < SPIKE_TAIL_RATIO * (double)marginal);
+    int light_tail = (double)d->noise_tail < SPIKE_TAIL_RATIO * (double)d->spikes;
+    int standing_out = largest_spike > SPIKE_Z_CERTAIN || d->strong_spikes >= 2 ||
+                       (light_tail && (d->strong_spikes || marginal >= SPIKE_MARGINAL_MIN));
     if (isolated && standing_out) {
         f = add_finding(d, RV_VERDICT_SPIKY, advice_spiky);
         snprintf(f->evidence, sizeof f->evidence,
@@ -461,8 +469,9 @@ rv_status rv_diagnose(const double *loss, const double *steps, size_t n, rv_diag
                  step_at(&c, m - 1));
         memcpy(d.reason, f->evidence, sizeof d.reason);
         if (m >= RV_DIAGNOSE_MIN_POINTS) {
+            double largest;
             (void)teeth(&d, &c);
-            spikes(&d, &c, d.log_scale ? SPIKE_JUMP : SPIKE_JUMP_LINEAR);
+            spikes(&d, &c, d.log_scale ? SPIKE_JUMP : SPIKE_JUMP_LINEAR, &largest);
         }
         d.limited = 0;   /* the reason is the NaN, not the length */
         conclude(&d);
