@@ -9,6 +9,9 @@
 #ifndef RAVINE_FUZZ_CSV_SHIM_H
 #define RAVINE_FUZZ_CSV_SHIM_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE   /* as tools/cli.c asks, which this header comes before */
+#endif
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>

@@ -120,7 +120,9 @@ static void hostile_group_spec(void)
 /* 100,000 tensors: names checked for duplicates and matched by sorting. */
 static void many_tensors(void)
 {
-    enum { N = 100000 };
+    /* under sanitizers 5,000: their realloc always copies, and registering
+       tensors grows the optimizer's table one entry at a time */
+    enum { N = SANITIZED ? 5000 : 100000 };
     static float p[N], g[N], q[N];
     static char names[N][12];
     rv_optim *a, *b;
@@ -142,14 +144,18 @@ static void many_tensors(void)
     CHECK_STATUS(rv_checkpoint_load(b, FILE_A, NULL, NULL), RV_OK);
     double loaded = now() - t0;
     CHECK(q[0] == p[0] && q[N - 1] == p[N - 1] && q[N / 2] == p[N / 2]);
-    CHECK_MSG(saved < 20 && loaded < 20, "100k tensors: save %.2f s, load %.2f s", saved, loaded);
-    printf("bounded_work: 100,000 tensors: save %.3f s, load %.3f s\n", saved, loaded);
+    CHECK_MSG(saved < 20 && loaded < 20, "%d tensors: save %.2f s, load %.2f s", N, saved, loaded);
+    printf("bounded_work: %d tensors: save %.3f s, load %.3f s\n", N, saved, loaded);
     /* a duplicate among them is found and named */
-    rv_optim_add_param(a, 0, "t77777", &p[0], &g[0], 1, NULL);
+    rv_optim_add_param(a, 0, "t3333", &p[0], &g[0], 1, NULL);
     t0 = now();
     CHECK_STATUS(rv_checkpoint_save(a, NULL, FILE_B), RV_ERR_ARG);
-    CHECK_STR(rv_errmsg(), "checkpoint '" FILE_B "': tensors 77777 and 100000 are both named 't77777'; "
-                           "checkpoints need unique names");
+    char want[200];
+    snprintf(want, sizeof want,
+             "checkpoint '" FILE_B "': tensors 3333 and %d are both named 't3333'; checkpoints need "
+             "unique names",
+             N);
+    CHECK_STR(rv_errmsg(), want);
     CHECK(now() - t0 < 20);
     rv_optim_free(a);
     rv_optim_free(b);

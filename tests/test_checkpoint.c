@@ -60,6 +60,7 @@ static void resume_is_bit_identical(void)
                 else
                     CHECK_STR(info.schedule, "");
                 run_steps(&resumed, again, info.schedule_step, 12);
+                rv_checkpoint_info_free(&info);
                 CHECK_MSG(same_bits(&straight, &resumed), "%s, schedule %s, k = %ld", specs[si],
                           schedules[c] ? schedules[c] : "none", k);
                 rv_schedule_free(sched);
@@ -128,6 +129,7 @@ static void independent_reader(void)
     CHECK(info.version == 1 && info.n_groups == 2 && info.n_params == 3 && info.numel == 12);
     CHECK(info.step == 3 && info.skipped == 0 && info.schedule_step == 3);
     CHECK_STR(info.optimizer, "adam(lr=0.01,betas=(0.9,0.999),eps=1e-08,weight_decay=0,amsgrad=false,maximize=false)");
+    rv_checkpoint_info_free(&info);
     free(h);
     free(x.b);
     rv_optim_free(m.opt);
@@ -489,6 +491,7 @@ static void failed_save_keeps_old_file(void)
     rv_checkpoint_info info;
     CHECK_STATUS(rv_checkpoint_inspect(FILE_A, &info), RV_OK);
     CHECK(info.step == 6);
+    rv_checkpoint_info_free(&info);
     free(before.b);
     rv_optim_free(m.opt);
 }
@@ -558,6 +561,7 @@ static void empty_tensors(void)
     CHECK_STATUS(rv_checkpoint_load(opt, FILE_A, NULL, &info), RV_OK);
     CHECK(info.n_params == 0 && info.numel == 0 && info.n_groups == 1);
     CHECK_STR(info.schedule, "constant(lr=0.5)");
+    rv_checkpoint_info_free(&info);
     rv_optim_free(opt);
 }
 

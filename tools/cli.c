@@ -1,3 +1,6 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE   /* fopencookie: stdout's writes seen as they fail */
+#endif
 #include "cli.h"
 #include "core/atomic.h"
 
@@ -336,6 +339,29 @@ void cli_csv_close(cli_csv *c)
 
 static int stdout_errno;   /* the first failed write's reason */
 
+#ifdef __GLIBC__
+/* stdout's bytes go through here, so the reason of the first failed write
+   is kept whatever later calls do to errno */
+static ssize_t stdout_write(void *cookie, const char *buf, size_t n)
+{
+    (void)cookie;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(STDOUT_FILENO, buf + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (!stdout_errno)
+                stdout_errno = w < 0 ? errno : EIO;
+            errno = stdout_errno;
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    return (ssize_t)n;
+}
+#endif
+
 static void stdout_die(int e) CLI_NORETURN;
 static void stdout_die(int e)
 {
@@ -354,17 +380,21 @@ void cli_stdout_check(void)
 
 static void check_stdout_at_exit(void)
 {
-    int e = 0;
-    if (fflush(stdout))
-        e = errno;
-    if (e || ferror(stdout))
-        stdout_die(e ? e : stdout_errno);
+    int failed = fflush(stdout) != 0, e = errno;
+    if (failed || ferror(stdout))
+        stdout_die(stdout_errno ? stdout_errno : failed ? e : 0);
 }
 
 void cli_io_init(void)
 {
     /* EPIPE, reported, instead of a silent death by signal */
     signal(SIGPIPE, SIG_IGN);
+#ifdef __GLIBC__
+    cookie_io_functions_t io = {.write = stdout_write};
+    FILE *out = fopencookie(NULL, "w", io);
+    if (out && setvbuf(out, NULL, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, 1 << 16) == 0)
+        stdout = out;
+#endif
     atexit(check_stdout_at_exit);
 }
 
