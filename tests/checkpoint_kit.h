@@ -8,6 +8,7 @@
 #include "ravine/ravine.h"
 #include "check.h"
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +247,20 @@ static inline blob saved_file(void)
     CHECK_STATUS(rv_checkpoint_save(m.opt, NULL, FILE_A), RV_OK);
     rv_optim_free(m.opt);
     return slurp(FILE_A);
+}
+
+/* 1 if the working folder holds a temporary file of a save of path */
+static inline int temp_files_left_of(const char *path)
+{
+    char prefix[512];
+    snprintf(prefix, sizeof prefix, "%s.tmp-", path);
+    DIR *d = opendir(".");
+    int found = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        found |= !strncmp(e->d_name, prefix, strlen(prefix));
+    if (d)
+        closedir(d);
+    return found;
 }
 
 #endif

@@ -450,17 +450,6 @@ static ssize_t failing_write(int fd, const void *buf, size_t n)
     return write(fd, buf, n);
 }
 
-static int temp_files_left(void)
-{
-    DIR *d = opendir(".");
-    int found = 0;
-    for (struct dirent *e; d && (e = readdir(d));)
-        found |= !strncmp(e->d_name, FILE_A ".tmp-", strlen(FILE_A ".tmp-"));
-    if (d)
-        closedir(d);
-    return found;
-}
-
 static void failed_save_keeps_old_file(void)
 {
     model m;
@@ -480,7 +469,7 @@ static void failed_save_keeps_old_file(void)
         blob after = slurp(FILE_A);
         CHECK(after.n == before.n && !memcmp(after.b, before.b, before.n));
         free(after.b);
-        CHECK(!temp_files_left());
+        CHECK(!temp_files_left_of(FILE_A));
     }
     /* a folder that does not exist */
     CHECK_STATUS(rv_checkpoint_save(m.opt, NULL, "no-such-folder/x.safetensors"), RV_ERR_IO);

@@ -53,6 +53,19 @@ static rv_status expect(parser *ps, char c, const char *what)
     return RV_OK;
 }
 
+/* After a member or an item: 1 when a ',' announces another, 0 when the
+   closing bracket ends the list (consumed), or 0 with *s the syntax error. */
+static int more_items(parser *ps, char close, rv_status *s)
+{
+    skip_space(ps);
+    if (peek(ps) == ',') {
+        ps->p++;
+        return 1;
+    }
+    *s = expect(ps, close, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
+    return 0;
+}
+
 static int hex4(const char *s, unsigned *out)
 {
     unsigned v = 0;
@@ -250,12 +263,8 @@ static rv_status skip_value(parser *ps, int depth)
             }
             if ((s = skip_value(ps, depth + 1)))
                 return s;
-            skip_space(ps);
-            if (peek(ps) == ',') {
-                ps->p++;
-                continue;
-            }
-            return expect(ps, close, c == '{' ? "expected ',' or '}'" : "expected ',' or ']'");
+            if (!more_items(ps, close, &s))
+                return s;
         }
     }
     static const char *const words[] = {"true", "false", "null"};
@@ -293,14 +302,11 @@ static rv_status validate(parser *ps)
             ps->arena_used = mark;
             if ((s = expect(ps, ':', "expected ':'")) || (s = skip_value(ps, 1)))
                 return s;
-            skip_space(ps);
-            if (peek(ps) == ',') {
-                ps->p++;
-                continue;
+            if (!more_items(ps, '}', &s)) {
+                if (s)
+                    return s;
+                break;
             }
-            if ((s = expect(ps, '}', "expected ',' or '}'")))
-                return s;
-            break;
         }
     }
     skip_space(ps);
@@ -438,14 +444,11 @@ static rv_status parse_tensor(parser *ps, const char *name)
                 if (t)
                     t->begin = offs[0], t->end = offs[1];
             }
-            skip_space(ps);
-            if (peek(ps) == ',') {
-                ps->p++;
-                continue;
+            if (!more_items(ps, '}', &s)) {
+                if (s)
+                    return s;
+                break;
             }
-            if ((s = expect(ps, '}', "expected ',' or '}'")))
-                return s;
-            break;
         }
     }
     if (!have[0] || !have[1] || !have[2])
@@ -482,12 +485,8 @@ static rv_status parse_metadata(parser *ps)
         if (ps->store)
             ps->out->meta[ps->n_meta] = (rv_checkpoint_meta){key, value};
         ps->n_meta++;
-        skip_space(ps);
-        if (peek(ps) == ',') {
-            ps->p++;
-            continue;
-        }
-        return expect(ps, '}', "expected ',' or '}'");
+        if (!more_items(ps, '}', &s))
+            return s;
     }
 }
 
