@@ -61,7 +61,9 @@ static const char usage[] =
     "  --checkpoint FILE   save parameters, optimizer state and schedule at every\n"
     "                      evaluation and at the end (safetensors, ravine/checkpoint.h)\n"
     "  --resume FILE       continue a saved run up to --steps; give the same model\n"
-    "                      options (its optimizer and schedule come from the file)\n"
+    "                      options (its optimizer, schedule, seed and batch size come\n"
+    "                      from the file; other --seed or --batch values are refused,\n"
+    "                      as are --steps past the schedule's end, where the lr is 0)\n"
     "  --json              end the output with one JSON object (stdout)\n"
     "  --quiet             no progress line\n"
     "  --compare           SGD, momentum, Adam and AdamW at their best lr (short sweep),\n"
@@ -160,16 +162,36 @@ static void json_number(FILE *f, double v)
         fputs("null", f);
 }
 
+/* A JSON string: control bytes escaped, and any byte outside printable
+   ASCII written as U+FFFD unless it is part of a valid UTF-8 character, so
+   the output is valid JSON whatever a path holds. */
 static void json_string(FILE *f, const char *s)
 {
     fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", *s);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t k = 0;
+        if (*p >= 0xC2 && *p <= 0xF4) {   /* lead bytes of well-formed sequences */
+            size_t more = *p < 0xE0 ? 1 : *p < 0xF0 ? 2 : 3;
+            unsigned c = *p & (0x3F >> more);
+            for (k = 1; k <= more && (p[k] & 0xC0) == 0x80; k++)
+                c = c << 6 | (p[k] & 0x3F);
+            k = k == more + 1 && c >= (more == 2 ? 0x800u : more == 3 ? 0x10000u : 0x80u) &&
+                        c <= 0x10FFFF && !(c >= 0xD800 && c <= 0xDFFF)
+                    ? more + 1
+                    : 0;
+        }
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7F)
+            fprintf(f, "\\u%04x", *p);
+        else if (*p < 0x80)
+            fputc(*p, f);
+        else if (k)
+            fwrite(p, 1, k, f);
         else
-            fputc(*s, f);
+            fputs("\\ufffd", f);
+        p += k ? k : 1;
     }
     fputc('"', f);
 }
@@ -250,8 +272,31 @@ typedef struct run_spec {
 
 typedef struct run_out {
     charlm_result result;
-    char optim[256], schedule[256];
+    char *optim, *schedule;     /* canonical specs, whole */
 } run_out;
+
+static void run_out_free(run_out *o)
+{
+    charlm_result_free(&o->result);
+    free(o->optim);
+    free(o->schedule);
+    o->optim = o->schedule = NULL;
+}
+
+/* Steps past the schedule's end would train at lr 0 and change nothing:
+   say so instead (a resumed run with a larger --steps keeps the file's
+   schedule, which ends where the first run was meant to end). */
+static void check_schedule_covers(const rv_schedule *sched, long from, long steps)
+{
+    if (steps <= from || rv_schedule_lr(sched, steps - 1) != 0)
+        return;
+    long t0 = steps - 1;
+    while (t0 > from && rv_schedule_lr(sched, t0 - 1) == 0)
+        t0--;
+    die("--steps", "the schedule %s gives lr 0 from step %ld on, so steps %ld to %ld would "
+                   "change nothing; use --steps %ld, or a --schedule that goes on",
+        rv_schedule_text(sched), t0, t0, steps - 1, t0);
+}
 
 /* The default schedule: warmup_cosine from the optimizer's own lr. */
 static void default_schedule(rv_optim *opt, long steps, int warmup, char *buf, size_t size)
@@ -266,19 +311,22 @@ static void default_schedule(rv_optim *opt, long steps, int warmup, char *buf, s
 static void run_train(const dataset *d, const run_spec *rs, charlm_model *m, rv_optim *opt,
                       run_out *out)
 {
-    char sched_text[256];
-    if (rs->schedule)
-        snprintf(sched_text, sizeof sched_text, "%s", rs->schedule);
-    else
-        default_schedule(opt, rs->steps, rs->warmup, sched_text, sizeof sched_text);
+    char default_text[256];   /* three numbers: always fits */
+    if (!rs->schedule)
+        default_schedule(opt, rs->steps, rs->warmup, default_text, sizeof default_text);
     rv_schedule *sched;
-    rv_status s = rv_schedule_parse(sched_text, &sched);
+    rv_status s = rv_schedule_parse(rs->schedule ? rs->schedule : default_text, &sched);
     if (s)
         die_status("--schedule", s);
-    rv_schedule_format(sched, out->schedule, sizeof out->schedule);
+    check_schedule_covers(sched, rv_optim_step_count(opt), rs->steps);
     rv_hparams h;
     rv_optim_group_hparams(opt, 0, &h);
-    rv_hparams_format(rv_optim_get_type(opt), &h, out->optim, sizeof out->optim);
+    size_t need = rv_hparams_format(rv_optim_get_type(opt), &h, NULL, 0);
+    out->optim = malloc(need + 1);
+    out->schedule = strdup(rv_schedule_text(sched));
+    if (!out->optim || !out->schedule)
+        die("run", "out of memory");
+    rv_hparams_format(rv_optim_get_type(opt), &h, out->optim, need + 1);
 
     charlm_config cfg = {.steps = rs->steps,
                          .seed = rs->seed,
@@ -366,7 +414,7 @@ static int run_compare(const dataset *d, run_spec base, long sweep_steps, const 
             sweep_loss[c][k] = out.result.diverged ? NAN : v;
             if (!out.result.diverged && v < best)
                 best = v, best_lr[c] = contenders[c].lrs[k];
-            charlm_result_free(&out.result);
+            run_out_free(&out);
             charlm_model_free(&m);
         }
         fprintf(log, "sweep %-8s best lr %g\n", contenders[c].name, best_lr[c]);
@@ -474,20 +522,24 @@ static int run_compare(const dataset *d, run_spec base, long sweep_steps, const 
                seconds);
     }
     for (size_t i = 0; i < RUNS; i++)
-        charlm_result_free(&outs[i].result);
+        run_out_free(&outs[i]);
     return 0;
 }
 
 /* ---- main ------------------------------------------------------------------ */
 
 /* Free a finished run (and finish MPI when it ran under mpirun); returns 0. */
-static int release(run_out *out, rv_optim *opt, charlm_model *m, dataset *d, charlm_parallel *par)
+static int release(run_out *out, rv_optim *opt, charlm_model *m, dataset *d, charlm_parallel *par,
+                   rv_checkpoint_info *resume)
 {
-    charlm_result_free(&out->result);
+    run_out_free(out);
     rv_optim_free(opt);
     charlm_model_free(m);
     dataset_free(d);
+    rv_checkpoint_info_free(resume);
     charlm_parallel_finish(par);
+    if (fflush(stdout) || ferror(stdout))
+        die("stdout", "write failed: %s", strerror(errno));
     return 0;
 }
 
@@ -547,10 +599,13 @@ int main(int argc, char **argv)
     if (compare && par.ranks > 1)
         die("--compare", "runs in one process; start it without mpirun");
 
-    /* a resumed run continues with the file's optimizer and schedule */
-    rv_checkpoint_info resume;
+    /* a resumed run continues with the file's optimizer, schedule, seed and
+       batch size: batches depend on (seed, step) and the batch size, so
+       other ones would not continue the same run */
+    rv_checkpoint_info resume = {0};
     if (opts[RESUME].value) {
-        rv_status s = rv_checkpoint_inspect(opts[RESUME].value, &resume);
+        const char *file = opts[RESUME].value;
+        rv_status s = rv_checkpoint_inspect(file, &resume);
         if (s)
             die_status("--resume", s);
         if (!opts[OPTIM].value)
@@ -558,8 +613,25 @@ int main(int argc, char **argv)
         if (!opts[SCHEDULE].value && resume.schedule[0])
             rs.schedule = resume.schedule;
         if (resume.step > rs.steps)
-            die("--resume", "%s is at step %ld, past --steps %ld", opts[RESUME].value,
-                resume.step, rs.steps);
+            die("--resume", "%s is at step %ld, past --steps %ld", file, resume.step, rs.steps);
+        const char *seed = rv_checkpoint_extra_value(&resume, CHARLM_EXTRA_SEED);
+        const char *batch = rv_checkpoint_extra_value(&resume, CHARLM_EXTRA_BATCH);
+        if (seed) {
+            uint64_t saved = (uint64_t)parse_long("--resume", seed, 0, 0x7fffffffffffffffL);
+            if (opts[SEED].value && saved != rs.seed)
+                die("--seed", "%llu differs from the seed %llu of %s: the resumed run would draw "
+                              "other batches than the run it continues (leave --seed out)",
+                    (unsigned long long)rs.seed, (unsigned long long)saved, file);
+            rs.seed = saved;
+        }
+        if (batch) {
+            size_t saved = (size_t)parse_long("--resume", batch, 1, 1 << 16);
+            if (opts[BATCH].value && saved != rs.batch)
+                die("--batch", "%zu differs from the batch size %zu of %s: the resumed run would "
+                               "draw other batches than the run it continues (leave --batch out)",
+                    rs.batch, saved, file);
+            rs.batch = saved;
+        }
     }
     rs.checkpoint = opts[CHECKPOINT].value;
 
@@ -593,11 +665,12 @@ int main(int argc, char **argv)
     run_out out;
     run_train(&d, &rs, &m, opt, &out);
     const charlm_result *r = &out.result;
-    if (rs.checkpoint && (s = charlm_parallel_save(&par, opt, out.schedule, rs.checkpoint)))
+    charlm_config saved = {.seed = rs.seed, .schedule = out.schedule};
+    if (rs.checkpoint && (s = charlm_checkpoint_save(&par, opt, &saved, rs.batch, rs.checkpoint)))
         die_status(rs.checkpoint, s);
     size_t state_bytes = charlm_parallel_state_bytes(&par, opt);
     if (par.rank != 0)   /* the same model on every rank: rank 0 reports */
-        return release(&out, opt, &m, &d, &par);
+        return release(&out, opt, &m, &d, &par, &resume);
     double test_loss = charlm_eval(&m, &d.test);
     double tps = r->seconds > 0 ? r->tokens / r->seconds : 0;
     double share = r->seconds > 0 ? r->optim_seconds / r->seconds : 0;
@@ -681,5 +754,5 @@ int main(int argc, char **argv)
                d.test.n);
     }
     free(samples);
-    return release(&out, opt, &m, &d, &par);
+    return release(&out, opt, &m, &d, &par, &resume);
 }

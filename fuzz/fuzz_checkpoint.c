@@ -46,13 +46,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FILE *f = fmemopen((void *)data, size, "rb");
     if (!f)
         return 0;
-    rv_checkpoint_info info;
+    rv_checkpoint_info info = {0};
     const char *spec = "adam(lr=0.01)";
     /* verify only; then load into an optimizer of the file's kind when it names one */
     if (rv_checkpoint_read_stream(f, "fuzz", NULL, NULL, &info) == RV_OK)
         spec = info.optimizer;
     rv_optim *opt;
-    if (rv_optim_create_spec(&opt, spec) != RV_OK && rv_optim_create_spec(&opt, "adam") != RV_OK) {
+    int made = rv_optim_create_spec(&opt, spec) == RV_OK || rv_optim_create_spec(&opt, "adam") == RV_OK;
+    rv_checkpoint_info_free(&info);
+    if (!made) {
         fclose(f);
         return 0;
     }

@@ -207,17 +207,6 @@ static const result *flat_of(const result *r, const result *all, size_t n)
     return NULL;
 }
 
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            putchar('\\');
-        putchar(*s);
-    }
-    putchar('"');
-}
-
 static void print_json(const shape *shapes, size_t n_shapes, const result *res, size_t n,
                        const muon_result *mu, size_t n_mu, int threads, int warmup, int reps)
 {
@@ -238,7 +227,7 @@ static void print_json(const shape *shapes, size_t n_shapes, const result *res, 
         const result *r = &res[i];
         size_t numel = r->shape->numel;
         printf("%s{\"optim\":", i ? "," : "");
-        json_string(r->optim);
+        cli_json_string(stdout, r->optim);
         printf(",\"shape\":\"%s\",\"params\":%zu,\"tensors\":%zu,\"ms_per_step\":%.9g,"
                "\"min_ms_per_step\":%.9g,\"bytes_per_param\":%.9g,\"gbs\":%.9g,"
                "\"ns_per_param\":%.9g,\"baseline_kernel\":\"%s\",\"baseline_ms_per_step\":%.9g,"
@@ -363,14 +352,20 @@ static int run(int argc, char **argv)
             v = argv[i] + 8;
         if (!v)
             continue;
-        char *copy = n_copies < MAX_OPTIMS ? strdup(v) : NULL;
+        if (n_copies == MAX_OPTIMS)
+            cli_die("--optim", "more than %d optimizers (at most %d)", MAX_OPTIMS, MAX_OPTIMS);
+        char *copy = strdup(v);
         if (!copy)
-            cli_die("--optim", "too many optimizers (at most %d)", MAX_OPTIMS);
+            cli_die("--optim", "out of memory");
         copies[n_copies++] = copy;
-        size_t got = cli_split(copy, ';', specs + n_optims, MAX_OPTIMS - n_optims);
+        char *some[MAX_OPTIMS];
+        size_t got = cli_split("--optim", copy, ';', some, MAX_OPTIMS);
+        if (n_optims + got > MAX_OPTIMS)
+            cli_die("--optim", "more than %d optimizers (at most %d)", MAX_OPTIMS, MAX_OPTIMS);
+        memcpy(specs + n_optims, some, got * sizeof *some);
         n_optims += got;
         if (!got)
-            cli_die("--optim", "'%s' names no optimizer", v);
+            cli_die("--optim", "'%s' names no optimizer", cli_echo(v));
     }
     /* the full picture by default: the element-wise optimizers, then muon; --muon alone: muon */
     if (!optim && !muon)
@@ -391,24 +386,25 @@ static int run(int argc, char **argv)
     int reps = reps_s ? (int)cli_parse_long("--reps", reps_s, 1, 100000) : 11;
     int warmup = warmup_s ? (int)cli_parse_long("--warmup", warmup_s, 0, 100000) : 2;
     /* the full picture by default; a chosen --params means the flat buffer only */
-    char shape_list[64];
-    snprintf(shape_list, sizeof shape_list, "%s",
-             shapes_s ? shapes_s : params ? "flat" : "flat,gpt2");
+    char *shape_list = strdup(shapes_s ? shapes_s : params ? "flat" : "flat,gpt2");
+    if (!shape_list)
+        cli_die("bench", "out of memory");
     /* shapes in a fixed order, each at most once */
     static const char *const shape_names[MAX_SHAPES] = {"flat", "gpt2", "gpt2sep"};
     int wanted[MAX_SHAPES] = {0};
-    char *items[8];
-    size_t n_items = cli_split(shape_list, ',', items, 8);
+    char *items[3 * MAX_SHAPES];
+    size_t n_items = cli_split("--shapes", shape_list, ',', items, 3 * MAX_SHAPES);
     for (size_t i = 0; i < n_items; i++) {
         size_t k = 0;
         while (k < MAX_SHAPES && strcmp(items[i], shape_names[k]))
             k++;
         if (k == MAX_SHAPES)
-            cli_die("--shapes", "unknown shape '%s' (flat, gpt2, gpt2sep)", items[i]);
+            cli_die("--shapes", "unknown shape '%s' (flat, gpt2, gpt2sep)", cli_echo(items[i]));
         wanted[k] = 1;
     }
     if (!n_items)
-        cli_die("--shapes", "'%s' names no shape (flat, gpt2, gpt2sep)", shapes_s);
+        cli_die("--shapes", "'%s' names no shape (flat, gpt2, gpt2sep)", cli_echo(shapes_s));
+    free(shape_list);
 
     size_t n_gpt2 = rv_bench_gpt2_124m(NULL, 0), gpt2_total = 0;
     rv_bench_tensor *list = malloc(n_gpt2 * sizeof *list);

@@ -60,7 +60,7 @@ static void precision_table(int json)
                 double b = param + state_per_param(type, h, (rv_precision)st);
                 if (json) {
                     printf("%s{\"optim\":", first ? "" : ",");
-                    lab_cli_json_string(stdout, rows[i]);
+                    cli_json_string(stdout, rows[i]);
                     printf(",\"params\":\"%s\",\"state\":\"%s\",\"bytes_per_param\":%.9g,"
                            "\"with_grads_bytes_per_param\":%.9g}",
                            bf16 ? "bf16" : "fp32", precision_names[st], b, b + grad);
@@ -122,11 +122,11 @@ static int run(int argc, char **argv)
         double total = (double)n * B * (double)(1 + k), grads = (double)n * B;
         if (json) {
             printf("%s{\"optim\":", i ? "," : "");
-            lab_cli_json_string(stdout, rows[i]);
+            cli_json_string(stdout, rows[i]);
             printf(",\"state_buffers\":[");
             for (size_t j = 0; j < k; j++) {
                 printf("%s", j ? "," : "");
-                lab_cli_json_string(stdout, rv_state_name(type, &h, j));
+                cli_json_string(stdout, rv_state_name(type, &h, j));
             }
             printf("],\"state_bytes\":%.0f,\"params_and_state_bytes\":%.0f,\"multiple\":%zu,"
                    "\"with_grads_bytes\":%.0f}",

@@ -1,5 +1,6 @@
 /* ravine replay: apply an optimizer to recorded gradients and print the
-   parameters after every update. */
+   parameters after every update. The gradient file is read row by row, so
+   memory does not grow with its length. */
 #include "commands.h"
 #include "kernels/bf16.h"
 #include "shard.h"
@@ -40,21 +41,22 @@ static int run(int argc, char **argv)
                                            .schedule = schedule, .save = save, .resume = resume,
                                            .shape = shape_text, .dtype = dtype,
                                            .max_params = MAX_PARAMS});
-    /* a checkpoint knows its optimizer, size and schedule; the command line may override
-       the optimizer's hyperparameters and the schedule */
-    rv_checkpoint_info info;
+    /* a checkpoint knows its optimizer, size and schedule (all verified by
+       inspect, so a bad one is reported against the file); the command line
+       may override the optimizer's hyperparameters and the schedule */
+    rv_checkpoint_info info = {0};
     rv_status s;
     if (resume && (s = rv_checkpoint_inspect(resume, &info)))
         cli_die_status("--resume", s);
 
     rv_optim *opt;
     if ((s = rv_optim_create_spec(&opt, optim ? optim : info.optimizer)))
-        cli_die_status("--optim", s);
-    if (resume && !schedule && info.schedule[0])
-        schedule = info.schedule;
+        cli_die_status(optim ? "--optim" : "--resume", s);
     rv_schedule *sched = NULL;
     if (schedule && (s = rv_schedule_parse(schedule, &sched)))
         cli_die_status("--schedule", s);
+    if (resume && !schedule && info.schedule[0] && (s = rv_schedule_parse(info.schedule, &sched)))
+        cli_die_status("--resume", s);
 
     static double start[MAX_PARAMS];
     size_t n = resume ? info.numel : cli_parse_numbers("--init", init, start, MAX_PARAMS);
@@ -68,7 +70,7 @@ static int run(int argc, char **argv)
     if (!p || !g || !p16 || !g16)
         cli_die("replay", "out of memory");
     for (size_t i = 0; !resume && i < n; i++) {
-        p[i] = (float)start[i];
+        p[i] = cli_to_float("--init", start[i]);
         p16[i] = rv_f32_to_bf16(p[i]);
     }
     /* the parameters are one tensor: a vector, or the shape --shape gives */
@@ -93,41 +95,43 @@ static int run(int argc, char **argv)
                   : rv_optim_add_param_shaped(opt, 0, "params", p, g, ndim, dims, NULL)))
         cli_die_status("replay", s);
     rv_checkpoint_options keep = {.keep_hparams = optim != NULL};
-    if (resume && (s = rv_checkpoint_load(opt, resume, &keep, &info)))
+    if (resume && (s = rv_checkpoint_load(opt, resume, &keep, NULL)))
         cli_die_status("--resume", s);
     long first_t = resume ? info.schedule_step : 0;
+    rv_checkpoint_info_free(&info);
 
-    cli_table t;
-    cli_read_numeric_csv(grads, n, &t);
-
-    printf("step");
-    for (size_t i = 0; i < n; i++)
-        printf(",p%zu", i);
-    printf("\n");
-    long first = rv_optim_step_count(opt);
-    for (size_t k = 0; k < t.rows; k++) {
+    cli_csv csv;
+    cli_csv_open(&csv, grads, n);
+    long first = rv_optim_step_count(opt), k = 0;
+    for (; cli_csv_next(&csv); k++) {
+        if (!k) {
+            printf("step");
+            for (size_t i = 0; i < n; i++)
+                printf(",p%zu", i);
+            printf("\n");
+        }
         for (size_t i = 0; i < n; i++) {
-            g[i] = (float)t.values[k * n + i];
+            if (!cli_fits_float(csv.row[i]))
+                cli_die_line(grads, csv.in.line_no, "value %zu (%.9g) is outside float32's range",
+                             i + 1, csv.row[i]);
+            g[i] = (float)csv.row[i];
             g16[i] = rv_f32_to_bf16(g[i]);
         }
-        if (sched && (s = rv_optim_set_lr(opt, rv_schedule_lr(sched, first_t + (long)k))))
+        if (sched && (s = rv_optim_set_lr(opt, rv_schedule_lr(sched, first_t + k))))
             cli_die_status("--schedule", s);
         if ((s = rv_optim_step(opt)))
             cli_die_status("replay", s);
-        printf("%ld", first + (long)k + 1);
+        printf("%ld", first + k + 1);
         for (size_t i = 0; i < n; i++)
             printf(",%.9g", (double)(bf16 ? rv_bf16_to_f32(p16[i]) : p[i]));
         printf("\n");
+        cli_stdout_check();
     }
-    long updates = (long)t.rows;
-    cli_table_free(&t);
-    if (save) {
-        char spec[RV_CHECKPOINT_TEXT_MAX] = "";
-        if (sched)
-            rv_schedule_format(sched, spec, sizeof spec);
-        if ((s = rv_checkpoint_save_at(opt, sched ? spec : NULL, first_t + updates, save)))
-            cli_die_status("--save", s);
-    }
+    cli_csv_close(&csv);
+    if (!k)
+        cli_die(grads, "no data rows");
+    if (save && (s = rv_checkpoint_save_at(opt, sched ? rv_schedule_text(sched) : NULL, first_t + k, save)))
+        cli_die_status("--save", s);
     rv_schedule_free(sched);
     rv_optim_free(opt);
     free(p);
@@ -142,9 +146,11 @@ const cli_command cmd_replay = {
     "ravine replay --optim SPEC --init P0,P1,... --grads FILE [--schedule SPEC] [--shape R,C]\n"
     "              [--dtype fp32|bf16] [--save CKPT]\n"
     "       ravine replay --resume CKPT --grads FILE [--optim SPEC] [--schedule SPEC] [--save CKPT]\n"
-    "  FILE: CSV, one line per update with one gradient value per parameter.\n"
+    "  FILE: CSV, one line per update with one gradient value per parameter (read\n"
+    "  as it goes: any length; a line may hold at most 1 MiB).\n"
     "  Prints step,p0,...,p{n-1} and the parameters after each update k = 1..K;\n"
-    "  with --schedule, update k (from 0) uses lr = schedule(k).\n"
+    "  with --schedule, update k (from 0) uses lr = schedule(k). Values past\n"
+    "  float32's range are errors; nan and inf are read as such.\n"
     "  --save writes parameters, optimizer state, step count and schedule after the\n"
     "  last update (a safetensors file); --resume starts from such a file instead of\n"
     "  --init: numbering and the schedule continue from its step, and its optimizer and\n"

@@ -35,21 +35,6 @@ void lab_cli_json_number(FILE *f, double v)
         fputs("null", f);
 }
 
-void lab_cli_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static int run(int argc, char **argv)
 {
     const char *surface = NULL, *optim = NULL, *start_text = NULL, *steps_text = NULL,
@@ -77,10 +62,12 @@ static int run(int argc, char **argv)
     if (!rows)
         cli_die("trace", "out of memory for %ld steps", steps);
     if ((st = (eval ? rv_lab_trace_eval : rv_lab_trace)(s, optim, sched, start, steps, rows)))
-        cli_die_status(st == RV_ERR_SURFACE_DOMAIN ? "--start" : "--optim", st);
+        cli_die_status(st == RV_ERR_SURFACE_DOMAIN || st == RV_ERR_NONFINITE_ARG ? "--start" : "--optim", st);
     printf("step,x,y,loss\n");
-    for (long k = 0; k <= steps; k++)
+    for (long k = 0; k <= steps; k++) {
         printf("%ld,%.9g,%.9g,%.9g\n", k, rows[3 * k], rows[3 * k + 1], rows[3 * k + 2]);
+        cli_stdout_check();
+    }
     free(rows);
     rv_schedule_free(sched);
     rv_surface_free(s);

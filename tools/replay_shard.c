@@ -19,6 +19,7 @@ static void print_row(long step, const float *p, size_t n)
     for (size_t i = 0; i < n; i++)
         printf(",%.9g", (double)p[i]);
     printf("\n");
+    cli_stdout_check();
 }
 
 /* The parameters are one tensor: a vector of n, or the shape --shape
@@ -48,6 +49,47 @@ static rv_status needs_shape(const rv_optim_type *type)
                    rv_optim_type_name(type));
 }
 
+/* Every rank reads the whole gradient file before the first step, inside
+   the local phase, so that a bad line stops every rank alike instead of
+   one rank mid-collective. The rows are held as float32, at most
+   MAX_GRAD_VALUES of them in all. */
+#define MAX_GRAD_VALUES ((size_t)1 << 27)
+
+typedef struct grad_rows {
+    float *values;
+    size_t rows;
+} grad_rows;
+
+static void read_grads(const char *path, size_t n, grad_rows *out)
+{
+    cli_csv csv;
+    size_t cap = 0;
+    memset(out, 0, sizeof *out);
+    cli_csv_open(&csv, path, n);
+    while (cli_csv_next(&csv)) {
+        if (n && (out->rows + 1) * n > MAX_GRAD_VALUES)
+            cli_die_line(path, csv.in.line_no, "more than %zu gradient values: --shard holds the "
+                         "whole file in memory", MAX_GRAD_VALUES);
+        if ((out->rows + 1) * n > cap) {
+            cap = cap ? 2 * cap : 1024 * (n ? n : 1);
+            float *grown = realloc(out->values, cap * sizeof *grown);
+            if (!grown)
+                cli_die("replay", "out of memory for the gradient file");
+            out->values = grown;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (!cli_fits_float(csv.row[i]))
+                cli_die_line(path, csv.in.line_no, "value %zu (%.9g) is outside float32's range",
+                             i + 1, csv.row[i]);
+            out->values[out->rows * n + i] = (float)csv.row[i];
+        }
+        out->rows++;
+    }
+    cli_csv_close(&csv);
+    if (!out->rows)
+        cli_die(path, "no data rows");
+}
+
 int replay_shard(const replay_args *a)
 {
     if (a->dtype && strcmp(a->dtype, "fp32"))
@@ -62,7 +104,7 @@ int replay_shard(const replay_args *a)
     if (a->resume)
         shard_check("--resume", rv_dist_inspect(MPI_COMM_WORLD, a->resume, &info));
     const char *schedule = a->schedule;
-    if (a->resume && !schedule && info.schedule[0])
+    if (a->resume && !schedule && info.schedule && info.schedule[0])
         schedule = info.schedule;
 
     /* each rank's own input */
@@ -83,11 +125,11 @@ int replay_shard(const replay_args *a)
     if (!p || !g)
         cli_die("replay", "out of memory");
     for (size_t i = 0; !a->resume && i < n; i++)
-        p[i] = (float)start[i];
+        p[i] = cli_to_float("--init", start[i]);
     free(start);
     size_t dims[RV_MAX_DIMS], ndim = parse_shape(a->shape, n, dims);
-    cli_table t;
-    cli_read_numeric_csv(a->grads, n, &t);
+    grad_rows t;
+    read_grads(a->grads, n, &t);
     shard_local_end("replay");
 
     rv_dist *d;
@@ -99,7 +141,7 @@ int replay_shard(const replay_args *a)
     shard_check("replay", rv_dist_setup(d));
     rv_checkpoint_options keep = {.keep_hparams = a->optim != NULL};
     if (a->resume)
-        shard_check("--resume", rv_dist_load(d, a->resume, &keep, &info));
+        shard_check("--resume", rv_dist_load(d, a->resume, &keep, NULL));
     long first_t = a->resume ? info.schedule_step : 0;
 
     if (rank == 0) {
@@ -111,7 +153,7 @@ int replay_shard(const replay_args *a)
     long first = rv_dist_step_count(d);
     for (size_t k = 0; k < t.rows; k++) {
         for (size_t i = 0; i < n; i++)
-            g[i] = (float)t.values[k * n + i];
+            g[i] = t.values[k * n + i];
         if (sched) {
             s = rv_dist_set_lr(d, rv_schedule_lr(sched, first_t + (long)k));
             shard_check("--schedule", rv_dist_agree(MPI_COMM_WORLD, s));
@@ -121,22 +163,61 @@ int replay_shard(const replay_args *a)
             print_row(first + (long)k + 1, p, n);
     }
     long updates = (long)t.rows;
-    cli_table_free(&t);
-    if (a->save) {
-        char spec[RV_CHECKPOINT_TEXT_MAX] = "";
-        if (sched)
-            rv_schedule_format(sched, spec, sizeof spec);
-        shard_check("--save", rv_dist_save(d, sched ? spec : NULL, first_t + updates, a->save));
-    }
+    free(t.values);
+    if (a->save)
+        shard_check("--save", rv_dist_save(d, sched ? rv_schedule_text(sched) : NULL,
+                                           first_t + updates, a->save));
     rv_schedule_free(sched);
     rv_dist_free(d);
     free(p);
     free(g);
-    fflush(stdout);
+    rv_checkpoint_info_free(&info);
+    cli_stdout_check();
     return shard_finish();
 }
 
 #else
+
+/* Every rank reads the whole gradient file before the first step, inside
+   the local phase, so that a bad line stops every rank alike instead of
+   one rank mid-collective. The rows are held as float32, at most
+   MAX_GRAD_VALUES of them in all. */
+#define MAX_GRAD_VALUES ((size_t)1 << 27)
+
+typedef struct grad_rows {
+    float *values;
+    size_t rows;
+} grad_rows;
+
+static void read_grads(const char *path, size_t n, grad_rows *out)
+{
+    cli_csv csv;
+    size_t cap = 0;
+    memset(out, 0, sizeof *out);
+    cli_csv_open(&csv, path, n);
+    while (cli_csv_next(&csv)) {
+        if (n && (out->rows + 1) * n > MAX_GRAD_VALUES)
+            cli_die_line(path, csv.in.line_no, "more than %zu gradient values: --shard holds the "
+                         "whole file in memory", MAX_GRAD_VALUES);
+        if ((out->rows + 1) * n > cap) {
+            cap = cap ? 2 * cap : 1024 * (n ? n : 1);
+            float *grown = realloc(out->values, cap * sizeof *grown);
+            if (!grown)
+                cli_die("replay", "out of memory for the gradient file");
+            out->values = grown;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (!cli_fits_float(csv.row[i]))
+                cli_die_line(path, csv.in.line_no, "value %zu (%.9g) is outside float32's range",
+                             i + 1, csv.row[i]);
+            out->values[out->rows * n + i] = (float)csv.row[i];
+        }
+        out->rows++;
+    }
+    cli_csv_close(&csv);
+    if (!out->rows)
+        cli_die(path, "no data rows");
+}
 
 int replay_shard(const replay_args *a)
 {

@@ -190,14 +190,17 @@ static inline rv_status charlm_parallel_step(charlm_parallel *p, rv_optim *opt, 
 }
 
 static inline rv_status charlm_parallel_save(charlm_parallel *p, rv_optim *opt,
-                                             const char *schedule, const char *path)
+                                             const char *schedule,
+                                             const rv_checkpoint_extra *extra, size_t n_extra,
+                                             const char *path)
 {
 #ifdef RAVINE_HAVE_MPI
     if (charlm_parallel_active(p))
-        return rv_dist_save(p->dist, schedule, rv_dist_step_count(p->dist), path);
+        return rv_dist_save_extra(p->dist, schedule, rv_dist_step_count(p->dist), extra, n_extra,
+                                  path);
 #endif
     (void)p;
-    return rv_checkpoint_save(opt, schedule, path);
+    return rv_checkpoint_save_extra(opt, schedule, rv_optim_step_count(opt), extra, n_extra, path);
 }
 
 static inline rv_status charlm_parallel_load(charlm_parallel *p, rv_optim *opt, const char *path)

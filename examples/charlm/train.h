@@ -85,6 +85,24 @@ typedef struct charlm_result {
     int diverged;          /* the loss became non-finite; training stopped */
 } charlm_result;
 
+/* Checkpoints carry what the batches depend on besides the step: the seed
+   and the batch size, so a resumed run can refuse to continue with others. */
+#define CHARLM_EXTRA_SEED "charlm/seed"
+#define CHARLM_EXTRA_BATCH "charlm/batch"
+
+/* Save with the seed and batch size beside the numbers (the whole run under
+   mpirun: rank 0 writes one file of the one-process format). */
+static inline rv_status charlm_checkpoint_save(charlm_parallel *par, rv_optim *opt,
+                                               const charlm_config *cfg, size_t batch,
+                                               const char *path)
+{
+    char seed[32], rows[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
+    snprintf(rows, sizeof rows, "%zu", batch);
+    const rv_checkpoint_extra extra[] = {{CHARLM_EXTRA_SEED, seed}, {CHARLM_EXTRA_BATCH, rows}};
+    return charlm_parallel_save(par, opt, cfg->schedule, extra, 2, path);
+}
+
 static inline void charlm_result_free(charlm_result *r)
 {
     free(r->curve);
@@ -174,8 +192,7 @@ static inline rv_status charlm_train(charlm_model *m, rv_optim *opt, const rv_sc
                                                         charlm_eval(m, &val_curve), lr};
             window_loss = 0;
             window_steps = 0;
-            if (cfg->checkpoint &&
-                (s = charlm_parallel_save(par, opt, cfg->schedule, cfg->checkpoint)))
+            if (cfg->checkpoint && (s = charlm_checkpoint_save(par, opt, cfg, B, cfg->checkpoint)))
                 break;
         }
         if (cfg->progress && (t2 - last_report > 0.2 || done == cfg->steps)) {

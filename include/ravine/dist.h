@@ -155,6 +155,10 @@ int rv_dist_is_training(const rv_dist *d);
    file resumes under any number of ranks, or with rv_checkpoint_load. */
 rv_status rv_dist_save(rv_dist *d, const char *schedule_spec, long schedule_step,
                        const char *path);
+/* The same with the caller's own entries (as rv_checkpoint_save_extra; rank
+   0's are written). */
+rv_status rv_dist_save_extra(rv_dist *d, const char *schedule_spec, long schedule_step,
+                             const rv_checkpoint_extra *extra, size_t n_extra, const char *path);
 /* Load a file written by rv_dist_save or rv_checkpoint_save (only rank 0
    reads it): as rv_checkpoint_load, then every rank takes its shard. On
    failure nothing changed, on any rank. The optimizer is training after. */

@@ -90,6 +90,7 @@ typedef enum rv_status {
     RV_ERR_SCHED_DIV,
     RV_ERR_SCHED_T_MULT,
     RV_ERR_SCHED_JOIN,
+    RV_ERR_SCHED_BEGIN,     /* transition_begin */
 
     /* surfaces (the lab) */
     RV_ERR_SURFACE_PARAM,

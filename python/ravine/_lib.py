@@ -93,6 +93,7 @@ _SIGNATURES = {
     "rv_checkpoint_save_at": (c_int, [c_void_p, c_char_p, c_long, c_char_p]),
     "rv_checkpoint_load": (c_int, [c_void_p, c_char_p, c_void_p, c_void_p]),
     "rv_checkpoint_inspect": (c_int, [c_char_p, c_void_p]),
+    "rv_checkpoint_info_free": (None, [c_void_p]),
 }
 
 for _name, (_res, _args) in _SIGNATURES.items():
@@ -100,7 +101,6 @@ for _name, (_res, _args) in _SIGNATURES.items():
     _fn.restype = _res
     _fn.argtypes = _args
 
-TEXT_MAX = 1024     # RV_CHECKPOINT_TEXT_MAX
 MAX_DIMS = 8        # RV_MAX_DIMS
 SHAPE_ANY, SHAPE_KNOWN, SHAPE_MATRIX = 0, 1, 2   # rv_shape_need
 FP32, BF16, INT8 = 0, 1, 2                        # rv_precision
@@ -109,11 +109,12 @@ QUANT_BLOCK = 256                                 # RV_QUANT_BLOCK: values per i
 
 
 class CheckpointInfo(ctypes.Structure):
-    """rv_checkpoint_info (ravine/checkpoint.h)."""
-    _fields_ = [("version", c_int), ("optimizer", ctypes.c_char * TEXT_MAX),
+    """rv_checkpoint_info (ravine/checkpoint.h): its texts are the library's
+    allocations, released with rv_checkpoint_info_free."""
+    _fields_ = [("version", c_int), ("optimizer", c_char_p),
                 ("n_groups", c_size_t), ("n_params", c_size_t), ("numel", c_size_t),
-                ("step", c_long), ("skipped", c_long), ("schedule", ctypes.c_char * TEXT_MAX),
-                ("schedule_step", c_long)]
+                ("step", c_long), ("skipped", c_long), ("schedule", c_char_p),
+                ("schedule_step", c_long), ("extra", c_void_p), ("n_extra", c_size_t)]
 
 
 class CheckpointOptions(ctypes.Structure):

@@ -16,6 +16,13 @@
 /* The same bound the safetensors library uses for the JSON header. */
 #define RV_CHECKPOINT_HEADER_LIMIT 100000000ull
 #define RV_CHECKPOINT_FORMAT "ravine.checkpoint"
+/* Dimensions of a tensor's shape, at most. */
+#define RV_CHECKPOINT_MAX_RANK 8
+/* Numbers in the header (offsets, dimensions) and counters in the metadata
+   (steps) are whole numbers up to 2^53: every JSON reader and every double
+   holds them exactly, and an optimizer can take far more steps from any of
+   them without its counters overflowing. */
+#define RV_CHECKPOINT_MAX_WHOLE 9007199254740992ull
 
 /* CRC-32 (IEEE 802.3, reflected, as zlib.crc32): start with crc = 0. */
 uint32_t rv_crc32(uint32_t crc, const void *data, size_t n);
@@ -33,6 +40,40 @@ char *rv_checkpoint_tensor_key(const rv_param_view *v, size_t index);
 
 /* 1 if s is valid UTF-8 (JSON readers such as Python's refuse anything else). */
 int rv_checkpoint_valid_utf8(const char *s);
+
+/* The header as parsed (header.c): strings unescaped into one arena. */
+typedef struct rv_checkpoint_tensor {
+    const char *name;
+    const char *dtype;
+    const uint64_t *shape;     /* rank dimensions */
+    size_t rank;
+    uint64_t begin, end;       /* byte offsets in the data section */
+    uint64_t numel;            /* set by the loader once checked */
+    uint32_t crc;              /* stored checksum, set by the loader */
+    int used;                  /* claimed by the metadata */
+} rv_checkpoint_tensor;
+
+typedef struct rv_checkpoint_meta {
+    const char *key, *value;
+} rv_checkpoint_meta;
+
+typedef struct rv_checkpoint_header {
+    rv_checkpoint_tensor *tensors;
+    size_t n_tensors;
+    rv_checkpoint_meta *meta;
+    size_t n_meta;
+    int has_meta;              /* a __metadata__ object was present */
+    uint64_t *dims;            /* every tensor's dimensions */
+    char *arena;               /* every string */
+} rv_checkpoint_header;
+
+/* Parse len bytes of header text strictly: RV_ERR_FORMAT naming what and
+   where, RV_ERR_NOMEM when its records do not fit. Memory: the header's
+   length for the strings plus one record per tensor, dimension and
+   metadata entry. */
+rv_status rv_checkpoint_parse_header(const char *text, size_t len, const char *name,
+                                     rv_checkpoint_header *out);
+void rv_checkpoint_header_free(rv_checkpoint_header *h);
 
 /* Load (opt non-NULL) or only verify (opt NULL) from an open stream; name is
    what messages call the file. Used by rv_checkpoint_load/inspect and by

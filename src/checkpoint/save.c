@@ -2,64 +2,25 @@
    raw float32 data to a temporary file that is fsynced and renamed over the
    target, so the target is always either the old file or the new one. */
 #include "checkpoint/internal.h"
+#include "core/atomic.h"
 #include "core/error.h"
+#include "core/text.h"
 #include "ravine/schedule.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 ssize_t (*rv_checkpoint_write_fn)(int fd, const void *buf, size_t n) = write;
 int (*rv_checkpoint_fsync_fn)(int fd) = fsync;
 
-/* ---- a growable string ------------------------------------------------ */
+/* ---- JSON text --------------------------------------------------------- */
 
-typedef struct text {
-    char *s;
-    size_t len, cap;
-    int oom;
-} text;
-
-static void put_n(text *t, const char *s, size_t n)
-{
-    if (t->oom)
-        return;
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 4096;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(t->s, cap);
-        if (!grown) {
-            t->oom = 1;
-            return;
-        }
-        t->s = grown;
-        t->cap = cap;
-    }
-    memcpy(t->s + t->len, s, n);
-    t->len += n;
-    t->s[t->len] = '\0';
-}
-
-static void put(text *t, const char *s) { put_n(t, s, strlen(s)); }
-
-static void putf(text *t, const char *fmt, ...) RV_PRINTF(2, 3);
-static void putf(text *t, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof buf)
-        t->oom = 1;   /* never happens: only numbers go through here */
-    else
-        put_n(t, buf, (size_t)n);
-}
+typedef rv_text text;
+#define put rv_text_put
+#define put_n rv_text_put_n
+#define putf rv_text_putf
 
 /* A JSON string literal: quotes, backslashes and control bytes escaped;
    UTF-8 passes through (checked before). */
@@ -71,7 +32,7 @@ static void put_json(text *t, const char *s)
         if (c == '"' || c == '\\') {
             char e[3] = {'\\', (char)c, 0};
             put(t, e);
-        } else if (c < 0x20) {
+        } else if (c < 0x20 || c == 0x7F) {
             putf(t, "\\u%04x", c);
         } else {
             put_n(t, p, 1);
@@ -155,17 +116,48 @@ static char *join(const char *a, const char *b, const char *c)
     return s;
 }
 
+static const char *const *sort_keys;
+static int by_key(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    int c = strcmp(sort_keys[i], sort_keys[j]);
+    return c ? c : (i > j) - (i < j);
+}
+
+/* Tensor keys must be unique: sorted, equal keys sit side by side (n log n,
+   not n^2, for models with many tensors). The first pair by position is
+   named. */
+static rv_status check_unique(char *const *keys, size_t n, const char *path)
+{
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order)
+        return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    sort_keys = (const char *const *)keys;
+    qsort(order, n, sizeof *order, by_key);
+    size_t first = n, second = n;
+    for (size_t i = 1; i < n; i++)
+        if (!strcmp(keys[order[i - 1]], keys[order[i]]) && order[i] < second)
+            first = order[i - 1], second = order[i];
+    free(order);
+    if (second < n)
+        return rv_fail(RV_ERR_ARG,
+                       "checkpoint '%s': tensors %zu and %zu are both named '%s'; checkpoints need "
+                       "unique names",
+                       path, first, second, keys[second]);
+    return RV_OK;
+}
+
 static rv_status make_plan(const rv_optim *opt, const char *path, plan *p)
 {
     memset(p, 0, sizeof *p);
-    size_t n = rv_optim_param_count(opt);
+    size_t n = rv_optim_param_count(opt), n_entries = 0;
     p->n_params = n;
     p->views = calloc(n ? n : 1, sizeof *p->views);
     p->keys = calloc(n ? n : 1, sizeof *p->keys);
-    p->entries = calloc(n ? n * 5 : 1, sizeof *p->entries);   /* param + at most 4 states */
-    if (!p->views || !p->keys || !p->entries)
+    if (!p->views || !p->keys)
         return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
-    const rv_optim_type *type = rv_optim_get_type(opt);
     for (size_t i = 0; i < n; i++) {
         rv_param_view *v = &p->views[i];
         rv_status s = rv_optim_param_view(opt, i, v);
@@ -178,12 +170,19 @@ static rv_status make_plan(const rv_optim *opt, const char *path, plan *p)
                            "checkpoint '%s': tensor %zu's name is not valid UTF-8, which "
                            "safetensors headers require",
                            path, i);
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(p->keys[i], p->keys[j]))
-                return rv_fail(RV_ERR_ARG,
-                               "checkpoint '%s': tensors %zu and %zu are both named '%s'; "
-                               "checkpoints need unique names",
-                               path, j, i, p->keys[i]);
+        if (v->step < 0 || (uint64_t)v->step > RV_CHECKPOINT_MAX_WHOLE)
+            return rv_fail(RV_ERR_ARG, "checkpoint '%s': tensor %zu's step count %ld is past 2^53",
+                           path, i, v->step);
+        n_entries += 1 + (v->n && v->state[0] ? v->n_state : 0);
+    }
+    rv_status s = check_unique(p->keys, n, path);
+    if (s)
+        return s;
+    if (!(p->entries = calloc(n_entries ? n_entries : 1, sizeof *p->entries)))
+        return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
+    const rv_optim_type *type = rv_optim_get_type(opt);
+    for (size_t i = 0; i < n; i++) {
+        const rv_param_view *v = &p->views[i];
         entry *e = &p->entries[p->n_entries];
         if (!(e->name = join("param/", p->keys[i], NULL)))
             return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
@@ -209,8 +208,38 @@ static rv_status make_plan(const rv_optim *opt, const char *path, plan *p)
 
 /* The JSON header, padded with spaces to a multiple of 8 bytes (as the
    safetensors writer does), header_crc32 filled in last. */
+/* The caller's entries: keys non-empty, unique, UTF-8; values UTF-8. */
+static rv_status check_extra(const rv_checkpoint_extra *extra, size_t n, const char *path)
+{
+    if (n && !extra)
+        return rv_fail(RV_ERR_NULL, "checkpoint '%s': %zu extra entries but extra is NULL", path, n);
+    char **keys = malloc((n ? n : 1) * sizeof *keys);
+    if (!keys)
+        return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
+    rv_status s = RV_OK;
+    for (size_t i = 0; i < n && !s; i++) {
+        const rv_checkpoint_extra *e = &extra[i];
+        if (!e->key || !e->value)
+            s = rv_fail(RV_ERR_NULL, "checkpoint '%s': extra entry %zu has a NULL %s", path, i,
+                        e->key ? "value" : "key");
+        else if (!e->key[0] || !rv_checkpoint_valid_utf8(e->key) || !rv_checkpoint_valid_utf8(e->value))
+            s = rv_fail(RV_ERR_ARG, "checkpoint '%s': extra entry %zu's %s is %s", path, i,
+                        !e->key[0] || !rv_checkpoint_valid_utf8(e->key) ? "key" : "value",
+                        !e->key[0] ? "empty" : "not valid UTF-8");
+        keys[i] = (char *)e->key;
+    }
+    if (!s) {
+        s = check_unique(keys, n, path);
+        if (s == RV_ERR_ARG)   /* same check as tensor names; say which entries */
+            s = rv_fail(RV_ERR_ARG, "checkpoint '%s': two extra entries have the same key", path);
+    }
+    free(keys);
+    return s;
+}
+
 static rv_status build_header(const rv_optim *opt, const plan *p, const char *schedule,
-                              long schedule_step, const char *path, text *t)
+                              long schedule_step, const rv_checkpoint_extra *extra, size_t n_extra,
+                              const char *path, text *t)
 {
     const rv_optim_type *type = rv_optim_get_type(opt);
     put(t, "{");
@@ -233,12 +262,21 @@ static rv_status build_header(const rv_optim *opt, const plan *p, const char *sc
     for (size_t g = 0; g < rv_optim_group_count(opt); g++) {
         rv_hparams h;
         rv_optim_group_hparams(opt, g, &h);
-        char spec[RV_CHECKPOINT_TEXT_MAX], key[64], lr[64];
-        if (rv_hparams_format(type, &h, spec, sizeof spec) >= sizeof spec)
-            return rv_fail(RV_ERR_ARG, "checkpoint '%s': group %zu's spec is longer than %d bytes",
-                           path, g, RV_CHECKPOINT_TEXT_MAX - 1);
+        char key[64], lr[64];
+        size_t need = rv_hparams_format(type, &h, NULL, 0);
+        char *spec = malloc(need + 1);
+        if (!spec)
+            return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
+        /* a spec that did not come out whole is never stored cut */
+        if (rv_hparams_format(type, &h, spec, need + 1) != need || strlen(spec) != need) {
+            free(spec);
+            return rv_fail(RV_ERR_ARG, "checkpoint '%s': group %zu's canonical spec could not be "
+                                       "written whole (%zu bytes)",
+                           path, g, need);
+        }
         snprintf(key, sizeof key, "group/%zu/spec", g);
         meta(t, key, spec);
+        free(spec);
         /* the spec prints 9 digits; lr is often computed (schedules), so
            it is also stored exactly */
         snprintf(key, sizeof key, "group/%zu/lr", g);
@@ -266,6 +304,13 @@ static rv_status build_header(const rv_optim *opt, const plan *p, const char *sc
     meta_long(t, "skipped", rv_optim_skipped_count(opt));
     meta(t, "schedule", schedule);
     meta_long(t, "schedule_step", schedule_step);
+    for (size_t i = 0; i < n_extra; i++) {
+        char *k = join("extra/", extra[i].key, NULL);
+        if (!k)
+            return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
+        meta(t, k, extra[i].value);
+        free(k);
+    }
     meta(t, "checksum", "crc32");
     for (size_t i = 0; i < p->n_entries; i++) {
         char *k = join("crc32/", p->entries[i].name, NULL);
@@ -279,7 +324,7 @@ static rv_status build_header(const rv_optim *opt, const plan *p, const char *sc
     put(t, ",\"header_crc32\":\"");
     size_t crc_at = t->len;
     put(t, "00000000\"}}");
-    while (t->len % 8)
+    while (!t->oom && t->len % 8)
         put(t, " ");
     if (t->oom)
         return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory building the header", path);
@@ -294,28 +339,10 @@ static rv_status build_header(const rv_optim *opt, const plan *p, const char *sc
 
 /* ---- writing ---------------------------------------------------------- */
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n) {
-        ssize_t w = rv_checkpoint_write_fn(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = EIO;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int write_floats(int fd, const float *x, size_t n)
+static rv_status write_floats(rv_atomic_file *f, const float *x, size_t n)
 {
     if (host_little_endian())
-        return write_all(fd, x, n * sizeof *x);
+        return rv_atomic_write(f, x, n * sizeof *x);
     unsigned char buf[4096];
     while (n) {
         size_t k = n < sizeof buf / 4 ? n : sizeof buf / 4;
@@ -325,112 +352,87 @@ static int write_floats(int fd, const float *x, size_t n)
             for (int b = 0; b < 4; b++)
                 buf[4 * i + b] = (unsigned char)(u >> (8 * b));
         }
-        if (write_all(fd, buf, 4 * k))
-            return -1;
+        rv_status s = rv_atomic_write(f, buf, 4 * k);
+        if (s)
+            return s;
         x += k;
         n -= k;
     }
-    return 0;
+    return RV_OK;
 }
 
 static rv_status write_file(const char *path, const text *header, const plan *p)
 {
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    char *dir = malloc(len + 2);
-    if (!tmp || !dir) {
-        free(tmp);
-        free(dir);
+    size_t len = strlen(path) + 16;
+    char *label = malloc(len);
+    if (!label)
         return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
-    }
-    snprintf(tmp, len + 16, "%s.tmp-XXXXXX", path);
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, len + 2, ".");
-    else if (slash == path)
-        snprintf(dir, len + 2, "/");
-    else
-        snprintf(dir, len + 2, "%.*s", (int)(slash - path), path);
-
-    rv_status s = RV_OK;
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        s = rv_fail(RV_ERR_IO, "checkpoint '%s': cannot create a temporary file in '%s': %s", path,
-                    dir, strerror(errno));
-        goto out;
+    snprintf(label, len, "checkpoint '%s'", path);
+    rv_atomic_file f;
+    rv_status s = rv_atomic_open(&f, path, label, RV_ATOMIC_REGULAR_ONLY, rv_checkpoint_write_fn,
+                                 rv_checkpoint_fsync_fn);
+    if (s) {
+        free(label);
+        return s;
     }
     unsigned char len8[8];
     for (int b = 0; b < 8; b++)
         len8[b] = (unsigned char)((uint64_t)header->len >> (8 * b));
-    int bad = write_all(fd, len8, 8) || write_all(fd, header->s, header->len);
-    for (size_t i = 0; !bad && i < p->n_entries; i++)
-        bad = write_floats(fd, p->entries[i].data, p->entries[i].n);
-    if (bad) {
-        s = rv_fail(RV_ERR_IO, "checkpoint '%s': write failed: %s; the old file is unchanged", path,
-                    strerror(errno));
-    } else if (fchmod(fd, 0644) || rv_checkpoint_fsync_fn(fd)) {
-        s = rv_fail(RV_ERR_IO, "checkpoint '%s': flushing to disk failed: %s; the old file is unchanged",
-                    path, strerror(errno));
-    }
-    if (close(fd) && !s)
-        s = rv_fail(RV_ERR_IO, "checkpoint '%s': closing failed: %s; the old file is unchanged", path,
-                    strerror(errno));
-    if (!s && rename(tmp, path))
-        s = rv_fail(RV_ERR_IO, "checkpoint '%s': cannot replace the file: %s; the old file is unchanged",
-                    path, strerror(errno));
-    if (s) {
-        unlink(tmp);
-        goto out;
-    }
-    /* make the rename itself durable; some file systems cannot sync a
-       folder (EINVAL), which is not an error of the save */
-    int dfd = open(dir, O_RDONLY);
-    if (dfd >= 0) {
-        if (rv_checkpoint_fsync_fn(dfd) && errno != EINVAL && errno != EBADF)
-            s = rv_fail(RV_ERR_IO, "checkpoint '%s': written, but syncing the folder '%s' failed: %s",
-                        path, dir, strerror(errno));
-        close(dfd);
-    }
-out:
-    free(tmp);
-    free(dir);
+    s = rv_atomic_write(&f, len8, 8);
+    if (!s)
+        s = rv_atomic_write(&f, header->s, header->len);
+    for (size_t i = 0; !s && i < p->n_entries; i++)
+        s = write_floats(&f, p->entries[i].data, p->entries[i].n);
+    if (s)
+        rv_atomic_abort(&f);
+    else
+        s = rv_atomic_commit(&f);
+    free(label);
+    return s;
+}
+
+rv_status rv_checkpoint_save_extra(const rv_optim *opt, const char *schedule_spec,
+                                   long schedule_step, const rv_checkpoint_extra *extra,
+                                   size_t n_extra, const char *path)
+{
+    if (!opt || !path)
+        return rv_fail(RV_ERR_NULL, "rv_checkpoint_save: %s is NULL", opt ? "path" : "optimizer");
+    if (!path[0])
+        return rv_fail(RV_ERR_ARG, "rv_checkpoint_save: path is empty");
+    /* counters a loader would refuse are refused here: no unloadable file */
+    long steps = rv_optim_step_count(opt), skipped = rv_optim_skipped_count(opt);
+    if ((uint64_t)steps > RV_CHECKPOINT_MAX_WHOLE || (uint64_t)skipped > RV_CHECKPOINT_MAX_WHOLE)
+        return rv_fail(RV_ERR_ARG, "checkpoint '%s': the step count %ld (skipped %ld) is past 2^53",
+                       path, steps, skipped);
+    if (schedule_step < 0 || (uint64_t)schedule_step > RV_CHECKPOINT_MAX_WHOLE)
+        return rv_fail(RV_ERR_ARG, "checkpoint '%s': schedule_step must be in [0, 2^53], got %ld", path,
+                       schedule_step);
+    rv_status s = check_extra(extra, n_extra, path);
+    if (s)
+        return s;
+    rv_schedule *sched = NULL;
+    if (schedule_spec && (s = rv_schedule_parse(schedule_spec, &sched)))
+        return s;
+    plan p;
+    text header = {0};
+    s = make_plan(opt, path, &p);
+    for (size_t i = 0; !s && i < p.n_entries; i++)
+        p.entries[i].crc = crc_floats(p.entries[i].data, p.entries[i].n);
+    if (!s)
+        s = build_header(opt, &p, sched ? rv_schedule_text(sched) : "", schedule_step, extra, n_extra,
+                         path, &header);
+    if (!s)
+        s = write_file(path, &header, &p);
+    rv_text_free(&header);
+    rv_schedule_free(sched);
+    plan_free(&p);
     return s;
 }
 
 rv_status rv_checkpoint_save_at(const rv_optim *opt, const char *schedule_spec, long schedule_step,
                                 const char *path)
 {
-    if (!opt || !path)
-        return rv_fail(RV_ERR_NULL, "rv_checkpoint_save: %s is NULL", opt ? "path" : "optimizer");
-    if (!path[0])
-        return rv_fail(RV_ERR_ARG, "rv_checkpoint_save: path is empty");
-    if (schedule_step < 0)
-        return rv_fail(RV_ERR_ARG, "checkpoint '%s': schedule_step must be >= 0, got %ld", path,
-                       schedule_step);
-    char schedule[RV_CHECKPOINT_TEXT_MAX] = "";
-    if (schedule_spec) {
-        rv_schedule *sched;
-        rv_status s = rv_schedule_parse(schedule_spec, &sched);
-        if (s)
-            return s;
-        size_t need = rv_schedule_format(sched, schedule, sizeof schedule);
-        rv_schedule_free(sched);
-        if (need >= sizeof schedule)
-            return rv_fail(RV_ERR_ARG, "checkpoint '%s': schedule spec is longer than %d bytes", path,
-                           RV_CHECKPOINT_TEXT_MAX - 1);
-    }
-    plan p;
-    text header = {0};
-    rv_status s = make_plan(opt, path, &p);
-    for (size_t i = 0; !s && i < p.n_entries; i++)
-        p.entries[i].crc = crc_floats(p.entries[i].data, p.entries[i].n);
-    if (!s)
-        s = build_header(opt, &p, schedule, schedule_step, path, &header);
-    if (!s)
-        s = write_file(path, &header, &p);
-    free(header.s);
-    plan_free(&p);
-    return s;
+    return rv_checkpoint_save_extra(opt, schedule_spec, schedule_step, NULL, 0, path);
 }
 
 rv_status rv_checkpoint_save(const rv_optim *opt, const char *schedule_spec, const char *path)

@@ -6,6 +6,7 @@
    holds, these files hold, and any number of ranks (or none) reads them. */
 #include "dist/internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,6 +126,12 @@ static rv_status gather_scalars(const rv_dist *d)
 
 rv_status rv_dist_save(rv_dist *d, const char *schedule_spec, long schedule_step, const char *path)
 {
+    return rv_dist_save_extra(d, schedule_spec, schedule_step, NULL, 0, path);
+}
+
+rv_status rv_dist_save_extra(rv_dist *d, const char *schedule_spec, long schedule_step,
+                             const rv_checkpoint_extra *extra, size_t n_extra, const char *path)
+{
     if (!d)
         return rv_fail(RV_ERR_NULL, "rv_dist_save: optimizer is NULL");
     rv_status s = rv_dist_begin(d, OP_SAVE, rv_dist_prepare(d), 0);
@@ -155,7 +162,8 @@ rv_status rv_dist_save(rv_dist *d, const char *schedule_spec, long schedule_step
         s = gather_scalars(d);
     if (d->rank == 0) {
         if (!s)
-            root = rv_checkpoint_save_at(d->full, schedule_spec, schedule_step, path);
+            root = rv_checkpoint_save_extra(d->full, schedule_spec, schedule_step, extra, n_extra,
+                                            path);
         rv_optim_zero_state(d->full);   /* rank 0 holds the full state only while saving */
     }
     if (s) {
@@ -163,6 +171,57 @@ rv_status rv_dist_save(rv_dist *d, const char *schedule_spec, long schedule_step
         return s;
     }
     return rv_dist_agree_comm(d->comm, d->rank, root);
+}
+
+/* ---- a file's description, from rank 0 to every rank ---------------------- */
+
+/* One text: its length (with the terminator, 0 for NULL), then its bytes. */
+static rv_status bcast_text(MPI_Comm comm, int rank, char **text)
+{
+    uint64_t len = rank == 0 && *text ? strlen(*text) + 1 : 0;
+    rv_status s = rv_dist_bcast(comm, &len, sizeof len, 0);
+    if (s || !len)
+        return s;
+    if (rank != 0 && !(*text = malloc((size_t)len)))
+        return rv_fail(RV_ERR_NOMEM, "out of memory for a checkpoint's description");
+    return rv_dist_bcast(comm, *text, (size_t)len, 0);
+}
+
+/* rv_checkpoint_info holds allocated texts: the numbers travel as they are,
+   the texts one by one, and every rank ends with its own allocations (free
+   them with rv_checkpoint_info_free). On failure *info holds nothing to free. */
+static rv_status bcast_info(MPI_Comm comm, int rank, rv_checkpoint_info *info)
+{
+    rv_checkpoint_info mine = *info;
+    rv_status s = rv_dist_bcast(comm, info, sizeof *info, 0);
+    if (s)
+        return s;
+    if (rank != 0) {
+        info->optimizer = info->schedule = NULL;
+        info->extra = NULL;
+        size_t n = info->n_extra;
+        info->n_extra = 0;
+        if (n && !(info->extra = calloc(n, sizeof *info->extra)))
+            s = rv_fail(RV_ERR_NOMEM, "out of memory for a checkpoint's description");
+        else
+            info->n_extra = n;
+    } else {
+        *info = mine;
+    }
+    if ((s = rv_dist_agree_comm(comm, rank, s)))
+        return s;
+    if (!(s = bcast_text(comm, rank, &info->optimizer)))
+        s = bcast_text(comm, rank, &info->schedule);
+    for (size_t i = 0; !s && i < info->n_extra; i++) {
+        char *key = (char *)info->extra[i].key, *value = (char *)info->extra[i].value;
+        if (!(s = bcast_text(comm, rank, &key)))
+            s = bcast_text(comm, rank, &value);
+        info->extra[i].key = key;
+        info->extra[i].value = value;
+    }
+    if (s && rank != 0)
+        rv_checkpoint_info_free(info);
+    return s;
 }
 
 /* ---- load ------------------------------------------------------------------- */
@@ -235,6 +294,7 @@ rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options
         }
     }
     if ((s = rv_dist_agree_comm(d->comm, d->rank, root))) {
+        rv_checkpoint_info_free(&meta.info);
         free(params);
         free(before);
         free(tmp);
@@ -260,7 +320,9 @@ rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options
             memcpy(scalars + t * K, v.scalar, K * sizeof *scalars);
         }
     }
-    if ((s = rv_dist_bcast(d->comm, &meta, sizeof meta, 0)) ||
+    if ((s = rv_dist_bcast(d->comm, &meta.steps, sizeof meta.steps, 0)) ||
+        (s = rv_dist_bcast(d->comm, &meta.skipped, sizeof meta.skipped, 0)) ||
+        (s = bcast_info(d->comm, d->rank, &meta.info)) ||
         (s = rv_dist_bcast(d->comm, groups, G * sizeof *groups, 0)) ||
         (s = rv_dist_bcast(d->comm, per, T * 2 * sizeof *per, 0)) ||
         (K && (s = rv_dist_bcast(d->comm, scalars, T * K * sizeof *scalars, 0)))) {
@@ -311,8 +373,12 @@ rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options
     d->reduced = 0;
     if (info)
         *info = meta.info;
+    else
+        rv_checkpoint_info_free(&meta.info);
+    meta.info = (rv_checkpoint_info){0};
     s = RV_OK;
 fail:
+    rv_checkpoint_info_free(&meta.info);
     if (d->rank == 0)
         rv_optim_zero_state(d->full);   /* rank 0 holds the full state only while loading */
     for (size_t g = 0; s && g < G; g++)   /* failed: the groups as they were */
@@ -340,9 +406,14 @@ rv_status rv_dist_inspect(MPI_Comm comm, const char *path, rv_checkpoint_info *i
     rv_status s = rank == 0 ? rv_checkpoint_inspect(path, &got) : RV_OK;
     if ((s = rv_dist_agree_comm(comm, rank, s)))
         return s;
-    if ((s = rv_dist_bcast(comm, &got, sizeof got, 0)))
+    if ((s = bcast_info(comm, rank, &got))) {
+        if (rank == 0)
+            rv_checkpoint_info_free(&got);
         return s;
+    }
     if (info)
         *info = got;
+    else
+        rv_checkpoint_info_free(&got);
     return RV_OK;
 }

@@ -7,6 +7,7 @@
 #include "optim/type.h"
 #include "core/error.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,7 +79,13 @@ rv_status lab_run(const rv_surface *s, const char *method_spec, const rv_schedul
             }
         }
 
-    /* float32 parameters for optimizers, double for Newton */
+    /* float32 parameters for optimizers, double for Newton; a start past
+       float32's range would silently become infinite */
+    if (!m.is_newton && !(fabs(start[0]) <= FLT_MAX && fabs(start[1]) <= FLT_MAX))
+        return rv_fail(RV_ERR_NONFINITE_ARG,
+                       "start (%.9g, %.9g) is outside float32's range (at most %.9g in magnitude), "
+                       "which the optimizer's parameters are held in",
+                       start[0], start[1], (double)FLT_MAX);
     float p[2] = {(float)start[0], (float)start[1]};
     double x[2] = {start[0], start[1]};
     if (!m.is_newton)

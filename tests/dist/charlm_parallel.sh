@@ -44,6 +44,6 @@ one, three, two = [json.loads(open(p).read().splitlines()[-1]) for p in sys.argv
 assert one["ranks"] == 1 and three["ranks"] == 3
 assert one["curve"][-1]["step"] == 300 and three["curve"][-1]["step"] == 300
 assert abs(one["val_loss"] - three["val_loss"]) < 0.01, (one["val_loss"], three["val_loss"])
-assert one["schedule"] == "cosine(lr=0.003,t_max=300,eta_min=0)", one["schedule"]
+assert one["schedule"] == "cosine(lr=0.003,t_max=300,eta_min=0,exponent=1)", one["schedule"]
 PY
 finish

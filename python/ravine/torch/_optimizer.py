@@ -577,10 +577,13 @@ def _tensor_or_none(value):
 
 
 def _info_dict(info):
-    return {"version": info.version, "optimizer": info.optimizer.decode(),
-            "n_groups": info.n_groups, "n_params": info.n_params, "numel": info.numel,
-            "step": info.step, "skipped": info.skipped, "schedule": info.schedule.decode(),
-            "schedule_step": info.schedule_step}
+    """The file's description as a dict; releases the library's texts."""
+    d = {"version": info.version, "optimizer": (info.optimizer or b"").decode(),
+         "n_groups": info.n_groups, "n_params": info.n_params, "numel": info.numel,
+         "step": info.step, "skipped": info.skipped, "schedule": (info.schedule or b"").decode(),
+         "schedule_step": info.schedule_step}
+    lib.rv_checkpoint_info_free(byref(info))
+    return d
 
 
 def inspect_checkpoint(path):
