@@ -20,7 +20,7 @@ static rv_status adagrad_validate(const rv_hparams *h)
         (s = rv_check_min(RV_ERR_WEIGHT_DECAY, "weight_decay", h->weight_decay, 0.0)) ||
         (s = rv_check_min(RV_ERR_INITIAL_ACCUMULATOR, "initial_accumulator_value",
                           h->initial_accumulator_value, 0.0)) ||
-        (s = rv_check_positive(RV_ERR_EPS, "eps", h->eps)))
+        (s = rv_check_min(RV_ERR_EPS, "eps", h->eps, 0.0)))   /* torch allows 0 */
         return s;
     return RV_OK;
 }

@@ -65,7 +65,7 @@ struct rv_optim {
     rv_hparams *groups;
     size_t n_groups;
     rv_param *params;
-    size_t n_params;
+    size_t n_params, cap_params;
     size_t *start;             /* n_params + 1 offsets of the padded index space */
     size_t line;               /* its granularity: RV_LINE, or RV_QUANT_BLOCK with int8 state */
     void **arenas;             /* state memory, one block per allocating call */
@@ -223,6 +223,23 @@ static rv_status check_shape_need(const rv_optim_type *type, const char *name, c
     return RV_OK;
 }
 
+/* The tensor tables grow by doubling, so adding n tensors costs O(n). */
+static int grow_tables(rv_optim *o)
+{
+    size_t cap = o->cap_params ? 2 * o->cap_params : 16;
+    if (cap > SIZE_MAX / sizeof(rv_param))
+        return 1;
+    rv_param *params = realloc(o->params, cap * sizeof *params);
+    if (params)
+        o->params = params;
+    rv_coeffs *coeffs = params ? realloc(o->coeffs, cap * sizeof *coeffs) : NULL;
+    if (!coeffs)
+        return 1;
+    o->coeffs = coeffs;
+    o->cap_params = cap;
+    return 0;
+}
+
 static rv_status add_param(rv_optim *o, size_t group, const char *name, rv_precision dtype,
                            void *param, void *grad, const rv_shape *shape, size_t *index)
 {
@@ -238,15 +255,10 @@ static rv_status add_param(rv_optim *o, size_t group, const char *name, rv_preci
     if (n > SIZE_MAX / (RV_MAX_STATE * sizeof(float)) - RV_LINE)
         return rv_fail(RV_ERR_SIZE, "tensor '%s': %zu elements is too many", shown, n);
     char *copy = strdup(shown);
-    rv_param *grown = copy ? realloc(o->params, (o->n_params + 1) * sizeof *grown) : NULL;
-    rv_coeffs *cgrown = grown ? realloc(o->coeffs, (o->n_params + 1) * sizeof *cgrown) : NULL;
-    if (grown)
-        o->params = grown;
-    if (!cgrown) {
+    if (!copy || (o->n_params == o->cap_params && grow_tables(o))) {
         free(copy);
         return rv_fail(RV_ERR_NOMEM, "out of memory adding a tensor");
     }
-    o->coeffs = cgrown;
     rv_param *p = &o->params[o->n_params];
     memset(p, 0, sizeof *p);
     p->name = copy;
@@ -778,7 +790,7 @@ rv_status rv_optim_step(rv_optim *o)
         size_t t, i;
         if (find_nonfinite(o, &t, &i)) {
             if (o->nonfinite == RV_NONFINITE_SKIP) {
-                o->skipped++;
+                o->skipped += o->skipped < LONG_MAX;
                 return RV_OK;
             }
             const rv_param *p = &o->params[t];

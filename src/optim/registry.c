@@ -262,7 +262,7 @@ static rv_status validate_in_spec(const rv_optim_type *type, const rv_hparams *h
 {
     rv_status s = rv_type_validate(type, h);
     if (s) {
-        char detail[512];
+        char detail[1024];   /* rv_errmsg's own size: the reason is never cut here */
         snprintf(detail, sizeof detail, "%s", rv_errmsg());
         return rv_fail(s, "spec '%s': %s", echo(text).s, detail);
     }
