@@ -842,6 +842,12 @@ static rv_status switch_mode(rv_optim *o, int to_eval)
     return RV_OK;
 }
 
+void rv_optim_mark_mode(rv_optim *o, int eval)
+{
+    if (o)
+        o->eval_mode = eval != 0;
+}
+
 rv_status rv_optim_eval(rv_optim *o) { return switch_mode(o, 1); }
 rv_status rv_optim_train(rv_optim *o) { return switch_mode(o, 0); }
 int rv_optim_is_training(const rv_optim *o) { return o ? !o->eval_mode : 1; }

@@ -97,6 +97,11 @@ static inline size_t rv_type_state_len(const rv_optim_type *t, const rv_hparams 
 void rv_state_fill_range(const rv_optim_type *type, const rv_hparams *h, size_t k, size_t off,
                          size_t len, const float *param, float *const *bufs);
 
+/* Checkpoints: record that the parameters hold schedule-free's x (eval)
+   or y (train) without moving them (a loaded file's parameters already
+   hold what its mode says). */
+void rv_optim_mark_mode(rv_optim *opt, int eval);
+
 /* Validation helpers: each returns the field's code with a message naming the
    field and value when value is outside the range (or not finite). */
 rv_status rv_check_min(rv_status code, const char *field, double value, double lo);
