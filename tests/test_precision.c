@@ -204,6 +204,16 @@ static void bf16_params(void)
     CHECK_STATUS(rv_optim_param_view(b, 0, &v), RV_OK);
     CHECK(v.dtype == RV_BF16 && v.param == NULL && v.param_data == p16 && v.master != NULL);
     CHECK(memcmp(v.master, p32, N * sizeof(float)) == 0);
+    /* clipping reads bf16 gradients widened and writes them back rounded */
+    for (int i = 0; i < N; i++)
+        g16[i] = rv_f32_to_bf16(i % 2 ? 3.0f : -4.0f);
+    double norm = 0;
+    CHECK_STATUS(rv_clip_grad_norm(b, 1.0, NULL, &norm), RV_OK);
+    CHECK_NEAR(norm, sqrt(50.0 * 9 + 50.0 * 16), 1e-4);
+    float coef = (float)(1.0 / ((float)norm + 1e-6));
+    CHECK(g16[0] == rv_f32_to_bf16(-4.0f * coef) && g16[1] == rv_f32_to_bf16(3.0f * coef));
+    CHECK_STATUS(rv_clip_grad_value(b, 0.01), RV_OK);
+    CHECK(g16[0] == rv_f32_to_bf16(-0.01f) && g16[1] == rv_f32_to_bf16(0.01f));
     /* a non-finite bf16 gradient is found like a float32 one */
     CHECK_STATUS(rv_optim_set_nonfinite(b, RV_NONFINITE_ERROR), RV_OK);
     g16[7] = 0x7fc0;

@@ -7,6 +7,7 @@
 #include "ravine/clip.h"
 #include "clip/norm_tree.h"
 #include "core/error.h"
+#include "optim/precision.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -188,12 +189,34 @@ static rv_status clip_value(const grads *x, double clip_value)
 
 /* ---- the optimizer's gradients -------------------------------------- */
 
+/* bf16 gradients are clipped in float32: widened into a copy, clipped with
+   the rest, and written back rounded to nearest even. */
 typedef struct opt_grads {
     grads x;
     float **g;
     size_t *n;
     const char **names;
+    uint16_t **bf16;    /* per tensor: its bf16 gradient, or NULL */
 } opt_grads;
+
+static void release(opt_grads *o)
+{
+    for (size_t i = 0; o->bf16 && i < o->x.count; i++)
+        if (o->bf16[i])
+            free(o->g[i]);
+    free(o->g);
+    free(o->n);
+    free(o->names);
+    free(o->bf16);
+}
+
+/* the clipped copies back into the bf16 gradients */
+static void write_back(opt_grads *o)
+{
+    for (size_t i = 0; i < o->x.count; i++)
+        if (o->bf16[i])
+            rv_bf16_narrow(o->g[i], o->bf16[i], o->n[i]);
+}
 
 static rv_status gather(const rv_optim *opt, opt_grads *o)
 {
@@ -201,13 +224,13 @@ static rv_status gather(const rv_optim *opt, opt_grads *o)
     if (!opt)
         return rv_fail(RV_ERR_NULL, "gradient clipping: optimizer is NULL");
     size_t count = rv_optim_param_count(opt);
-    o->g = malloc((count ? count : 1) * sizeof *o->g);
+    o->g = calloc(count ? count : 1, sizeof *o->g);
     o->n = malloc((count ? count : 1) * sizeof *o->n);
     o->names = malloc((count ? count : 1) * sizeof *o->names);
-    if (!o->g || !o->n || !o->names) {
-        free(o->g);
-        free(o->n);
-        free(o->names);
+    o->bf16 = calloc(count ? count : 1, sizeof *o->bf16);
+    o->x.count = count;
+    if (!o->g || !o->n || !o->names || !o->bf16) {
+        release(o);
         return rv_fail(RV_ERR_NOMEM, "out of memory in gradient clipping");
     }
     for (size_t i = 0; i < count; i++) {
@@ -216,16 +239,18 @@ static rv_status gather(const rv_optim *opt, opt_grads *o)
         o->g[i] = v.grad;
         o->n[i] = v.n;
         o->names[i] = v.name;
+        if (v.dtype == RV_BF16 && v.grad_data) {
+            o->bf16[i] = v.grad_data;
+            if (!(o->g[i] = malloc((v.n ? v.n : 1) * sizeof(float)))) {
+                o->bf16[i] = NULL;
+                release(o);
+                return rv_fail(RV_ERR_NOMEM, "out of memory widening bf16 gradients for clipping");
+            }
+            rv_bf16_widen(o->bf16[i], o->g[i], v.n);
+        }
     }
     o->x = (grads){o->g, o->n, o->names, count, rv_optim_get_threads(opt), 1};
     return RV_OK;
-}
-
-static void release(opt_grads *o)
-{
-    free(o->g);
-    free(o->n);
-    free(o->names);
 }
 
 rv_clip_options rv_clip_defaults(void) { return (rv_clip_options){2.0, 0}; }
@@ -255,6 +280,8 @@ rv_status rv_clip_grad_norm(rv_optim *opt, double max_norm, const rv_clip_option
     if (s)
         return s;
     s = clip_norm(&o.x, max_norm, options, total_norm_out);
+    if (!s)
+        write_back(&o);
     release(&o);
     return s;
 }
@@ -274,6 +301,8 @@ rv_status rv_clip_grad_value(rv_optim *opt, double v)
     if (s)
         return s;
     s = clip_value(&o.x, v);
+    if (!s)
+        write_back(&o);
     release(&o);
     return s;
 }
