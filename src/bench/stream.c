@@ -28,68 +28,83 @@ struct rv_bench_stream {
     size_t alloc_bytes;
 };
 
-/* p += a*g; each state value takes one cheap operation of its own width */
-#define STATE_OP_F32(s, i, gi) ((float *)(s))[i] = ((float *)(s))[i] * 0.5f + (gi)
-#define STATE_OP_BF16(s, i, gi) ((uint16_t *)(s))[i] = (uint16_t)(((uint16_t *)(s))[i] ^ 1u)
-#define STATE_OP_I8(s, i, gi) ((uint8_t *)(s))[i] = (uint8_t)(((uint8_t *)(s))[i] + 1u)
+/* One block of each stream in turn (the streams advance together, a block
+   of 256 values at a time), every loop simple enough to vectorise:
+   p += a*g, and each state value one cheap operation of its own width. */
+static inline void params_f32(float *restrict p, const float *restrict g, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++)
+        p[i] = p[i] + 0.001f * g[i];
+}
 
-#define STREAM_LOOP(NAME, BF16_PARAM, OP, K)                                                     \
+static inline void params_bf16(float *restrict master, uint16_t *restrict p16,
+                               const uint16_t *restrict g16, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++) {
+        uint32_t gu = (uint32_t)g16[i] << 16, pu;
+        float gi;
+        memcpy(&gi, &gu, 4);
+        float m = master[i] + 0.001f * gi;
+        master[i] = m;
+        memcpy(&pu, &m, 4);
+        p16[i] = (uint16_t)(pu >> 16);
+    }
+}
+
+static inline void state_f32(float *restrict s, const float *restrict g, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++)
+        s[i] = s[i] * 0.5f + g[i];
+}
+
+static inline void state_bf16(uint16_t *restrict s, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++)
+        s[i] = (uint16_t)(s[i] ^ 1u);
+}
+
+static inline void state_i8(uint8_t *restrict s, float *restrict scale, size_t b, size_t lo,
+                            size_t hi)
+{
+    for (size_t i = lo; i < hi; i++)
+        s[i] = (uint8_t)(s[i] + 1u);
+    scale[b] *= 0.5f;
+}
+
+#define STREAM_LOOP(NAME, BF16_PARAM, PREC, K)                                                   \
     static void NAME(rv_bench_stream *x)                                                         \
     {                                                                                            \
-        float *restrict p = BF16_PARAM ? x->master : x->p;                                       \
-        const float *restrict g = x->g;                                                          \
-        uint16_t *restrict p16 = x->p16;                                                         \
-        const uint16_t *restrict g16 = x->g16;                                                   \
-        void *s0 = x->s[0], *s1 = x->s[1], *s2 = x->s[2];                                        \
-        float *c0 = x->scale[0], *c1 = x->scale[1], *c2 = x->scale[2];                           \
         long blocks = (long)((x->n + BLOCK - 1) / BLOCK);                                        \
-        (void)s0, (void)s1, (void)s2, (void)c0, (void)c1, (void)c2, (void)g, (void)p16,          \
-            (void)g16;                                                                           \
         _Pragma("omp parallel for schedule(static) num_threads(x->threads)")                     \
         for (long b = 0; b < blocks; b++) {                                                      \
             size_t lo = (size_t)b * BLOCK, hi = lo + BLOCK < x->n ? lo + BLOCK : x->n;           \
-            for (size_t i = lo; i < hi; i++) {                                                   \
-                float gi;                                                                        \
-                if (BF16_PARAM) {                                                                \
-                    uint32_t u = (uint32_t)g16[i] << 16;                                         \
-                    memcpy(&gi, &u, 4);                                                          \
-                } else {                                                                         \
-                    gi = g[i];                                                                   \
-                }                                                                                \
-                p[i] = p[i] + 0.001f * gi;                                                       \
-                if (BF16_PARAM) {                                                                \
-                    uint32_t u;                                                                  \
-                    memcpy(&u, &p[i], 4);                                                        \
-                    p16[i] = (uint16_t)(u >> 16);                                                \
-                }                                                                                \
-                if (K > 0)                                                                       \
-                    OP(s0, i, gi);                                                               \
-                if (K > 1)                                                                       \
-                    OP(s1, i, gi);                                                               \
-                if (K > 2)                                                                       \
-                    OP(s2, i, gi);                                                               \
+            if (BF16_PARAM)                                                                      \
+                params_bf16(x->master, x->p16, x->g16, lo, hi);                                  \
+            else                                                                                 \
+                params_f32(x->p, x->g, lo, hi);                                                  \
+            for (int k = 0; k < (K); k++) {                                                      \
+                if ((PREC) == RV_FP32)                                                           \
+                    state_f32(x->s[k], BF16_PARAM ? x->master : x->g, lo, hi);                   \
+                else if ((PREC) == RV_BF16)                                                      \
+                    state_bf16(x->s[k], lo, hi);                                                 \
+                else                                                                             \
+                    state_i8(x->s[k], x->scale[k], (size_t)b, lo, hi);                           \
             }                                                                                    \
-            if (c0 && K > 0)                                                                     \
-                c0[b] *= 0.5f;                                                                   \
-            if (c1 && K > 1)                                                                     \
-                c1[b] *= 0.5f;                                                                   \
-            if (c2 && K > 2)                                                                     \
-                c2[b] *= 0.5f;                                                                   \
         }                                                                                        \
     }
 
-#define STREAM_FAMILY(PREFIX, BF16_PARAM, OP)                                                    \
-    STREAM_LOOP(PREFIX##0, BF16_PARAM, OP, 0)                                                    \
-    STREAM_LOOP(PREFIX##1, BF16_PARAM, OP, 1)                                                    \
-    STREAM_LOOP(PREFIX##2, BF16_PARAM, OP, 2)                                                    \
-    STREAM_LOOP(PREFIX##3, BF16_PARAM, OP, 3)
+#define STREAM_FAMILY(PREFIX, BF16_PARAM, PREC)                                                  \
+    STREAM_LOOP(PREFIX##0, BF16_PARAM, PREC, 0)                                                  \
+    STREAM_LOOP(PREFIX##1, BF16_PARAM, PREC, 1)                                                  \
+    STREAM_LOOP(PREFIX##2, BF16_PARAM, PREC, 2)                                                  \
+    STREAM_LOOP(PREFIX##3, BF16_PARAM, PREC, 3)
 
-STREAM_FAMILY(f32_f32_, 0, STATE_OP_F32)
-STREAM_FAMILY(f32_bf16_, 0, STATE_OP_BF16)
-STREAM_FAMILY(f32_i8_, 0, STATE_OP_I8)
-STREAM_FAMILY(bf16_f32_, 1, STATE_OP_F32)
-STREAM_FAMILY(bf16_bf16_, 1, STATE_OP_BF16)
-STREAM_FAMILY(bf16_i8_, 1, STATE_OP_I8)
+STREAM_FAMILY(f32_f32_, 0, RV_FP32)
+STREAM_FAMILY(f32_bf16_, 0, RV_BF16)
+STREAM_FAMILY(f32_i8_, 0, RV_INT8)
+STREAM_FAMILY(bf16_f32_, 1, RV_FP32)
+STREAM_FAMILY(bf16_bf16_, 1, RV_BF16)
+STREAM_FAMILY(bf16_i8_, 1, RV_INT8)
 
 typedef void (*stream_fn)(rv_bench_stream *);
 static const stream_fn loops[2][3][4] = {

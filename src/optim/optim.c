@@ -465,14 +465,44 @@ static void update_plain(rv_optim *o, rv_param *p, size_t off, size_t len)
                     state);
 }
 
+/* Ask for the cache lines of [from, from + n) of a stream of `size`-byte
+   values. */
+static void prefetch_range(const void *base, size_t size, size_t from, size_t n)
+{
+    const char *b = (const char *)base + from * size;
+    for (size_t k = 0; k < n * size; k += 64)
+        __builtin_prefetch(b + k);
+}
+
+/* The chunk `ahead` values on, in every stream of the tensor: the phases of a
+   chunk (load the state, update, store it) touch one or two streams at a
+   time, so without this the memory would see few misses in flight. */
+static void prefetch_chunk(const rv_param *p, size_t at, size_t end)
+{
+    if (at >= end)
+        return;
+    size_t n = end - at < RV_QUANT_BLOCK ? end - at : RV_QUANT_BLOCK;
+    size_t psize = p->dtype == RV_BF16 ? 2 : 4;
+    prefetch_range(p->param, psize, at, n);
+    prefetch_range(p->grad, psize, at, n);
+    if (p->dtype == RV_BF16)
+        prefetch_range(p->master, 4, at, n);
+    for (size_t j = 0; j < p->n_state; j++) {
+        const rv_buffer *b = &p->state[j];
+        prefetch_range(b->data, b->prec == RV_BF16 ? 2 : b->prec == RV_INT8 ? 1 : 4, at, n);
+    }
+}
+
 /* Anything stored below float32: chunk by chunk through float32 scratch
    (a chunk of int8 state is one of its quantization blocks). */
 static void update_chunked(rv_optim *o, rv_param *p, size_t off, size_t len)
 {
+    enum { AHEAD = 2 * RV_QUANT_BLOCK };
     float g32[RV_QUANT_BLOCK], scratch[RV_MAX_STATE][RV_QUANT_BLOCK];
     int bf16 = p->dtype == RV_BF16;
     for (size_t i = off; i < off + len; i += RV_QUANT_BLOCK) {
         size_t m = off + len - i < RV_QUANT_BLOCK ? off + len - i : RV_QUANT_BLOCK;
+        prefetch_chunk(p, i + AHEAD, off + len);
         float *p32 = bf16 ? p->master + i : (float *)p->param + i;
         const float *g = bf16 ? g32 : (const float *)p->grad + i;
         if (bf16)

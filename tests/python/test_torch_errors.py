@@ -195,7 +195,7 @@ class Options(unittest.TestCase):
                                (rt.AdamW, dict(betas=(0.9, 1.0)), ("beta2",)),
                                (rt.SGD, dict(nesterov=True), ("nesterov",)),
                                (rt.RMSprop, dict(alpha=-0.5), ("alpha",)),
-                               (rt.Adagrad, dict(eps=0.0), ("eps",)),
+                               (rt.Adagrad, dict(eps=-1e-10), ("eps",)),
                                (rt.Adafactor, dict(d=0.0), ("d",)),
                                (rt.Muon, dict(ns_steps=2.5), ("ns_steps",)),
                                (rt.Adam, dict(differentiable=True), ("differentiable",)),
