@@ -5,7 +5,9 @@
 #include "kernels/bf16.h"
 #include "kernels/quant.h"
 
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* round to nearest even, written out on the bits of a double */
@@ -172,6 +174,114 @@ static void reduced_state(void)
     free(out[1]);
 }
 
+/* The stored state of a reduced-state step is exactly the float32 rule run
+   on the decoded state, then encoded: for the loops that convert inside the
+   update (adam, adamw) and the generic float32 chunks (the rest), every
+   flag combination, two tensors (the second starting mid-buffer) and
+   several blocks, one of them partial. */
+static void encode_reference(rv_precision prec, int nonneg, const float *x, size_t n,
+                             void *data, float *absmax)
+{
+    if (prec == RV_BF16) {
+        for (size_t i = 0; i < n; i++)
+            ((uint16_t *)data)[i] = bf16_reference(x[i]);
+        return;
+    }
+    for (size_t b = 0; b * RV_QUANT_BLOCK < n; b++) {
+        size_t lo = b * RV_QUANT_BLOCK, hi = lo + RV_QUANT_BLOCK < n ? lo + RV_QUANT_BLOCK : n;
+        float top = 0;
+        for (size_t i = lo; i < hi; i++)
+            top = fabsf(x[i]) > top ? fabsf(x[i]) : top;
+        absmax[b] = top;
+        for (size_t i = lo; i < hi; i++)
+            ((uint8_t *)data)[i] = rv_quant_encode(nonneg, x[i], top > 0 ? 1.0f / top : 0.0f);
+    }
+}
+
+static float decode_one(const rv_param_view *v, size_t j, int nonneg, size_t i)
+{
+    if (v->state_precision[j] == RV_BF16)
+        return rv_bf16_to_f32(((const uint16_t *)v->state_data[j])[i]);
+    return rv_quant_decode(nonneg, ((const uint8_t *)v->state_data[j])[i],
+                           v->state_absmax[j][i / RV_QUANT_BLOCK]);
+}
+
+static void stored_state_is_rule_then_encode(void)
+{
+    /* each rule, and which of its buffers hold non-negative statistics */
+    const char *rules[] = {"adamw(lr=0.01, weight_decay=0.1)",
+                           "adam(lr=0.01, maximize=true, weight_decay=0.05)",
+                           "adamw(lr=0.01, decay=after, weight_decay=0.1)",
+                           "adam(lr=0.003)",
+                           "rmsprop(lr=0.001, alpha=0.9, centered=true)",
+                           "sgd(lr=0.01, momentum=0.9, dampening=0.1)"};
+    const unsigned nonneg_mask[] = {2, 2, 2, 2, 1, 0};
+    const char *states[] = {"bf16", "int8"};
+    enum { N1 = 1300, N2 = 700, STEPS = 4 };
+    for (size_t r = 0; r < sizeof rules / sizeof *rules; r++)
+        for (int st = 0; st < 2; st++) {
+            char spec[160];
+            snprintf(spec, sizeof spec, "%.*s, state=%s)", (int)strlen(rules[r]) - 1, rules[r],
+                     states[st]);
+            rv_precision prec = st ? RV_INT8 : RV_BF16;
+            float *p = fill(N1 + N2, 1.0f, 11), *q = malloc((N1 + N2) * sizeof *q);
+            float *g = fill(N1 + N2, 0.3f, 12);
+            rv_optim *red, *ref;
+            CHECK_STATUS(rv_optim_create_spec(&red, spec), RV_OK);
+            CHECK_STATUS(rv_optim_create_spec(&ref, rules[r]), RV_OK);
+            CHECK_STATUS(rv_optim_set_threads(red, 2), RV_OK);
+            rv_optim *both[2] = {red, ref};
+            for (int k = 0; k < 2; k++) {
+                float *pp = k ? q : p;
+                CHECK_STATUS(rv_optim_add_param(both[k], 0, "a", pp, g, N1, NULL), RV_OK);
+                CHECK_STATUS(rv_optim_add_param(both[k], 0, "b", pp + N1, g + N1, N2, NULL), RV_OK);
+                CHECK_STATUS(rv_optim_ensure_state(both[k]), RV_OK);
+            }
+            int same = 1;
+            for (int step = 0; step < STEPS; step++) {
+                memcpy(q, p, (N1 + N2) * sizeof *q);
+                for (size_t t = 0; t < 2; t++) {
+                    rv_param_view vr, vf;
+                    CHECK_STATUS(rv_optim_param_view(red, t, &vr), RV_OK);
+                    CHECK_STATUS(rv_optim_param_view(ref, t, &vf), RV_OK);
+                    for (size_t j = 0; j < vr.n_state; j++)
+                        for (size_t i = 0; i < vr.n; i++)
+                            vf.state[j][i] = decode_one(&vr, j, nonneg_mask[r] >> j & 1, i);
+                }
+                for (size_t i = 0; i < N1 + N2; i++)
+                    g[i] = 0.3f * sinf(0.7f * (float)i + (float)step) + 0.05f * p[i];
+                CHECK_STATUS(rv_optim_step(red), RV_OK);
+                CHECK_STATUS(rv_optim_step(ref), RV_OK);
+                same &= memcmp(p, q, (N1 + N2) * sizeof *p) == 0;
+                for (size_t t = 0; t < 2; t++) {
+                    rv_param_view vr, vf;
+                    CHECK_STATUS(rv_optim_param_view(red, t, &vr), RV_OK);
+                    CHECK_STATUS(rv_optim_param_view(ref, t, &vf), RV_OK);
+                    for (size_t j = 0; j < vr.n_state; j++) {
+                        size_t blocks = (vr.n + RV_QUANT_BLOCK - 1) / RV_QUANT_BLOCK;
+                        size_t bytes = vr.n * (prec == RV_BF16 ? 2 : 1);
+                        void *data = malloc(bytes);
+                        float *absmax = malloc(blocks * sizeof *absmax);
+                        encode_reference(prec, nonneg_mask[r] >> j & 1, vf.state[j], vr.n, data,
+                                         absmax);
+                        same &= memcmp(data, vr.state_data[j], bytes) == 0;
+                        if (prec == RV_INT8)
+                            same &= memcmp(absmax, vr.state_absmax[j], blocks * sizeof *absmax) == 0;
+                        free(data);
+                        free(absmax);
+                    }
+                }
+            }
+            CHECK_MSG(same, "%s: parameters and stored state = float32 rule on the decoded state, encoded",
+                      spec);
+            rv_optim_free(red);
+            rv_optim_free(ref);
+            free(p);
+            free(q);
+            free(g);
+        }
+}
+
 /* bf16 parameters: the master is the float32 run, the parameter its rounding */
 static void bf16_params(void)
 {
@@ -262,6 +372,7 @@ int main(void)
     bf16_conversion();
     quant_maps();
     reduced_state();
+    stored_state_is_rule_then_encode();
     bf16_params();
     errors();
     return check_summary("precision");

@@ -47,12 +47,18 @@ RV_INLINE uint32_t rv_quant_magnitude_code(float m, int bias)
     /* normal codes: the float's exponent and top 3 fraction bits, rounded
        to nearest even (a carry moves into the exponent, as it should) */
     uint32_t r = u + 0x7ffffu + ((u >> 20) & 1u);
-    int normal = (int)(r >> 20) - ((127 - bias) << 3);
-    /* below the smallest normal code the grid is linear: m / 2^-(bias+2),
-       taken only under 8 (clamped first: a large m must not overflow int) */
-    float scaled = m * (bias == RV_QUANT_SIGNED_BIAS ? 131072.0f : 8589934592.0f);
-    int linear = (int)rintf(scaled < 16.0f ? scaled : 16.0f);
-    int code = normal < 8 ? linear : normal;
+    int32_t normal = (int32_t)(r >> 20) - ((127 - bias) << 3);
+    /* below the smallest normal code the grid is linear, steps of
+       2^-(bias+2): adding a power of two whose last fraction bit is that
+       step rounds m to the grid (to nearest even) and leaves the count in
+       the low bits. Only taken under 8; for larger m it is discarded. */
+    float step_unit = bias == RV_QUANT_SIGNED_BIAS ? 64.0f : 0.0009765625f; /* 2^6, 2^-10 */
+    float sum = m + step_unit;
+    uint32_t su, ku;
+    memcpy(&su, &sum, sizeof su);
+    memcpy(&ku, &step_unit, sizeof ku);
+    int32_t linear = (int32_t)(su - ku);
+    int32_t code = normal < 8 ? linear : normal;
     return (uint32_t)(code > (bias << 3) ? bias << 3 : code);
 }
 
@@ -74,6 +80,30 @@ RV_INLINE uint8_t rv_quant_encode(int nonnegative, float x, float inv_scale)
         return (uint8_t)rv_quant_magnitude_code(a, RV_QUANT_UNSIGNED_BIAS);
     return (uint8_t)(rv_quant_magnitude_code(fabsf(a), RV_QUANT_SIGNED_BIAS) |
                      (a < 0.0f ? 0x80u : 0u));
+}
+
+/* Magnitude bits of x: magnitudes compare as these, NaN above infinity. */
+RV_INLINE uint32_t rv_quant_magnitude_bits(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u & 0x7fffffffu;
+}
+
+/* A block's scale from the largest magnitude bits of its values, and the
+   reciprocal encoding multiplies by. A block holding NaN or infinity cannot
+   be scaled: its scale is NaN (its codes are stored as 0), so it stays
+   non-finite rather than turning wrong. */
+RV_INLINE float rv_quant_scale(uint32_t top, float *inv)
+{
+    if (top >= 0x7f800000u) {
+        *inv = 0.0f;
+        return NAN;
+    }
+    float absmax;
+    memcpy(&absmax, &top, sizeof absmax);
+    *inv = absmax > 0.0f ? 1.0f / absmax : 0.0f;
+    return absmax;
 }
 
 RV_INLINE float rv_quant_decode(int nonnegative, uint8_t code, float scale)

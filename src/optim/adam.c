@@ -3,9 +3,11 @@
 #include "optim/type.h"
 #include "optim/fused.h"
 #include "kernels/adam.h"
+#include "kernels/bf16.h"
 #include "core/error.h"
 
 #include <math.h>
+#include <string.h>
 
 static const char *const adam_keys[] = {"lr", "betas", "eps", "weight_decay", "amsgrad",
                                         "maximize", "state", NULL};
@@ -131,6 +133,87 @@ static void adam_update(const rv_coeffs *c, size_t n, float *p, const float *g, 
 #undef ADAM_CASE
 }
 
+/* ---- state stored below float32, converted inside the loop ------------ */
+
+RV_INLINE void adam_bf16_loop(const rv_coeffs *c, size_t n, float *restrict p,
+                              const float *restrict g, uint16_t *restrict mb,
+                              uint16_t *restrict vb, int mx, int wd, int decay)
+{
+    for (size_t i = 0; i < n; i++) {
+        float m = rv_bf16_to_f32(mb[i]), v = rv_bf16_to_f32(vb[i]);
+        rv_adam_elem(c, &p[i], g[i], &m, &v, NULL, mx, wd, 0, decay, NULL);
+        mb[i] = rv_f32_to_bf16(m);
+        vb[i] = rv_f32_to_bf16(v);
+    }
+}
+
+/* int8 state, block by block: decoded and updated in one pass into float32
+   scratch, noting the block's new largest magnitudes, then encoded with
+   them (a block's codes need its scale, known only at the end). */
+RV_INLINE void adam_int8_loop(const rv_coeffs *c, size_t n, float *restrict p,
+                              const float *restrict g, const rv_buffer *s, size_t off,
+                              int mx, int wd, int decay)
+{
+    float m32[RV_QUANT_BLOCK], v32[RV_QUANT_BLOCK];
+    for (size_t b = 0; b < n; b += RV_QUANT_BLOCK) {
+        size_t len = n - b < RV_QUANT_BLOCK ? n - b : RV_QUANT_BLOCK;
+        size_t block = (off + b) / RV_QUANT_BLOCK;
+        uint8_t *restrict mc = (uint8_t *)s[0].data + off + b;
+        uint8_t *restrict vc = (uint8_t *)s[1].data + off + b;
+        float ms = s[0].absmax[block], vs = s[1].absmax[block];
+        uint32_t top_m = 0, top_v = 0;
+        for (size_t i = 0; i < len; i++) {
+            float m = rv_quant_decode(0, mc[i], ms), v = rv_quant_decode(1, vc[i], vs);
+            rv_adam_elem(c, &p[b + i], g[b + i], &m, &v, NULL, mx, wd, 0, decay, NULL);
+            m32[i] = m;
+            v32[i] = v;
+            uint32_t am = rv_quant_magnitude_bits(m), av = rv_quant_magnitude_bits(v);
+            top_m = am > top_m ? am : top_m;
+            top_v = av > top_v ? av : top_v;
+        }
+        float inv_m, inv_v;
+        s[0].absmax[block] = rv_quant_scale(top_m, &inv_m);
+        s[1].absmax[block] = rv_quant_scale(top_v, &inv_v);
+        for (size_t i = 0; i < len; i++)
+            mc[i] = rv_quant_encode(0, m32[i], inv_m);
+        for (size_t i = 0; i < len; i++)
+            vc[i] = rv_quant_encode(1, v32[i], inv_v);
+        if (top_m >= 0x7f800000u)   /* a block that cannot be scaled */
+            memset(mc, 0, len);
+        if (top_v >= 0x7f800000u)
+            memset(vc, 0, len);
+    }
+}
+
+RV_FUSED
+static int adam_update_stored(const rv_coeffs *c, size_t n, float *p, const float *g,
+                              const rv_buffer *s, size_t off)
+{
+    rv_precision prec = s[0].prec;
+    if (c->amsgrad || s[1].prec != prec || (prec != RV_BF16 && prec != RV_INT8) ||
+        s[0].nonnegative || !s[1].nonnegative)
+        return 0;
+    int key = c->maximize | c->has_wd << 1 | c->decay << 2 | (prec == RV_INT8) << 4;
+#define ADAM_STORED_CASE(k)                                                                   \
+    case k:                                                                                   \
+        if ((k) >> 4)                                                                         \
+            adam_int8_loop(c, n, p, g, s, off, (k)&1, ((k) >> 1) & 1, ((k) >> 2) & 3);        \
+        else                                                                                  \
+            adam_bf16_loop(c, n, p, g, (uint16_t *)s[0].data + off,                           \
+                           (uint16_t *)s[1].data + off, (k)&1, ((k) >> 1) & 1, ((k) >> 2) & 3); \
+        break;
+    switch (key) {
+        RV_REP8(ADAM_STORED_CASE, 0)
+        RV_REP4(ADAM_STORED_CASE, 8)
+        RV_REP8(ADAM_STORED_CASE, 16)
+        RV_REP4(ADAM_STORED_CASE, 24)
+    default:
+        return 0;
+    }
+#undef ADAM_STORED_CASE
+    return 1;
+}
+
 static void adam_traced(const rv_coeffs *c, float *p, float g, float *const *s, rv_trace *tr)
 {
     rv_adam_elem(c, p, g, s[0], s[1], c->amsgrad ? s[2] : NULL, c->maximize, c->has_wd,
@@ -149,6 +232,7 @@ static const rv_optim_type adam_type = {
     .state_kind = adam_kind,
     .prepare = adam_prepare,
     .update = adam_update,
+    .update_stored = adam_update_stored,
     .update_traced = adam_traced,
 };
 const rv_optim_type *const rv_adam = &adam_type;
@@ -165,6 +249,7 @@ static const rv_optim_type adamw_type = {
     .state_kind = adam_kind,
     .prepare = adamw_prepare,
     .update = adam_update,
+    .update_stored = adam_update_stored,
     .update_traced = adam_traced,
 };
 const rv_optim_type *const rv_adamw = &adamw_type;

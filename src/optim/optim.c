@@ -530,7 +530,9 @@ static int update_span(rv_optim *o, size_t t, size_t off, size_t len)
         return 0;
     if (p->plain)
         update_plain(o, p, off, len);
-    else
+    else if (!(p->dtype == RV_FP32 && o->type->update_stored &&
+               o->type->update_stored(&o->coeffs[p->coeff], len, (float *)p->param + off,
+                                      (const float *)p->grad + off, p->state, off)))
         update_chunked(o, p, off, len);
     return 0;
 }

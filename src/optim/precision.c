@@ -75,28 +75,21 @@ static void dequantize(int nonnegative, const uint8_t *restrict codes, float sca
             out[i] = rv_quant_decode(0, codes[i], scale);
 }
 
-/* The scale of a block is its largest magnitude. Magnitudes compare as
-   their bit patterns, which keeps the loop vectorised and ranks NaN above
-   infinity: a block holding either cannot be scaled and is kept
-   non-finite rather than wrong. */
+/* The scale of a block is its largest magnitude (kernels/quant.h). */
 RV_FUSED
 static float quantize(int nonnegative, const float *restrict in, uint8_t *restrict codes,
                       size_t n)
 {
     uint32_t top = 0;
     for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &in[i], sizeof u);
-        u &= 0x7fffffffu;
+        uint32_t u = rv_quant_magnitude_bits(in[i]);
         top = u > top ? u : top;
     }
-    if (top >= 0x7f800000u) {
+    float inv, absmax = rv_quant_scale(top, &inv);
+    if (absmax != absmax) {
         memset(codes, 0, n);
-        return NAN;
+        return absmax;
     }
-    float absmax;
-    memcpy(&absmax, &top, sizeof absmax);
-    float inv = absmax > 0.0f ? 1.0f / absmax : 0.0f;
     if (nonnegative)
         for (size_t i = 0; i < n; i++)
             codes[i] = rv_quant_encode(1, in[i], inv);

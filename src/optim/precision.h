@@ -3,7 +3,10 @@
    A state buffer is float32, bfloat16 or block-wise int8 (kernels/quant.h);
    the update kernels only ever see float32, so a step moves a chunk of
    RV_QUANT_BLOCK elements into float32 scratch, runs the kernel, and writes
-   it back (dequantize, update, requantize in one pass over memory). The
+   it back (dequantize, update, requantize in one pass over memory). Rules
+   bound by division and square roots (adam, adamw) also have loops that
+   convert inside the update itself (type.h, update_stored), with the same
+   results. The
    chunks of int8 buffers are their quantization blocks, which is why the
    index space is cut on multiples of RV_QUANT_BLOCK when int8 state is used. */
 #ifndef RAVINE_OPTIM_PRECISION_H

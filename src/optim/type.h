@@ -5,6 +5,7 @@
 
 #include "ravine/optim.h"
 #include "kernels/coeffs.h"
+#include "optim/precision.h"
 
 /* A tensor's size and shape. ndim 0 with has_shape 0: only the size is
    known (rv_optim_add_param); ndim 0 with has_shape 1: a scalar. */
@@ -67,6 +68,15 @@ struct rv_optim_type {
     /* element-wise algorithms: n elements; state[i] are the buffers, already
        offset to the range */
     void (*update)(const rv_coeffs *c, size_t n, float *p, const float *g, float *const *state);
+    /* optional: the same update reading and writing state stored below
+       float32 in the loop itself, for rules whose loop is bound by division
+       and square roots, where the conversions are free if they share its
+       pass and cost a pass of their own otherwise. state[i] are whole
+       buffers, off the range's first element (a multiple of RV_QUANT_BLOCK
+       for int8). Returns 0, having changed nothing, for a layout it does not
+       handle (the driver then converts through float32 chunks). */
+    int (*update_stored)(const rv_coeffs *c, size_t n, float *p, const float *g,
+                         const rv_buffer *state, size_t off);
     /* one element with its intermediate values, for explanations */
     void (*update_traced)(const rv_coeffs *c, float *p, float g, float *const *state,
                           rv_trace *tr);
@@ -111,8 +121,9 @@ rv_status rv_check_positive(rv_status code, const char *field, double value);
 rv_status rv_check_whole(rv_status code, const char *field, double value, double lo, double hi);
 rv_status rv_check_finite(rv_status code, const char *field, double value);
 
-/* Expand X(k) for k = base .. base+7 (to write specialised loop dispatch). */
-#define RV_REP8(X, base) X(base + 0) X(base + 1) X(base + 2) X(base + 3) \
-                         X(base + 4) X(base + 5) X(base + 6) X(base + 7)
+/* Expand X(k) for k = base .. base+3 or base+7 (to write specialised loop
+   dispatch). */
+#define RV_REP4(X, base) X(base + 0) X(base + 1) X(base + 2) X(base + 3)
+#define RV_REP8(X, base) RV_REP4(X, base) RV_REP4(X, base + 4)
 
 #endif
