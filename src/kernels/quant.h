@@ -73,13 +73,15 @@ RV_INLINE float rv_quant_magnitude(uint32_t code, int bias)
     return code < 8 ? linear : normal;
 }
 
-RV_INLINE uint8_t rv_quant_encode(int nonnegative, float x, float inv_scale)
+/* The code (0-255) of x in a block whose scale has reciprocal inv_scale;
+   codes travel as 32-bit integers so that loops mixing them with floats
+   vectorise with one lane width. */
+RV_INLINE uint32_t rv_quant_encode(int nonnegative, float x, float inv_scale)
 {
     float a = x * inv_scale;
     if (nonnegative)
-        return (uint8_t)rv_quant_magnitude_code(a, RV_QUANT_UNSIGNED_BIAS);
-    return (uint8_t)(rv_quant_magnitude_code(fabsf(a), RV_QUANT_SIGNED_BIAS) |
-                     (a < 0.0f ? 0x80u : 0u));
+        return rv_quant_magnitude_code(a, RV_QUANT_UNSIGNED_BIAS);
+    return rv_quant_magnitude_code(fabsf(a), RV_QUANT_SIGNED_BIAS) | (a < 0.0f ? 0x80u : 0u);
 }
 
 /* Magnitude bits of x: magnitudes compare as these, NaN above infinity. */
@@ -106,7 +108,7 @@ RV_INLINE float rv_quant_scale(uint32_t top, float *inv)
     return absmax;
 }
 
-RV_INLINE float rv_quant_decode(int nonnegative, uint8_t code, float scale)
+RV_INLINE float rv_quant_decode(int nonnegative, uint32_t code, float scale)
 {
     if (nonnegative)
         return rv_quant_magnitude(code, RV_QUANT_UNSIGNED_BIAS) * scale;

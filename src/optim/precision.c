@@ -92,10 +92,10 @@ static float quantize(int nonnegative, const float *restrict in, uint8_t *restri
     }
     if (nonnegative)
         for (size_t i = 0; i < n; i++)
-            codes[i] = rv_quant_encode(1, in[i], inv);
+            codes[i] = (uint8_t)rv_quant_encode(1, in[i], inv);
     else
         for (size_t i = 0; i < n; i++)
-            codes[i] = rv_quant_encode(0, in[i], inv);
+            codes[i] = (uint8_t)rv_quant_encode(0, in[i], inv);
     return absmax;
 }
 
