@@ -78,7 +78,7 @@ static inline size_t held_bytes_of(const rv_param_view *v, size_t k, size_t *sca
 
 /* Every bit tensor i holds in a and in b: parameter (of its dtype), bf16
    master, state buffers as held (bf16 values, int8 codes and scales),
-   scalars and step count. */
+   scalars (of a tensor with state) and step count. */
 static inline int same_tensor_bits(const rv_optim *a, const rv_optim *b, size_t i)
 {
     rv_param_view va, vb;
@@ -102,7 +102,9 @@ static inline int same_tensor_bits(const rv_optim *a, const rv_optim *b, size_t 
             (scales && memcmp(va.state_absmax[k], vb.state_absmax[k], scales)))
             return 0;
     }
-    return va.n_scalars == vb.n_scalars && !memcmp(va.scalar, vb.scalar, sizeof va.scalar);
+    /* scalars mean something once state exists (they start with it) */
+    int held = va.n && (va.master || (va.n_state && va.state_data[0]));
+    return va.n_scalars == vb.n_scalars && (!held || !memcmp(va.scalar, vb.scalar, sizeof va.scalar));
 }
 
 /* Every bit of two optimizers: tensors, counters, mode, groups. */

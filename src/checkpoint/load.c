@@ -1133,7 +1133,7 @@ static void copy_state(const reader *r, const param_rec *p, rv_optim *opt)
     if (v.n)
         memcpy(v.param_data, p->values[0], v.n * (v.dtype == RV_BF16 ? 2 : 4));
     if (!p->n_slots) {
-        if (v.n)
+        if (holds_state(&v))
             start_state(r->type, opt, p->opt_index);
         return;
     }
@@ -1155,8 +1155,16 @@ static void copy_state(const reader *r, const param_rec *p, rv_optim *opt)
 static rv_status commit(reader *r, rv_optim *opt)
 {
     const rv_optim_type *type = rv_optim_get_type(opt);
+    /* A file without any state (saved before the first step) leaves every
+       tensor without state, as a new optimizer has it; otherwise every
+       tensor gets state (rv_optim_ensure_state), its starting values where
+       the file has none. */
+    int any = 0;
+    for (size_t i = 0; i < r->n_params; i++)
+        any |= r->params[i].n_slots > 0;
     /* state held with other buffers or another precision than the
-       hyperparameters it ends with must be rebuilt */
+       hyperparameters it ends with must be rebuilt, and all of it is
+       dropped for a file without state */
     int reset = 0;
     for (size_t i = 0; i < r->n_params && !reset; i++) {
         rv_param_view v;
@@ -1166,7 +1174,7 @@ static rv_status commit(reader *r, rv_optim *opt)
         rv_shape shape;
         rv_checkpoint_view_shape(&v, &shape);
         const rv_hparams *h = &r->final[v.group];
-        reset = type->state_count(h, &shape) != v.n_state;
+        reset = !any || type->state_count(h, &shape) != v.n_state;
         for (size_t k = 0; k < v.n_state && !reset; k++)
             reset = rv_checkpoint_buffer_precision(type, h, k) != v.state_precision[k];
     }
@@ -1180,7 +1188,7 @@ static rv_status commit(reader *r, rv_optim *opt)
         rv_optim_zero_state(opt);
     for (size_t g = 0; g < r->n_groups && !s; g++)
         s = rv_optim_group_set_hparams(opt, g, &r->final[g]);
-    if (!s)
+    if (!s && any)
         s = rv_optim_ensure_state(opt);
     if (s) {
         s = undo_apply(r, opt, &u, reset, s);
