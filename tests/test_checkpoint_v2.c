@@ -540,6 +540,7 @@ static void inconsistent_files(void)
     refused("nadam(lr=0.01, state=int8)", 0, 0, RV_ERR_MISMATCH,
             IN_B "tensor 'w' is bfloat16 (BF16) in the file, the optimizer's is float32 (F32)",
             "bf16 file, float32 optimizer");
+    ed_free(&f);
     saved_for_edit("nadam(lr=0.01)", 0, 0, &f);
     ed_save(&f, FILE_B);
     refused("nadam(lr=0.01)", 1, 0, RV_ERR_MISMATCH,
