@@ -526,6 +526,19 @@ static void saved_for_edit(const char *spec, int bf16, int eval, edfile *f)
 
 #define IN_B "checkpoint '" FILE_B "': "
 
+/* FILE_A of spec without one of its entries, refused */
+static void refuse_without(const char *spec, int bf16, const char *entry, rv_status code, const char *want)
+{
+    edfile f;
+    saved_for_edit(spec, bf16, 0, &f);
+    ed_drop(&f, entry);
+    ed_save(&f, FILE_B);
+    char what[256];
+    snprintf(what, sizeof what, "%s without %s", spec, entry);
+    refused(spec, bf16, 0, code, want, what);
+    ed_free(&f);
+}
+
 static void inconsistent_files(void)
 {
     edfile f;
@@ -548,32 +561,20 @@ static void inconsistent_files(void)
             "float32 file, bf16 optimizer");
     ed_free(&f);
 
-    /* a missing scalar: the state cannot resume exactly */
-    saved_for_edit("nadam(lr=0.01, state=int8)", 1, 0, &f);
-    ed_drop(&f, "scalar/w/mu_product");
-    ed_save(&f, FILE_B);
-    refused("nadam(lr=0.01, state=int8)", 1, 0, RV_ERR_FORMAT,
-            IN_B "tensor 'w' has state but not 'scalar/w/mu_product' (nadam keeps it per tensor)",
-            "missing scalar");
-    ed_free(&f);
+    /* a missing scalar (the state cannot resume exactly), master, buffer */
+    const char *nadam = "nadam(lr=0.01, state=int8)";
+    refuse_without(nadam, 1, "scalar/w/mu_product", RV_ERR_FORMAT,
+                   IN_B "tensor 'w' has state but not 'scalar/w/mu_product' (nadam keeps it per tensor)");
+    refuse_without(nadam, 1, "state/w/master", RV_ERR_FORMAT,
+                   IN_B "tensor 'state/w/master' is missing while 'state/w/exp_avg' is present (a tensor's "
+                        "state is stored whole or not at all)");
+    refuse_without(nadam, 1, "state/e/exp_avg_sq", RV_ERR_FORMAT,
+                   IN_B "tensor 'state/e/exp_avg_sq' is missing while 'state/e/master' is present (a "
+                        "tensor's state is stored whole or not at all)");
+    refuse_without("sfadamw(lr=0.01)", 0, "scalar/b/lr_max", RV_ERR_FORMAT,
+                   IN_B "tensor 'b' has state but not 'scalar/b/lr_max' (sfadamw keeps it per tensor)");
 
-    /* a missing master, a missing buffer, block scales of the wrong length */
-    saved_for_edit("nadam(lr=0.01, state=int8)", 1, 0, &f);
-    ed_drop(&f, "state/w/master");
-    ed_save(&f, FILE_B);
-    refused("nadam(lr=0.01, state=int8)", 1, 0, RV_ERR_FORMAT,
-            IN_B "tensor 'state/w/master' is missing while 'state/w/exp_avg' is present (a tensor's state "
-              "is stored whole or not at all)",
-            "missing master");
-    ed_free(&f);
-    saved_for_edit("nadam(lr=0.01, state=int8)", 1, 0, &f);
-    ed_drop(&f, "state/e/exp_avg_sq");
-    ed_save(&f, FILE_B);
-    refused("nadam(lr=0.01, state=int8)", 1, 0, RV_ERR_FORMAT,
-            IN_B "tensor 'state/e/exp_avg_sq' is missing while 'state/e/master' is present (a tensor's "
-              "state is stored whole or not at all)",
-            "missing buffer");
-    ed_free(&f);
+    /* block scales of the wrong length */
     saved_for_edit("nadam(lr=0.01, state=int8)", 1, 0, &f);
     ed_entry *e = ed_find(&f, "state/e/exp_avg.absmax");
     e->shape[0] = 1;

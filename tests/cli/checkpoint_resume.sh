@@ -77,7 +77,9 @@ expect_out continue_numbering "step,p0,p1,p2
 3,-2.5,-4.5,-6.5" \
   "$RAVINE" replay --resume "$tmp/sgd.ckpt" --optim 'sgd(lr=0.5)' --grads "$tmp/one.csv"
 
-# Python reads the file with json, struct and zlib alone
+# Python reads the file with json, struct and zlib alone: every checksum, the
+# parameters by their dtype (BF16: the top half of a float32); with a second
+# argument, the layout of int8 state over bf16 parameters
 if command -v python3 >/dev/null 2>&1; then
   cat > "$tmp/read.py" <<'PY'
 import json, struct, sys, zlib
@@ -88,37 +90,24 @@ m = h.pop("__metadata__")
 for k, v in h.items():
     s, e = v["data_offsets"]
     assert "%08x" % zlib.crc32(b[8 + n + s:8 + n + e]) == m["crc32/" + k], k
-s, e = h["param/params"]["data_offsets"]
-vals = struct.unpack("<%df" % ((e - s) // 4), b[8 + n + s:8 + n + e])
+p = h["param/params"]
+s, e = p["data_offsets"]
+if p["dtype"] == "BF16":
+    bits = struct.unpack("<%dH" % ((e - s) // 2), b[8 + n + s:8 + n + e])
+    vals = [struct.unpack("<f", struct.pack("<I", x << 16))[0] for x in bits]
+else:
+    vals = struct.unpack("<%df" % ((e - s) // 4), b[8 + n + s:8 + n + e])
+if len(sys.argv) > 2:
+    assert p["dtype"] == "BF16" and p["shape"] == [2, 3], p
+    assert h["state/params/exp_avg"]["dtype"] == "U8" and h["state/params/exp_avg.absmax"]["shape"] == [1]
+    assert h["state/params/master"]["dtype"] == "F32" and m["mode"] == "train"
 print(m["step"] + "," + ",".join("%.9g" % v for v in vals))
 PY
   "$RAVINE" replay --optim 'adam(lr=0.01)' --init 0.5,-1,2 --grads "$tmp/first.csv" --save "$tmp/py.ckpt" > "$tmp/py.out"
   expect_out python_reads "$(tail -n 1 "$tmp/py.out")" python3 "$tmp/read.py" "$tmp/py.ckpt"
-fi
-
-# Python reads a bf16 / int8 file alike: every checksum, the BF16 parameters' bits
-if command -v python3 >/dev/null 2>&1; then
-  cat > "$tmp/read_bf16.py" <<'PY'
-import json, struct, sys, zlib
-b = open(sys.argv[1], "rb").read()
-n = struct.unpack("<Q", b[:8])[0]
-h = json.loads(b[8:8 + n])
-m = h.pop("__metadata__")
-for k, v in h.items():
-    s, e = v["data_offsets"]
-    assert "%08x" % zlib.crc32(b[8 + n + s:8 + n + e]) == m["crc32/" + k], k
-p = h["param/params"]
-assert p["dtype"] == "BF16" and p["shape"] == [2, 3], p
-assert h["state/params/exp_avg"]["dtype"] == "U8" and h["state/params/exp_avg.absmax"]["shape"] == [1]
-assert h["state/params/master"]["dtype"] == "F32" and m["mode"] == "train"
-s, e = p["data_offsets"]
-bits = struct.unpack("<%dH" % ((e - s) // 2), b[8 + n + s:8 + n + e])
-vals = [struct.unpack("<f", struct.pack("<I", x << 16))[0] for x in bits]
-print(m["step"] + "," + ",".join("%.9g" % v for v in vals))
-PY
   "$RAVINE" replay --optim 'adamw(lr=0.01, state=int8)' --dtype bf16 --shape 2,3 --init 0.5,-1,2,0.25,-0.75,1.5 \
     --grads "$tmp/first6.csv" --save "$tmp/py16.ckpt" > "$tmp/py16.out"
-  expect_out python_reads_bf16 "$(tail -n 1 "$tmp/py16.out")" python3 "$tmp/read_bf16.py" "$tmp/py16.ckpt"
+  expect_out python_reads_bf16 "$(tail -n 1 "$tmp/py16.out")" python3 "$tmp/read.py" "$tmp/py16.ckpt" int8
 fi
 
 # --resume with options that disagree with the file: refused, naming both
