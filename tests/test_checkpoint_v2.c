@@ -768,6 +768,19 @@ static void version_1_files(void)
     free(x.b);
     free(y.b);
     free(path);
+    /* ... and a tensor of such a group that has stepped has lost its state */
+    path = fixture("rmsprop_k0.safetensors");
+    x = slurp(path);
+    y = rewrite(&x, "maximize=false)", "maximize=false,state=int8)");
+    blob z = rewrite(&y, "\"param/w/step\":\"0\"", "\"param/w/step\":\"3\"");
+    spit(FILE_B, z.b, z.n);
+    CHECK_STATUS(rv_checkpoint_inspect(FILE_B, NULL), RV_ERR_FORMAT);
+    CHECK_STR(rv_errmsg(), IN_B "tensor 'w' has taken 3 steps but the file holds no state for it (format "
+                                "version 1 did not store state=int8), so it cannot resume exactly");
+    free(x.b);
+    free(y.b);
+    free(z.b);
+    free(path);
     /* and F64 is not a format-1 dtype */
     path = fixture("sgd_k4.safetensors");
     x = slurp(path);

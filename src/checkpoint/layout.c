@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* a file's shape is a tensor's: as many dimensions at most */
+_Static_assert(RV_CHECKPOINT_MAX_RANK == RV_MAX_DIMS, "checkpoint ranks are tensor ranks");
+
 static const char *const dtype_names[] = {"F32", "BF16", "U8", "F64"};
 static const size_t dtype_sizes[] = {4, 2, 1, 8};
 

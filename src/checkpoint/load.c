@@ -587,9 +587,9 @@ static rv_status parse_state(reader *r, param_rec *p)
                                        "version 1 held none for state=%s (param group %zu)",
                         r->name, p->key, precision_word(h->state), p->group);
         if (p->step > 0 && p->param->numel)
-            return FAIL(RV_ERR_FORMAT, "checkpoint '%s': tensor '%s' has taken %ld steps but its "
-                                       "state=%s state is not in the file (format version 1 did not "
-                                       "store it), so it cannot resume exactly",
+            return FAIL(RV_ERR_FORMAT, "checkpoint '%s': tensor '%s' has taken %ld steps but the file "
+                                       "holds no state for it (format version 1 did not store "
+                                       "state=%s), so it cannot resume exactly",
                         r->name, p->key, p->step, precision_word(h->state));
     }
     if (present) {
