@@ -348,6 +348,22 @@ static void layout_on_disk(void)
     rig_free(r);
 }
 
+/* The strict header parser takes format 2's dtypes and 0-d shapes as they are. */
+static void header_of_format_2(void)
+{
+    const char *text = "{\"s\":{\"dtype\":\"F64\",\"shape\":[],\"data_offsets\":[0,8]},"
+                       "\"c\":{\"dtype\":\"U8\",\"shape\":[3],\"data_offsets\":[8,11]},"
+                       "\"p\":{\"dtype\":\"BF16\",\"shape\":[2,1,3],\"data_offsets\":[11,23]},"
+                       "\"__metadata__\":{}}";
+    rv_checkpoint_header h;
+    CHECK_STATUS(rv_checkpoint_parse_header(text, strlen(text), "h", &h), RV_OK);
+    CHECK(h.n_tensors == 3);
+    CHECK(!strcmp(h.tensors[0].dtype, "F64") && h.tensors[0].rank == 0 && h.tensors[0].end == 8);
+    CHECK(!strcmp(h.tensors[1].dtype, "U8") && h.tensors[1].rank == 1 && h.tensors[1].shape[0] == 3);
+    CHECK(!strcmp(h.tensors[2].dtype, "BF16") && h.tensors[2].rank == 3 && h.tensors[2].shape[2] == 3);
+    rv_checkpoint_header_free(&h);
+}
+
 /* ---- a file editor: change entries, rebuild checksums -------------------- */
 
 enum { ED_MAX = 96 };
@@ -805,6 +821,7 @@ int main(void)
     every_optimizer_resumes();
     load_into_trained();
     layout_on_disk();
+    header_of_format_2();
     inconsistent_files();
     version_1_files();
     remove(FILE_A);
