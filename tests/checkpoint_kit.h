@@ -67,32 +67,75 @@ static inline void run_steps(model *m, const rv_schedule *sched, long from, long
     }
 }
 
-/* every bit of params, state and counters */
-static inline int same_bits(const model *a, const model *b)
+/* Bytes of a held state buffer's values, and of its int8 block scales. */
+static inline size_t held_bytes_of(const rv_param_view *v, size_t k, size_t *scales)
 {
-    if (rv_optim_step_count(a->opt) != rv_optim_step_count(b->opt))
+    size_t len = v->state_len[k];
+    rv_precision prec = v->state_precision[k];
+    *scales = prec == RV_INT8 ? 4 * ((len + RV_QUANT_BLOCK - 1) / RV_QUANT_BLOCK) : 0;
+    return len * (prec == RV_BF16 ? 2 : prec == RV_INT8 ? 1 : 4);
+}
+
+/* Every bit tensor i holds in a and in b: parameter (of its dtype), bf16
+   master, state buffers as held (bf16 values, int8 codes and scales),
+   scalars (of a tensor with state) and step count. */
+static inline int same_tensor_bits(const rv_optim *a, const rv_optim *b, size_t i)
+{
+    rv_param_view va, vb;
+    if (rv_optim_param_view(a, i, &va) || rv_optim_param_view(b, i, &vb))
         return 0;
-    for (size_t t = 0; t < N_T; t++) {
-        rv_param_view va, vb;
-        rv_optim_param_view(a->opt, t, &va);
-        rv_optim_param_view(b->opt, t, &vb);
-        if (memcmp(va.param, vb.param, va.n * 4) || va.step != vb.step || va.n_state != vb.n_state)
+    if (va.dtype != vb.dtype || va.n != vb.n || va.step != vb.step || va.n_state != vb.n_state)
+        return 0;
+    if (va.n && memcmp(va.param_data, vb.param_data, va.n * (va.dtype == RV_BF16 ? 2 : 4)))
+        return 0;
+    if (!va.master != !vb.master || (va.master && memcmp(va.master, vb.master, va.n * 4)))
+        return 0;
+    for (size_t k = 0; k < va.n_state; k++) {
+        size_t scales;
+        if (!va.state_data[k] != !vb.state_data[k] || va.state_precision[k] != vb.state_precision[k] ||
+            va.state_len[k] != vb.state_len[k])
             return 0;
-        for (size_t k = 0; k < va.n_state; k++)
-            if (!va.state[k] != !vb.state[k] || (va.state[k] && memcmp(va.state[k], vb.state[k], va.n * 4)))
-                return 0;
+        if (!va.state_data[k])
+            continue;
+        size_t bytes = held_bytes_of(&va, k, &scales);
+        if (memcmp(va.state_data[k], vb.state_data[k], bytes) ||
+            (scales && memcmp(va.state_absmax[k], vb.state_absmax[k], scales)))
+            return 0;
     }
-    for (size_t g = 0; g < rv_optim_group_count(a->opt); g++) {
+    /* scalars mean something once state exists (they start with it) */
+    int held = va.n && (va.master || (va.n_state && va.state_data[0]));
+    return va.n_scalars == vb.n_scalars && (!held || !memcmp(va.scalar, vb.scalar, sizeof va.scalar));
+}
+
+/* Every bit of two optimizers: tensors, counters, mode, groups. */
+static inline int same_optimizer_bits(const rv_optim *a, const rv_optim *b)
+{
+    if (rv_optim_step_count(a) != rv_optim_step_count(b) ||
+        rv_optim_skipped_count(a) != rv_optim_skipped_count(b) ||
+        rv_optim_is_training(a) != rv_optim_is_training(b) ||
+        rv_optim_param_count(a) != rv_optim_param_count(b) ||
+        rv_optim_group_count(a) != rv_optim_group_count(b))
+        return 0;
+    for (size_t t = 0; t < rv_optim_param_count(a); t++)
+        if (!same_tensor_bits(a, b, t))
+            return 0;
+    for (size_t g = 0; g < rv_optim_group_count(a); g++) {
         rv_hparams ha, hb;
-        rv_optim_group_hparams(a->opt, g, &ha);
-        rv_optim_group_hparams(b->opt, g, &hb);
+        rv_optim_group_hparams(a, g, &ha);
+        rv_optim_group_hparams(b, g, &hb);
         char sa[512], sb[512];
-        rv_hparams_format(rv_optim_get_type(a->opt), &ha, sa, sizeof sa);
-        rv_hparams_format(rv_optim_get_type(b->opt), &hb, sb, sizeof sb);
+        rv_hparams_format(rv_optim_get_type(a), &ha, sa, sizeof sa);
+        rv_hparams_format(rv_optim_get_type(b), &hb, sb, sizeof sb);
         if (strcmp(sa, sb) || memcmp(&ha.lr, &hb.lr, sizeof ha.lr))
             return 0;
     }
     return 1;
+}
+
+/* every bit of params, state and counters */
+static inline int same_bits(const model *a, const model *b)
+{
+    return same_optimizer_bits(a->opt, b->opt);
 }
 
 /* ---- file helpers ---------------------------------------------------- */

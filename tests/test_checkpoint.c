@@ -106,7 +106,8 @@ static void independent_reader(void)
     }
     char v[256];
     CHECK(meta_value(h, "format", v, sizeof v) && !strcmp(v, "ravine.checkpoint"));
-    CHECK(meta_value(h, "format_version", v, sizeof v) && !strcmp(v, "1"));
+    CHECK(meta_value(h, "format_version", v, sizeof v) && !strcmp(v, "2"));
+    CHECK(meta_value(h, "mode", v, sizeof v) && !strcmp(v, "train"));
     CHECK(meta_value(h, "optimizer", v, sizeof v) && !strcmp(v, "adam"));
     CHECK(meta_value(h, "group/0/spec", v, sizeof v));
     CHECK_STR(v, "adam(lr=0.01,betas=(0.9,0.999),eps=1e-08,weight_decay=0,amsgrad=false,maximize=false)");
@@ -126,7 +127,7 @@ static void independent_reader(void)
 
     rv_checkpoint_info info;
     CHECK_STATUS(rv_checkpoint_inspect(FILE_A, &info), RV_OK);
-    CHECK(info.version == 1 && info.n_groups == 2 && info.n_params == 3 && info.numel == 12);
+    CHECK(info.version == 2 && info.n_groups == 2 && info.n_params == 3 && info.numel == 12);
     CHECK(info.step == 3 && info.skipped == 0 && info.schedule_step == 3);
     CHECK_STR(info.optimizer, "adam(lr=0.01,betas=(0.9,0.999),eps=1e-08,weight_decay=0,amsgrad=false,maximize=false)");
     rv_checkpoint_info_free(&info);
@@ -296,13 +297,14 @@ static void hostile_headers(void)
                 "\"shape\":[4294967296,4294967296,4294967296],\"data_offsets\":[0,20]");
     refuse(z.b, z.n, RV_ERR_FORMAT, NULL, "shape product overflow");
     free(z.b);
-    z = rewrite(&x, "\"F32\",\"shape\":[5]", "\"F64\",\"shape\":[5]");
+    z = rewrite(&x, "\"F32\",\"shape\":[5]", "\"I32\",\"shape\":[5]");
     refuse(z.b, z.n, RV_ERR_FORMAT,
-           "checkpoint '" FILE_B "': tensor 'param/w' has dtype F64; only F32 is supported", "dtype");
+           "checkpoint '" FILE_B "': tensor 'param/w' has dtype I32; ravine reads F32, BF16, U8 and F64",
+           "dtype");
     free(z.b);
-    z = rewrite(&x, "\"format_version\":\"1\"", "\"format_version\":\"2\"");
+    z = rewrite(&x, "\"format_version\":\"2\"", "\"format_version\":\"3\"");
     refuse(z.b, z.n, RV_ERR_VERSION,
-           "checkpoint '" FILE_B "': format version 2 is newer than this ravine reads (1)", "future version");
+           "checkpoint '" FILE_B "': format version 3 is newer than this ravine reads (2)", "future version");
     free(z.b);
     z = rewrite(&x, "\"format\":\"ravine.checkpoint\",", "");
     refuse(z.b, z.n, RV_ERR_FORMAT, "checkpoint '" FILE_B "': metadata 'format' is missing", "no format");
@@ -430,8 +432,8 @@ static void mismatches(void)
     rv_optim_free(keep.opt);
     model_init(&keep, "adam(lr=0.5, amsgrad=true)");
     CHECK_STATUS(rv_checkpoint_load(keep.opt, FILE_A, &keep_opts, NULL), RV_ERR_MISMATCH);
-    CHECK_STR(rv_errmsg(), "checkpoint '" FILE_A "': tensor 'w' has 2 state buffers; this optimizer's "
-                           "hyperparameters use exp_avg, exp_avg_sq, max_exp_avg_sq");
+    CHECK_STR(rv_errmsg(), "checkpoint '" FILE_A "': tensor 'w' has state buffers exp_avg, exp_avg_sq; "
+                           "this optimizer's hyperparameters use exp_avg, exp_avg_sq, max_exp_avg_sq");
     rv_optim_free(keep.opt);
 }
 

@@ -35,7 +35,6 @@ static int run(int argc, char **argv)
         cli_die("replay", "--init P0,P1,... is required");
     if (dtype && strcmp(dtype, "fp32") && strcmp(dtype, "bf16"))
         cli_die("--dtype", "'%s': expected fp32 or bf16", dtype);
-    int bf16 = dtype && !strcmp(dtype, "bf16");
     if (shard)
         return replay_shard(&(replay_args){.optim = optim, .init = init, .grads = grads,
                                            .schedule = schedule, .save = save, .resume = resume,
@@ -64,6 +63,9 @@ static int run(int argc, char **argv)
         cli_die("--resume", "checkpoint '%s' holds %zu tensors of %zu values; replay uses one tensor of "
                             "at most %d",
                 resume, info.n_params, n, MAX_PARAMS);
+    /* a checkpoint also knows the tensor's dtype and shape; options that
+       say otherwise are refused by the load, naming both */
+    int bf16 = dtype ? !strcmp(dtype, "bf16") : resume && info.tensors[0].dtype == RV_BF16;
     float *p = malloc(n ? n * sizeof *p : 1), *g = malloc(n ? n * sizeof *g : 1);
     /* --dtype bf16: the parameters and gradients a bf16 model holds, over a float32 master */
     uint16_t *p16 = malloc(n ? n * sizeof *p16 : 1), *g16 = malloc(n ? n * sizeof *g16 : 1);
@@ -73,9 +75,12 @@ static int run(int argc, char **argv)
         p[i] = cli_to_float("--init", start[i]);
         p16[i] = rv_f32_to_bf16(p[i]);
     }
-    /* the parameters are one tensor: a vector, or the shape --shape gives */
+    /* the parameters are one tensor: a vector, the shape --shape gives, or the checkpoint's */
     size_t dims[RV_MAX_DIMS] = {n}, ndim = 1;
-    if (shape_text) {
+    if (resume && !shape_text) {
+        ndim = info.tensors[0].ndim;
+        memcpy(dims, info.tensors[0].shape, sizeof dims);
+    } else if (shape_text) {
         double d[RV_MAX_DIMS];
         ndim = cli_parse_numbers("--shape", shape_text, d, RV_MAX_DIMS);
         size_t total = 1;
@@ -145,7 +150,8 @@ const cli_command cmd_replay = {
     "replay", "apply an optimizer to recorded gradients (CSV) and print every update",
     "ravine replay --optim SPEC --init P0,P1,... --grads FILE [--schedule SPEC] [--shape R,C]\n"
     "              [--dtype fp32|bf16] [--save CKPT]\n"
-    "       ravine replay --resume CKPT --grads FILE [--optim SPEC] [--schedule SPEC] [--save CKPT]\n"
+    "       ravine replay --resume CKPT --grads FILE [--optim SPEC] [--schedule SPEC] [--shape R,C]\n"
+    "              [--dtype fp32|bf16] [--save CKPT]\n"
     "  FILE: CSV, one line per update with one gradient value per parameter (read\n"
     "  as it goes: any length; a line may hold at most 1 MiB).\n"
     "  Prints step,p0,...,p{n-1} and the parameters after each update k = 1..K;\n"
@@ -160,6 +166,9 @@ const cli_command cmd_replay = {
     "  the parameters a model holds while training (y).\n"
     "  --dtype bf16 rounds the initial parameters and every gradient to bfloat16\n"
     "  (nearest even), steps a float32 master copy and prints the bf16 parameters.\n"
+    "  With --resume the shape and dtype are the checkpoint's unless given (and\n"
+    "  then they must be the checkpoint's); an --optim spec keeps its own\n"
+    "  hyperparameters, so its state= must be the checkpoint's too.\n"
     "  --shard: under mpirun, each rank keeps the optimizer state of 1/P of the\n"
     "  parameters (ZeRO-1); FILE holds the already reduced gradients; rank 0 prints\n"
     "  the same rows, and checkpoints are the same files, for any number of ranks.",

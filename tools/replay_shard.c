@@ -128,13 +128,17 @@ int replay_shard(const replay_args *a)
         p[i] = cli_to_float("--init", start[i]);
     free(start);
     size_t dims[RV_MAX_DIMS], ndim = parse_shape(a->shape, n, dims);
+    if (a->resume && !a->shape) {   /* the checkpoint's shape */
+        ndim = info.tensors[0].ndim;
+        memcpy(dims, info.tensors[0].shape, sizeof dims);
+    }
     grad_rows t;
     read_grads(a->grads, n, &t);
     shard_local_end("replay");
 
     rv_dist *d;
     shard_check("--optim", rv_dist_create_spec(&d, MPI_COMM_WORLD, a->optim ? a->optim : info.optimizer));
-    if (!a->shape && rv_optim_type_shape_need(rv_dist_get_type(d)) == RV_SHAPE_MATRIX)
+    if (!a->shape && !a->resume && rv_optim_type_shape_need(rv_dist_get_type(d)) == RV_SHAPE_MATRIX)
         shard_check("--shape", needs_shape(rv_dist_get_type(d)));
     shard_check("replay", rv_dist_add_param_shaped(d, 0, "params", p, g, ndim, dims, NULL));
     shard_check("replay", rv_dist_set_grads(d, RV_DIST_GRADS_REDUCED));

@@ -20,20 +20,28 @@
        rv_checkpoint_info_free(&info);
 
    A resumed run is bit-identical to an uninterrupted one: parameters and
-   state are stored as raw float32, per-tensor step counts are restored, and
-   every group's learning rate is stored exactly (the other hyperparameters
-   as the group's canonical spec, exact for values written with at most 9
-   significant digits).
+   state are stored as the optimizer holds them (float32, bfloat16
+   parameters with their float32 masters, bf16 or int8 state with its block
+   scales, each buffer at its own length), with every tensor's shape, step
+   count and per-tensor scalars (nadam's mu_product, schedule-free's lr_max
+   and weight_sum), schedule-free's train/eval mode, and every group's
+   learning rate exactly (the other hyperparameters as the group's
+   canonical spec, exact for values written with at most 9 significant
+   digits).
 
-   File layout (safetensors): 8-byte little-endian header length N, N bytes
-   of JSON, then raw little-endian float32 data. Tensors: "param/<key>" and
-   "state/<key>/<buffer>" (torch's buffer names: exp_avg, exp_avg_sq,
-   momentum_buffer, ...), where <key> is the tensor's name, or "tensor<i>"
-   for an unnamed tensor. Metadata (all strings) records the format and its
-   version, the optimizer, each group's spec and lr, each tensor's group and
-   step, the global and skipped step counts, the schedule and its position,
+   File layout (safetensors, format version 2): 8-byte little-endian header
+   length N, N bytes of JSON, then raw little-endian data. Tensors:
+   "param/<key>" (F32 or BF16, with the tensor's shape), "state/<key>/<buffer>"
+   (torch's buffer names: exp_avg, exp_avg_sq, momentum_buffer, ...; F32,
+   BF16, or U8 codes with "state/<key>/<buffer>.absmax" block scales),
+   "state/<key>/master" for a bf16 tensor, and "scalar/<key>/<name>" (F64),
+   where <key> is the tensor's name, or "tensor<i>" for an unnamed tensor.
+   Metadata (all strings) records the format and its version, the
+   optimizer, each group's spec and lr, each tensor's group and step, the
+   global and skipped step counts, the schedule and its position, the mode,
    a CRC-32 (zlib.crc32) of each tensor's bytes and one of the header itself.
-   docs/safety.md describes every field.
+   docs/safety.md describes every field; files of format version 1 load as
+   they always did.
 
    Loading validates the whole file into temporary buffers before touching
    the optimizer: a truncated, damaged, oversized, inconsistent or foreign
@@ -68,6 +76,19 @@ typedef struct rv_checkpoint_extra {
     const char *value;
 } rv_checkpoint_extra;
 
+/* One tensor of a checkpoint, as it was saved: what a program needs to
+   register it again before loading (e.g. `ravine replay --resume`). */
+typedef struct rv_checkpoint_tensor_info {
+    char *key;                    /* its name, or "tensor<i>" for an unnamed tensor i */
+    size_t group;
+    size_t n;                     /* elements */
+    size_t ndim;                  /* its shape: 1 and {n} for a tensor added without one */
+    size_t shape[RV_MAX_DIMS];
+    rv_precision dtype;           /* RV_FP32, or RV_BF16 (a bf16 tensor over a float32 master) */
+    long step;
+    int has_state;                /* 0: saved before its first step */
+} rv_checkpoint_tensor_info;
+
 /* What a checkpoint holds, apart from the numbers. The texts have no
    length limit: they are allocated, and rv_checkpoint_info_free releases
    them (a failed call fills nothing and allocates nothing). */
@@ -83,6 +104,8 @@ typedef struct rv_checkpoint_info {
     long schedule_step;           /* the t of the next update's schedule(t) */
     rv_checkpoint_extra *extra;   /* the caller's entries, by key */
     size_t n_extra;
+    int eval_mode;                /* saved in eval mode (schedule-free: the parameters hold x) */
+    rv_checkpoint_tensor_info *tensors;   /* n_params of them, in the optimizer's order */
 } rv_checkpoint_info;
 
 /* The value of the caller's entry key, or NULL if the file has none. */

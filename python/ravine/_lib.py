@@ -114,7 +114,8 @@ class CheckpointInfo(ctypes.Structure):
     _fields_ = [("version", c_int), ("optimizer", c_char_p),
                 ("n_groups", c_size_t), ("n_params", c_size_t), ("numel", c_size_t),
                 ("step", c_long), ("skipped", c_long), ("schedule", c_char_p),
-                ("schedule_step", c_long), ("extra", c_void_p), ("n_extra", c_size_t)]
+                ("schedule_step", c_long), ("extra", c_void_p), ("n_extra", c_size_t),
+                ("eval_mode", c_int), ("tensors", c_void_p)]
 
 
 class CheckpointOptions(ctypes.Structure):

@@ -6,6 +6,7 @@
    in the file: lookups go through sorted indexes. */
 #include "checkpoint/internal.h"
 #include "core/error.h"
+#include "optim/precision.h"
 #include "ravine/schedule.h"
 
 #include <errno.h>
@@ -33,10 +34,10 @@ typedef struct param_rec {
     size_t group;
     long step;
     tensor *param;
-    tensor **state;        /* n_want slots; NULL where the file has none */
-    size_t n_want;         /* buffers the group's hyperparameters use */
-    size_t n_state;        /* 0: saved before its state existed */
-    float **values;        /* read data: [0] the parameter, then each state buffer */
+    rv_precision dtype;    /* of the parameter: RV_FP32 or RV_BF16 */
+    size_t n_slots;        /* entries of its state (layout.c) when it has state, else 0 */
+    tensor **slots;        /* those entries */
+    void **values;         /* read data: [0] the parameter, then each slot */
     size_t opt_index;      /* matching optimizer tensor */
     int matched;
 } param_rec;
@@ -48,8 +49,10 @@ typedef struct reader {
     char *header;          /* the raw header text (checksummed as is) */
     rv_checkpoint_header hdr;
     const rv_optim_type *type;
-    rv_hparams *groups;
+    rv_hparams *groups;    /* the file's */
+    rv_hparams *final;     /* what the optimizer's groups end with (keep_hparams: their own) */
     size_t n_groups;
+    int eval;              /* saved in eval mode (schedule-free's x) */
     param_rec *params;
     size_t n_params;
     param_rec **by_key;    /* params sorted by key, for matching */
@@ -63,14 +66,15 @@ static void reader_free(reader *r)
 {
     for (size_t i = 0; r->params && i < r->n_params; i++) {
         param_rec *p = &r->params[i];
-        for (size_t k = 0; p->values && k <= p->n_want; k++)
+        for (size_t k = 0; p->values && k <= p->n_slots; k++)
             free(p->values[k]);
         free(p->values);
-        free(p->state);
+        free(p->slots);
     }
     free(r->params);
     free(r->by_key);
     free(r->groups);
+    free(r->final);
     rv_checkpoint_header_free(&r->hdr);
     free(r->header);
 }
@@ -285,8 +289,12 @@ static int by_begin(const void *a, const void *b)
     return x->end < y->end ? -1 : x->end > y->end;
 }
 
-/* Bytes per element of a dtype this version reads (F32 only). */
-static uint64_t dtype_size(const char *dtype) { return strcmp(dtype, "F32") ? 0 : 4; }
+/* Bytes per element of a dtype a file of this version may hold (0: none). */
+static uint64_t dtype_size(const reader *r, const char *dtype)
+{
+    rv_checkpoint_dtype d = rv_checkpoint_dtype_of(dtype);
+    return r->info.version >= 2 || d == RV_DT_F32 ? rv_checkpoint_dtype_size(d) : 0;
+}
 
 static rv_status check_tensors(reader *r)
 {
@@ -297,10 +305,15 @@ static rv_status check_tensors(reader *r)
     rv_status s = RV_OK;
     for (size_t i = 0; i < n && !s; i++) {
         tensor *t = &r->hdr.tensors[i];
-        uint64_t size = dtype_size(t->dtype);
+        uint64_t size = dtype_size(r, t->dtype);
         if (!size) {
-            s = FAIL(RV_ERR_FORMAT, "checkpoint '%s': tensor '%s' has dtype %s; only F32 is supported",
-                     r->name, t->name, t->dtype);
+            s = r->info.version >= 2
+                    ? FAIL(RV_ERR_FORMAT, "checkpoint '%s': tensor '%s' has dtype %s; ravine reads F32, "
+                                          "BF16, U8 and F64",
+                           r->name, t->name, t->dtype)
+                    : FAIL(RV_ERR_FORMAT, "checkpoint '%s': tensor '%s' has dtype %s; format version 1 "
+                                          "holds F32 only",
+                           r->name, t->name, t->dtype);
             break;
         }
         /* bounded by the file: anything larger cannot be in it */
@@ -391,13 +404,6 @@ static rv_status claim(reader *r, const char *name, tensor **out)
     return s;
 }
 
-/* The elements a state buffer holds: as many as its parameter. */
-static uint64_t state_numel(const param_rec *p, size_t k)
-{
-    (void)k;
-    return p->param->numel;
-}
-
 /* A library message wrapped in the file's: "checkpoint 'x': metadata 'k': why". */
 static rv_status nested(const reader *r, const char *key, rv_status code)
 {
@@ -456,7 +462,146 @@ static rv_status parse_groups(reader *r)
     return RV_OK;
 }
 
-/* Tensor i's group, step, parameter and state buffers. */
+/* The shape the file gives a tensor, as the algorithms see it (format 1
+   had none: a vector). */
+static void rec_shape(const reader *r, const param_rec *p, rv_shape *out)
+{
+    memset(out, 0, sizeof *out);
+    out->n = (size_t)p->param->numel;
+    if (r->info.version < 2)
+        return;
+    out->ndim = p->param->rank;
+    out->has_shape = 1;
+    for (size_t d = 0; d < p->param->rank && d < RV_MAX_DIMS; d++)
+        out->dims[d] = (size_t)p->param->shape[d];
+}
+
+/* The entries of a tensor's state in this file (layout.c). */
+static size_t rec_slots(const reader *r, const param_rec *p, rv_checkpoint_slot *out)
+{
+    rv_shape shape;
+    rec_shape(r, p, &shape);
+    return rv_checkpoint_slots(r->type, &r->groups[p->group], &shape, p->dtype, r->info.version, out);
+}
+
+static const char *precision_word(rv_precision p)
+{
+    return p == RV_BF16 ? "bf16" : p == RV_INT8 ? "int8" : "fp32";
+}
+
+/* Why a slot has the dtype and shape it has, for messages. */
+static void slot_reason(const rv_checkpoint_slot *s, size_t group, char *buf, size_t size)
+{
+    switch (s->kind) {
+    case RV_SLOT_MASTER:
+        snprintf(buf, size, "a bfloat16 parameter's float32 master");
+        break;
+    case RV_SLOT_ABSMAX:
+        snprintf(buf, size, "int8 state's block scales, one per %d values", RV_QUANT_BLOCK);
+        break;
+    case RV_SLOT_SCALAR:
+        snprintf(buf, size, "a per-tensor scalar");
+        break;
+    default:
+        snprintf(buf, size, "param group %zu keeps state=%s%s", group, precision_word(s->prec),
+                 s->prec == RV_INT8 ? ", stored as U8 codes" : "");
+    }
+}
+
+/* A present state entry: the dtype and shape its slot says. */
+static rv_status check_slot(const reader *r, const param_rec *p, const rv_checkpoint_slot *sl,
+                            const tensor *t)
+{
+    char why[96];
+    slot_reason(sl, p->group, why, sizeof why);
+    if (rv_checkpoint_dtype_of(t->dtype) != sl->dtype)
+        return FAIL(RV_ERR_FORMAT, "checkpoint '%s': tensor '%s' has dtype %s, expected %s (%s)",
+                    r->name, t->name, t->dtype, rv_checkpoint_dtype_name(sl->dtype), why);
+    int scalar = sl->kind == RV_SLOT_SCALAR;
+    if (scalar ? t->rank != 0 : (t->rank != 1 || t->shape[0] != sl->len)) {
+        char got[64], want[64];
+        size_t dims[RV_MAX_DIMS];
+        for (size_t d = 0; d < t->rank && d < RV_MAX_DIMS; d++)
+            dims[d] = (size_t)t->shape[d];
+        rv_checkpoint_format_shape(dims, t->rank, got, sizeof got);
+        rv_checkpoint_format_shape(&sl->len, scalar ? 0 : 1, want, sizeof want);
+        return FAIL(RV_ERR_FORMAT, "checkpoint '%s': tensor '%s' has shape %s, expected %s (%s)",
+                    r->name, t->name, got, want, why);
+    }
+    return RV_OK;
+}
+
+/* A tensor's state entries: every slot or none ("saved before its first
+   step"), each of its slot's dtype and shape. */
+static rv_status parse_state(reader *r, param_rec *p)
+{
+    const rv_hparams *h = &r->groups[p->group];
+    rv_checkpoint_slot sl[RV_CHECKPOINT_MAX_SLOTS];
+    tensor *found[RV_CHECKPOINT_MAX_SLOTS];
+    size_t n = rec_slots(r, p, sl), present = 0, missing = n, buffers = 0;
+    rv_status s = RV_OK;
+    for (size_t k = 0; k < n && !s; k++) {
+        char *name = rv_checkpoint_slot_key(p->key, &sl[k]);
+        if (!name)
+            return FAIL(RV_ERR_NOMEM, "checkpoint '%s': out of memory", r->name);
+        s = claim(r, name, &found[k]);
+        if (!s && found[k])
+            s = check_slot(r, p, &sl[k], found[k]);
+        free(name);
+        present += found[k] != NULL;
+        buffers += sl[k].kind == RV_SLOT_BUFFER;
+        if (!found[k] && missing == n)
+            missing = k;
+    }
+    if (s)
+        return s;
+    if (present && missing < n) {
+        size_t have = 0;
+        while (!found[have])
+            have++;
+        char *gone = rv_checkpoint_slot_key(p->key, &sl[missing]);
+        if (!gone)
+            return FAIL(RV_ERR_NOMEM, "checkpoint '%s': out of memory", r->name);
+        if (sl[missing].kind == RV_SLOT_SCALAR)
+            s = FAIL(RV_ERR_FORMAT, "checkpoint '%s': tensor '%s' has state but not '%s' (%s keeps it "
+                                    "per tensor%s)",
+                     r->name, p->key, gone, rv_optim_type_name(r->type),
+                     r->info.version < 2 ? "; format version 1 did not store it, so this state cannot "
+                                           "resume exactly"
+                                         : "");
+        else
+            s = FAIL(RV_ERR_FORMAT, "checkpoint '%s': tensor '%s' is missing while '%s' is present (a "
+                                    "tensor's state is stored whole or not at all)",
+                     r->name, gone, found[have]->name);
+        free(gone);
+        return s;
+    }
+    if (present && !p->param->numel)
+        return FAIL(RV_ERR_FORMAT, "checkpoint '%s': tensor '%s' has state entries ('%s') but no "
+                                   "elements",
+                    r->name, p->key, found[0]->name);
+    if (r->info.version < 2 && h->state != RV_FP32 && buffers) {
+        /* the format-1 writer stored no state below float32 */
+        if (present)
+            return FAIL(RV_ERR_FORMAT, "checkpoint '%s': tensor '%s' has float32 state, but format "
+                                       "version 1 held none for state=%s (param group %zu)",
+                        r->name, p->key, precision_word(h->state), p->group);
+        if (p->step > 0 && p->param->numel)
+            return FAIL(RV_ERR_FORMAT, "checkpoint '%s': tensor '%s' has taken %ld steps but the file "
+                                       "holds no state for it (format version 1 did not store "
+                                       "state=%s), so it cannot resume exactly",
+                        r->name, p->key, p->step, precision_word(h->state));
+    }
+    if (present) {
+        if (!(p->slots = malloc(n * sizeof *p->slots)))
+            return FAIL(RV_ERR_NOMEM, "checkpoint '%s': out of memory", r->name);
+        memcpy(p->slots, found, n * sizeof *p->slots);
+        p->n_slots = n;
+    }
+    return RV_OK;
+}
+
+/* Tensor i's group, step, parameter and state. */
 static rv_status parse_param(reader *r, size_t i)
 {
     param_rec *p = &r->params[i];
@@ -484,36 +629,16 @@ static rv_status parse_param(reader *r, size_t i)
         return s;
     p->group = (size_t)group;
     p->step = step;
-    /* state: every buffer the group's hyperparameters use, or none */
-    const rv_hparams *h = &r->groups[p->group];
-    p->n_want = rv_state_count(r->type, h);
-    p->state = calloc(p->n_want ? p->n_want : 1, sizeof *p->state);
-    p->values = calloc(p->n_want + 1, sizeof *p->values);
-    if (!p->state || !p->values)
+    rv_checkpoint_dtype dt = rv_checkpoint_dtype_of(p->param->dtype);
+    if (dt != RV_DT_F32 && dt != RV_DT_BF16)
+        return FAIL(RV_ERR_FORMAT, "checkpoint '%s': tensor '%s' has dtype %s; a parameter is F32 or "
+                                   "BF16",
+                    r->name, p->param->name, p->param->dtype);
+    p->dtype = dt == RV_DT_BF16 ? RV_BF16 : RV_FP32;
+    if ((s = parse_state(r, p)))
+        return s;
+    if (!(p->values = calloc(1 + p->n_slots, sizeof *p->values)))
         return FAIL(RV_ERR_NOMEM, "checkpoint '%s': out of memory", r->name);
-    size_t found = 0;
-    for (size_t k = 0; k < p->n_want; k++) {
-        char *full = join3("state/", p->key, "/");
-        char *name = full ? join3(full, rv_state_name(r->type, h, k), "") : NULL;
-        free(full);
-        if (!name)
-            return FAIL(RV_ERR_NOMEM, "checkpoint '%s': out of memory", r->name);
-        s = claim(r, name, &p->state[k]);
-        if (!s && p->state[k] && p->state[k]->numel != state_numel(p, k))
-            s = FAIL(RV_ERR_FORMAT, "checkpoint '%s': tensor '%s' has %llu elements, its parameter %llu",
-                     r->name, name, (unsigned long long)p->state[k]->numel,
-                     (unsigned long long)p->param->numel);
-        if (!s && !p->state[k] && found)
-            s = FAIL(RV_ERR_FORMAT, "checkpoint '%s': tensor '%s' is missing", r->name, name);
-        if (!s && p->state[k] && k && !found)
-            s = FAIL(RV_ERR_FORMAT, "checkpoint '%s': tensor '%s' is present but '%s' state before it is not",
-                     r->name, name, rv_state_name(r->type, h, 0));
-        free(name);
-        if (s)
-            return s;
-        found += p->state[k] != NULL;
-    }
-    p->n_state = found;
     return RV_OK;
 }
 
@@ -554,6 +679,17 @@ static rv_status parse_meta(reader *r)
     if ((s = need_count(r, "schedule_step", RV_CHECKPOINT_MAX_WHOLE, &v)))
         return s;
     r->info.schedule_step = v;
+    if (r->info.version >= 2) {   /* format 1 kept no mode: its parameters are training's */
+        const char *mode;
+        if ((s = need_str(r, "mode", &mode)))
+            return s;
+        if (strcmp(mode, "train") && strcmp(mode, "eval"))
+            return FAIL(RV_ERR_FORMAT, "checkpoint '%s': metadata 'mode' = '%s' is neither 'train' nor "
+                                       "'eval'",
+                        r->name, mode);
+        r->eval = !strcmp(mode, "eval");
+    }
+    r->info.eval_mode = r->eval;
     r->info.n_groups = r->n_groups;
     r->info.n_params = r->n_params;
     for (size_t i = 0; i < r->n_params; i++)
@@ -575,22 +711,116 @@ static param_rec *find_rec(const reader *r, const char *key)
     return hit ? *hit : NULL;
 }
 
-/* "exp_avg, exp_avg_sq" or "none", malloc'd */
-static char *state_list(const rv_optim_type *type, const rv_hparams *h)
+/* The buffers among n slots, "exp_avg, exp_avg_sq" or "none", malloc'd */
+static char *buffer_list(const rv_checkpoint_slot *sl, size_t n)
 {
-    size_t k = rv_state_count(type, h), len = 5;
-    for (size_t i = 0; i < k; i++)
-        len += strlen(rv_state_name(type, h, i)) + 2;
+    size_t len = 5;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(sl[i].name) + 2;
     char *buf = malloc(len);
     if (!buf)
         return NULL;
-    strcpy(buf, k ? "" : "none");
-    for (size_t i = 0; i < k; i++) {
-        if (i)
-            strcat(buf, ", ");
-        strcat(buf, rv_state_name(type, h, i));
-    }
+    buf[0] = '\0';
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (sl[i].kind == RV_SLOT_BUFFER) {
+            if (k++)
+                strcat(buf, ", ");
+            strcat(buf, sl[i].name);
+        }
+    if (!k)
+        strcpy(buf, "none");
     return buf;
+}
+
+static const char *dtype_words(rv_precision p)
+{
+    return p == RV_BF16 ? "bfloat16 (BF16)" : "float32 (F32)";
+}
+
+/* A file's shape with several dimensions must be the tensor's; a vector
+   (or a 0-d tensor) matches any tensor of its size that has at most one
+   dimension, or none given. Format 1 stored no shapes. */
+static rv_status match_shape(const reader *r, const param_rec *p, const rv_param_view *v)
+{
+    size_t rank = p->param->rank;
+    if (r->info.version < 2 || (rank < 2 && !(v->has_shape && v->ndim >= 2)))
+        return RV_OK;
+    int same = v->has_shape && v->ndim == rank;
+    for (size_t d = 0; same && d < rank; d++)
+        same = v->shape[d] == p->param->shape[d];
+    if (same)
+        return RV_OK;
+    size_t dims[RV_MAX_DIMS];
+    for (size_t d = 0; d < rank && d < RV_MAX_DIMS; d++)
+        dims[d] = (size_t)p->param->shape[d];
+    char got[192], want[192];
+    rv_checkpoint_format_shape(dims, rank, got, sizeof got);
+    rv_checkpoint_format_shape(v->has_shape ? v->shape : &v->n, v->has_shape ? v->ndim : 1, want,
+                               sizeof want);
+    return FAIL(RV_ERR_MISMATCH, "checkpoint '%s': tensor '%s' has shape %s, the optimizer's has %s%s",
+                r->name, p->key, got, want, v->has_shape ? "" : " (added without a shape)");
+}
+
+/* The file's state must be what the optimizer will hold: the same
+   buffers, of the same lengths and precisions (with keep_hparams the
+   optimizer's own hyperparameters decide them). */
+static rv_status match_state(const reader *r, const param_rec *p, const rv_param_view *v,
+                             const rv_optim_type *type)
+{
+    if (!p->n_slots)
+        return RV_OK;
+    rv_checkpoint_slot fs[RV_CHECKPOINT_MAX_SLOTS], ws[RV_CHECKPOINT_MAX_SLOTS];
+    const rv_checkpoint_slot *fb[RV_MAX_STATE], *wb[RV_MAX_STATE];
+    rv_shape shape;
+    rv_checkpoint_view_shape(v, &shape);
+    const rv_hparams *h = &r->final[p->group];
+    size_t nf = rec_slots(r, p, fs);
+    size_t nw = rv_checkpoint_slots(type, h, &shape, v->dtype, RV_CHECKPOINT_VERSION, ws);
+    size_t nfb = 0, nwb = 0;
+    for (size_t i = 0; i < nf; i++)
+        if (fs[i].kind == RV_SLOT_BUFFER)
+            fb[nfb++] = &fs[i];
+    for (size_t i = 0; i < nw; i++)
+        if (ws[i].kind == RV_SLOT_BUFFER)
+            wb[nwb++] = &ws[i];
+    int same = nfb == nwb;
+    for (size_t k = 0; same && k < nfb; k++)
+        same = !strcmp(fb[k]->name, wb[k]->name);
+    if (!same) {
+        char *have = buffer_list(fs, nf), *need = buffer_list(ws, nw);
+        rv_status s = have && need
+                          ? FAIL(RV_ERR_MISMATCH,
+                                 "checkpoint '%s': tensor '%s' has state buffers %s; this optimizer's "
+                                 "hyperparameters use %s",
+                                 r->name, p->key, have, need)
+                          : FAIL(RV_ERR_NOMEM, "checkpoint '%s': out of memory", r->name);
+        free(have);
+        free(need);
+        return s;
+    }
+    for (size_t k = 0; k < nfb; k++) {
+        if (fb[k]->len != wb[k]->len) {
+            char dims[192];
+            rv_checkpoint_format_shape(v->has_shape ? v->shape : &v->n, v->has_shape ? v->ndim : 1,
+                                       dims, sizeof dims);
+            return FAIL(RV_ERR_MISMATCH,
+                        "checkpoint '%s': tensor '%s' keeps %zu values in '%s', the optimizer's "
+                        "(shape %s) keeps %zu%s",
+                        r->name, p->key, fb[k]->len, fb[k]->name, dims, wb[k]->len,
+                        r->info.version < 2 ? "; format version 1 stored every state buffer as long as "
+                                              "its tensor"
+                                            : "");
+        }
+        if (fb[k]->prec != wb[k]->prec)
+            return FAIL(RV_ERR_MISMATCH,
+                        "checkpoint '%s': tensor '%s' keeps its state as %s (the file's param group "
+                        "%zu: state=%s), the optimizer's param group %zu keeps state=%s; load "
+                        "without keep_hparams to take the file's",
+                        r->name, p->key, precision_word(fb[k]->prec), p->group,
+                        precision_word(r->groups[p->group].state), p->group, precision_word(h->state));
+    }
+    return RV_OK;
 }
 
 static rv_status match(reader *r, const rv_optim *opt, const rv_checkpoint_options *o)
@@ -605,11 +835,15 @@ static rv_status match(reader *r, const rv_optim *opt, const rv_checkpoint_optio
     if (rv_optim_param_count(opt) != r->n_params)
         return FAIL(RV_ERR_MISMATCH, "checkpoint '%s': has %zu tensors, the optimizer %zu", r->name,
                     r->n_params, rv_optim_param_count(opt));
-    if (o->keep_hparams)
-        for (size_t g = 0; g < r->n_groups; g++)
-            rv_optim_group_hparams(opt, g, &r->groups[g]);
-    if (!(r->by_key = malloc((r->n_params ? r->n_params : 1) * sizeof *r->by_key)))
+    r->final = malloc(r->n_groups * sizeof *r->final);
+    r->by_key = malloc((r->n_params ? r->n_params : 1) * sizeof *r->by_key);
+    if (!r->final || !r->by_key)
         return FAIL(RV_ERR_NOMEM, "checkpoint '%s': out of memory", r->name);
+    for (size_t g = 0; g < r->n_groups; g++) {
+        r->final[g] = r->groups[g];
+        if (o->keep_hparams)
+            rv_optim_group_hparams(opt, g, &r->final[g]);
+    }
     for (size_t i = 0; i < r->n_params; i++)
         r->by_key[i] = &r->params[i];
     if (r->n_params)
@@ -635,30 +869,18 @@ static rv_status match(reader *r, const rv_optim *opt, const rv_checkpoint_optio
         else if (p->group != v.group)
             s = FAIL(RV_ERR_MISMATCH, "checkpoint '%s': tensor '%s' is in param group %zu, the optimizer's in %zu",
                      r->name, key, p->group, v.group);
+        else if (p->dtype != v.dtype)
+            s = FAIL(RV_ERR_MISMATCH, "checkpoint '%s': tensor '%s' is %s in the file, the optimizer's is %s",
+                     r->name, key, dtype_words(p->dtype), dtype_words(v.dtype));
         free(key);
+        if (!s)
+            s = match_shape(r, p, &v);
+        if (!s)
+            s = match_state(r, p, &v, type);
         if (s)
             return s;
         p->opt_index = i;
         p->matched = 1;
-        /* keep_hparams: the file's state must be what these hyperparameters use */
-        const rv_hparams *h = &r->groups[p->group];
-        size_t want = rv_state_count(type, h);
-        int same = p->n_state == 0 || p->n_state == want;
-        for (size_t k = 0; same && k < p->n_state; k++) {
-            char *tail = strrchr(p->state[k]->name, '/');
-            same = tail && !strcmp(tail + 1, rv_state_name(type, h, k));
-        }
-        if (!same) {
-            char *need = state_list(type, h);
-            if (!need)
-                return FAIL(RV_ERR_NOMEM, "checkpoint '%s': out of memory", r->name);
-            s = FAIL(RV_ERR_MISMATCH,
-                     "checkpoint '%s': tensor '%s' has %zu state buffers; this optimizer's "
-                     "hyperparameters use %s",
-                     r->name, p->key, p->n_state, need);
-            free(need);
-            return s;
-        }
     }
     return RV_OK;
 }
@@ -671,9 +893,11 @@ static int host_little_endian(void)
     return *(const unsigned char *)&one == 1;
 }
 
-/* Stream a tensor's bytes through the checksum; into dst when given. */
-static rv_status read_tensor(reader *r, const tensor *t, float *dst)
+/* Stream a tensor's bytes through the checksum; into dst when given, each
+   value in the host's byte order. */
+static rv_status read_tensor(reader *r, const tensor *t, void *dst)
 {
+    size_t size = rv_checkpoint_dtype_size(rv_checkpoint_dtype_of(t->dtype));
     unsigned char buf[1 << 16];
     uint64_t at = t->begin;
     uint32_t crc = 0;
@@ -685,12 +909,12 @@ static rv_status read_tensor(reader *r, const tensor *t, float *dst)
         crc = rv_crc32(crc, buf, k);
         if (dst) {
             unsigned char *out = (unsigned char *)dst + (at - t->begin);
-            if (host_little_endian())
+            if (host_little_endian() || size == 1)
                 memcpy(out, buf, k);
-            else
-                for (size_t i = 0; i < k; i += 4)
-                    for (int b = 0; b < 4; b++)
-                        out[i + b] = buf[i + 3 - b];
+            else   /* the chunk holds whole values: its size is a multiple of 8 */
+                for (size_t i = 0; i < k; i += size)
+                    for (size_t b = 0; b < size; b++)
+                        out[i + b] = buf[i + size - 1 - b];
         }
         at += k;
     }
@@ -706,15 +930,26 @@ static rv_status read_data(reader *r, int keep)
 {
     for (size_t i = 0; i < r->n_params; i++) {
         param_rec *p = &r->params[i];
-        for (size_t k = 0; k <= p->n_state; k++) {
-            const tensor *t = k ? p->state[k - 1] : p->param;
-            float *dst = NULL;
-            if (keep && !(dst = p->values[k] = malloc(t->numel ? (size_t)t->numel * 4 : 1)))
+        for (size_t k = 0; k <= p->n_slots; k++) {
+            const tensor *t = k ? p->slots[k - 1] : p->param;
+            size_t bytes = (size_t)(t->end - t->begin);
+            void *dst = NULL;
+            if (keep && !(dst = p->values[k] = malloc(bytes ? bytes : 1)))
                 return FAIL(RV_ERR_NOMEM, "checkpoint '%s': out of memory reading tensor '%s' (%llu elements)",
                             r->name, t->name, (unsigned long long)t->numel);
-            rv_status s = read_tensor(r, t, dst);
+            /* scalars (F64, one value) are checked when only verifying too */
+            double x = 0;
+            int scalar = rv_checkpoint_dtype_of(t->dtype) == RV_DT_F64 && bytes == sizeof x;
+            rv_status s = read_tensor(r, t, dst ? dst : scalar ? &x : NULL);
             if (s)
                 return s;
+            if (scalar && dst)
+                memcpy(&x, dst, sizeof x);
+            /* rv_optim_set_param_scalars takes finite values only */
+            if (scalar && !isfinite(x))
+                return FAIL(RV_ERR_FORMAT, "checkpoint '%s': tensor '%s' holds %.17g; a scalar must be "
+                                           "finite",
+                            r->name, t->name, x);
         }
     }
     return RV_OK;
@@ -722,15 +957,66 @@ static rv_status read_data(reader *r, int keep)
 
 /* ---- the change: nothing above touched the optimizer ------------------ */
 
+/* A tensor's state exists (as the writer sees it): a bf16 tensor's master,
+   else its first buffer. */
+static int holds_state(const rv_param_view *v)
+{
+    return v->n && (v->dtype == RV_BF16 ? v->master != NULL : v->n_state && v->state_data[0]);
+}
+
+/* Bytes of a held state buffer's values and, for int8, of its scales. */
+static size_t held_bytes(const rv_param_view *v, size_t k, size_t *scales)
+{
+    size_t len = v->state_len[k];
+    rv_precision prec = v->state_precision[k];
+    *scales = prec == RV_INT8 ? 4 * ((len + RV_QUANT_BLOCK - 1) / RV_QUANT_BLOCK) : 0;
+    return len * (prec == RV_BF16 ? 2 : prec == RV_INT8 ? 1 : 4);
+}
+
+/* Everything a tensor holds besides its parameter, as bytes: each buffer
+   (and its scales), then the master. out NULL: only the count. */
+static size_t pack_state(const rv_param_view *v, unsigned char *out)
+{
+    size_t at = 0, scales;
+    for (size_t k = 0; k < v->n_state; k++) {
+        size_t bytes = held_bytes(v, k, &scales);
+        if (out) {
+            memcpy(out + at, v->state_data[k], bytes);
+            if (scales)
+                memcpy(out + at + bytes, v->state_absmax[k], scales);
+        }
+        at += bytes + scales;
+    }
+    if (v->master && out)
+        memcpy(out + at, v->master, v->n * sizeof(float));
+    return at + (v->master ? v->n * sizeof(float) : 0);
+}
+
+static void unpack_state(const rv_param_view *v, const unsigned char *in)
+{
+    size_t at = 0, scales;
+    for (size_t k = 0; k < v->n_state; k++) {
+        size_t bytes = held_bytes(v, k, &scales);
+        memcpy(v->state_data[k], in + at, bytes);
+        if (scales)
+            memcpy(v->state_absmax[k], in + at + bytes, scales);
+        at += bytes + scales;
+    }
+    if (v->master)
+        memcpy(v->master, in + at, v->n * sizeof(float));
+}
+
 /* What commit may have to put back: every group's hyperparameters, the
-   counters, and (when the state must be rebuilt for other
-   hyperparameters) a copy of the state. Taken before anything changes, so
-   failing to take it changes nothing. */
+   counters, the mode, and (when the state must be rebuilt: other buffers
+   or another precision) a copy of the state as held and the scalars.
+   Taken before anything changes, so failing to take it changes nothing. */
 typedef struct undo {
     rv_hparams *groups;
     long steps, skipped, *tensor_steps;
-    float **state;         /* per tensor: its n_state buffers back to back, or NULL */
-    size_t *n_state;
+    int eval;
+    unsigned char **state;  /* per tensor: pack_state's bytes, or NULL */
+    size_t *state_bytes;
+    double *scalars;        /* RV_MAX_SCALARS per tensor */
 } undo;
 
 static void undo_free(undo *u, size_t n_params)
@@ -738,7 +1024,8 @@ static void undo_free(undo *u, size_t n_params)
     for (size_t i = 0; u->state && i < n_params; i++)
         free(u->state[i]);
     free(u->state);
-    free(u->n_state);
+    free(u->state_bytes);
+    free(u->scalars);
     free(u->tensor_steps);
     free(u->groups);
 }
@@ -750,25 +1037,28 @@ static rv_status undo_take(const reader *r, const rv_optim *opt, int with_state,
     u->groups = malloc(r->n_groups * sizeof *u->groups);
     u->tensor_steps = malloc((n ? n : 1) * sizeof *u->tensor_steps);
     u->state = calloc(n ? n : 1, sizeof *u->state);
-    u->n_state = calloc(n ? n : 1, sizeof *u->n_state);
-    if (!u->groups || !u->tensor_steps || !u->state || !u->n_state)
+    u->state_bytes = calloc(n ? n : 1, sizeof *u->state_bytes);
+    u->scalars = calloc((n ? n : 1) * RV_MAX_SCALARS, sizeof *u->scalars);
+    if (!u->groups || !u->tensor_steps || !u->state || !u->state_bytes || !u->scalars)
         return FAIL(RV_ERR_NOMEM, "checkpoint '%s': out of memory", r->name);
     for (size_t g = 0; g < r->n_groups; g++)
         rv_optim_group_hparams(opt, g, &u->groups[g]);
     u->steps = rv_optim_step_count(opt);
     u->skipped = rv_optim_skipped_count(opt);
+    u->eval = !rv_optim_is_training(opt);
     for (size_t i = 0; i < n; i++) {
         rv_param_view v;
         rv_optim_param_view(opt, i, &v);
         u->tensor_steps[i] = v.step;
-        if (!with_state || !v.n || !v.n_state || !v.state[0])
+        memcpy(u->scalars + i * RV_MAX_SCALARS, v.scalar, sizeof v.scalar);
+        if (!with_state || !holds_state(&v))
             continue;
-        if (!(u->state[i] = malloc(v.n_state * v.n * sizeof(float))))
+        size_t bytes = pack_state(&v, NULL);
+        if (!(u->state[i] = malloc(bytes ? bytes : 1)))
             return FAIL(RV_ERR_NOMEM, "checkpoint '%s': out of memory keeping a copy of the state",
                         r->name);
-        for (size_t k = 0; k < v.n_state; k++)
-            memcpy(u->state[i] + k * v.n, v.state[k], v.n * sizeof(float));
-        u->n_state[i] = v.n_state;
+        pack_state(&v, u->state[i]);
+        u->state_bytes[i] = bytes;
     }
     return RV_OK;
 }
@@ -787,8 +1077,9 @@ static rv_status undo_apply(const reader *r, rv_optim *opt, const undo *u, int h
         for (size_t i = 0; i < r->n_params; i++) {
             rv_param_view v;
             rv_optim_param_view(opt, i, &v);
-            for (size_t k = 0; u->state[i] && k < u->n_state[i] && k < v.n_state; k++)
-                memcpy(v.state[k], u->state[i] + k * v.n, v.n * sizeof(float));
+            if (u->state[i] && holds_state(&v) && pack_state(&v, NULL) == u->state_bytes[i])
+                unpack_state(&v, u->state[i]);
+            rv_optim_set_param_scalars(opt, i, u->scalars + i * RV_MAX_SCALARS);
         }
     } else if (had_reset) {
         lost = 1;
@@ -797,22 +1088,95 @@ static rv_status undo_apply(const reader *r, rv_optim *opt, const undo *u, int h
         rv_optim_set_param_step(opt, i, u->tensor_steps[i]);
     rv_optim_set_step_count(opt, u->steps);
     rv_optim_set_skipped_count(opt, u->skipped);
+    rv_optim_mark_mode(opt, u->eval);
     rv_status s = FAIL(why, "%s%s", reason ? reason : "out of memory",
                        lost ? "; the optimizer's state could not be rebuilt either and was reset" : "");
     free(reason);
     return s;
 }
 
+/* Starting values of a tensor's state, from its (loaded) parameter: what
+   the optimizer gives state it allocates, for a tensor saved before its
+   first step. */
+static void start_state(const rv_optim_type *type, rv_optim *opt, size_t index)
+{
+    rv_param_view v;
+    rv_optim_param_view(opt, index, &v);
+    rv_hparams h;
+    rv_optim_group_hparams(opt, v.group, &h);
+    if (v.dtype == RV_BF16)
+        rv_bf16_widen(v.param_data, v.master, v.n);
+    const float *rule = v.dtype == RV_BF16 ? v.master : v.param;
+    for (size_t k = 0; k < v.n_state; k++) {
+        rv_state_fill f = type->state_fill ? type->state_fill(&h, k) : (rv_state_fill){0};
+        if (f.from_param) {   /* such buffers are float32 copies of the parameter */
+            memcpy(v.state_data[k], rule, v.state_len[k] * sizeof(float));
+        } else {
+            rv_buffer b = {v.state_data[k], v.state_absmax[k], v.state_precision[k],
+                           type->state_kind && type->state_kind(&h, k) == RV_BUF_NONNEG};
+            rv_buffer_fill(&b, 0, v.state_len[k], f.value);
+        }
+    }
+    if (type->n_scalars && type->scalars_start) {
+        double scalars[RV_MAX_SCALARS] = {0};
+        type->scalars_start(&h, scalars);
+        rv_optim_set_param_scalars(opt, index, scalars);
+    }
+}
+
+/* The file's values into tensor p's parameter and state (layouts checked
+   equal by match). */
+static void copy_state(const reader *r, const param_rec *p, rv_optim *opt)
+{
+    rv_param_view v;
+    rv_optim_param_view(opt, p->opt_index, &v);
+    if (v.n)
+        memcpy(v.param_data, p->values[0], v.n * (v.dtype == RV_BF16 ? 2 : 4));
+    if (!p->n_slots) {
+        if (holds_state(&v))
+            start_state(r->type, opt, p->opt_index);
+        return;
+    }
+    rv_checkpoint_slot sl[RV_CHECKPOINT_MAX_SLOTS];
+    rec_slots(r, p, sl);
+    double scalars[RV_MAX_SCALARS] = {0};
+    for (size_t k = 0; k < p->n_slots; k++) {
+        const rv_checkpoint_slot *s = &sl[k];
+        void *dst = s->kind == RV_SLOT_MASTER   ? (void *)v.master
+                    : s->kind == RV_SLOT_BUFFER ? v.state_data[s->index]
+                    : s->kind == RV_SLOT_ABSMAX ? (void *)v.state_absmax[s->index]
+                                                : (void *)&scalars[s->index];
+        memcpy(dst, p->values[1 + k], s->len * rv_checkpoint_dtype_size(s->dtype));
+    }
+    if (r->type->n_scalars)
+        rv_optim_set_param_scalars(opt, p->opt_index, scalars);
+}
+
 static rv_status commit(reader *r, rv_optim *opt)
 {
     const rv_optim_type *type = rv_optim_get_type(opt);
-    /* state buffers allocated for other hyperparameters must be rebuilt */
+    /* A file without any state (saved before the first step) leaves every
+       tensor without state, as a new optimizer has it; otherwise every
+       tensor gets state (rv_optim_ensure_state), its starting values where
+       the file has none. */
+    int any = 0;
+    for (size_t i = 0; i < r->n_params; i++)
+        any |= r->params[i].n_slots > 0;
+    /* state held with other buffers or another precision than the
+       hyperparameters it ends with must be rebuilt, and all of it is
+       dropped for a file without state */
     int reset = 0;
-    for (size_t i = 0; i < r->n_params; i++) {
+    for (size_t i = 0; i < r->n_params && !reset; i++) {
         rv_param_view v;
         rv_optim_param_view(opt, i, &v);
-        if (v.n_state && v.state[0] && v.n_state != rv_state_count(type, &r->groups[v.group]))
-            reset = 1;
+        if (!holds_state(&v))
+            continue;
+        rv_shape shape;
+        rv_checkpoint_view_shape(&v, &shape);
+        const rv_hparams *h = &r->final[v.group];
+        reset = !any || type->state_count(h, &shape) != v.n_state;
+        for (size_t k = 0; k < v.n_state && !reset; k++)
+            reset = rv_checkpoint_buffer_precision(type, h, k) != v.state_precision[k];
     }
     undo u;
     rv_status s = undo_take(r, opt, reset, &u);
@@ -823,8 +1187,8 @@ static rv_status commit(reader *r, rv_optim *opt)
     if (reset)
         rv_optim_zero_state(opt);
     for (size_t g = 0; g < r->n_groups && !s; g++)
-        s = rv_optim_group_set_hparams(opt, g, &r->groups[g]);
-    if (!s)
+        s = rv_optim_group_set_hparams(opt, g, &r->final[g]);
+    if (!s && any)
         s = rv_optim_ensure_state(opt);
     if (s) {
         s = undo_apply(r, opt, &u, reset, s);
@@ -835,21 +1199,13 @@ static rv_status commit(reader *r, rv_optim *opt)
     /* from here on nothing can fail */
     for (size_t i = 0; i < r->n_params; i++) {
         param_rec *p = &r->params[i];
-        rv_param_view v;
-        rv_optim_param_view(opt, p->opt_index, &v);
-        if (v.n)
-            memcpy(v.param, p->values[0], v.n * sizeof(float));
-        const rv_hparams *h = &r->groups[p->group];
-        if (p->n_state) {
-            for (size_t k = 0; k < p->n_state; k++)
-                memcpy(v.state[k], p->values[1 + k], (size_t)state_numel(p, k) * sizeof(float));
-        } else if (v.n && rv_state_count(type, h)) {
-            rv_state_init(type, h, v.n, v.state);   /* saved before its first step */
-        }
+        copy_state(r, p, opt);
         rv_optim_set_param_step(opt, p->opt_index, p->step);
     }
     rv_optim_set_step_count(opt, r->info.step);
     rv_optim_set_skipped_count(opt, r->info.skipped);
+    /* the parameters hold what the file's mode says (schedule-free's x or y) */
+    rv_optim_mark_mode(opt, r->eval);
     return RV_OK;
 }
 
@@ -871,12 +1227,28 @@ static rv_status give_info(reader *r, rv_checkpoint_info *info)
     out.schedule = strdup(r->schedule);
     out.extra = calloc(n ? n : 1, sizeof *out.extra);
     out.n_extra = 0;
-    int ok = out.optimizer && out.schedule && out.extra;
+    out.tensors = calloc(r->n_params ? r->n_params : 1, sizeof *out.tensors);
+    int ok = out.optimizer && out.schedule && out.extra && out.tensors;
     for (size_t i = 0; ok && i < n; i++) {
         char *k = strdup(r->hdr.meta[first + i].key + plen), *v = strdup(r->hdr.meta[first + i].value);
         out.extra[i] = (rv_checkpoint_extra){k, v};
         out.n_extra += k || v;
         ok = k && v;
+    }
+    for (size_t i = 0; ok && i < r->n_params; i++) {
+        const param_rec *p = &r->params[i];
+        rv_checkpoint_tensor_info *t = &out.tensors[i];
+        ok = (t->key = strdup(p->key)) != NULL;
+        t->group = p->group;
+        t->n = (size_t)p->param->numel;
+        rv_shape shape;
+        rec_shape(r, p, &shape);
+        t->ndim = shape.has_shape ? shape.ndim : 1;
+        for (size_t d = 0; d < t->ndim; d++)
+            t->shape[d] = shape.has_shape ? shape.dims[d] : shape.n;
+        t->dtype = p->dtype;
+        t->step = p->step;
+        t->has_state = p->n_slots > 0;
     }
     if (!ok) {
         rv_checkpoint_info_free(&out);
@@ -940,9 +1312,13 @@ void rv_checkpoint_info_free(rv_checkpoint_info *info)
         free((char *)info->extra[i].value);
     }
     free(info->extra);
+    for (size_t i = 0; info->tensors && i < info->n_params; i++)
+        free(info->tensors[i].key);
+    free(info->tensors);
     info->optimizer = info->schedule = NULL;
     info->extra = NULL;
     info->n_extra = 0;
+    info->tensors = NULL;
 }
 
 /* Open a regular file for reading: a FIFO would block, a device (/dev/zero)

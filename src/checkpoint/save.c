@@ -1,5 +1,5 @@
 /* Writing a checkpoint: build the safetensors header, then write header and
-   raw float32 data to a temporary file that is fsynced and renamed over the
+   raw little-endian data (each entry as the optimizer holds it) to a temporary file that is fsynced and renamed over the
    target, so the target is always either the old file or the new one. */
 #include "checkpoint/internal.h"
 #include "core/atomic.h"
@@ -60,9 +60,12 @@ static void meta_long(text *t, const char *key, long value)
 /* ---- what gets written ------------------------------------------------ */
 
 typedef struct entry {
-    char *name;          /* "param/w", "state/w/exp_avg" */
-    const float *data;
-    size_t n;
+    char *name;          /* "param/w", "state/w/exp_avg", "scalar/w/mu_product" */
+    const void *data;
+    rv_checkpoint_dtype dtype;
+    size_t n;            /* values */
+    const size_t *dims;  /* the shape written: ndim dimensions ([] for ndim 0) */
+    size_t ndim;
     uint32_t crc;
 } entry;
 
@@ -91,18 +94,24 @@ static int host_little_endian(void)
     return *(const unsigned char *)&one == 1;
 }
 
-/* CRC of n floats as little-endian bytes. */
-static uint32_t crc_floats(const float *x, size_t n)
+/* One value of `size` bytes, in a big-endian host's order, as little-endian bytes. */
+static void little_endian(const unsigned char *x, size_t size, unsigned char *out)
 {
-    if (host_little_endian())
-        return rv_crc32(0, x, n * sizeof *x);
+    for (size_t b = 0; b < size; b++)
+        out[b] = x[size - 1 - b];
+}
+
+/* CRC of an entry's values as little-endian bytes. */
+static uint32_t crc_entry(const entry *e)
+{
+    size_t size = rv_checkpoint_dtype_size(e->dtype);
+    if (host_little_endian() || size == 1)
+        return rv_crc32(0, e->data, e->n * size);
     uint32_t crc = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &x[i], 4);
-        unsigned char b[4] = {(unsigned char)u, (unsigned char)(u >> 8), (unsigned char)(u >> 16),
-                              (unsigned char)(u >> 24)};
-        crc = rv_crc32(crc, b, 4);
+    unsigned char b[8];
+    for (size_t i = 0; i < e->n; i++) {
+        little_endian((const unsigned char *)e->data + i * size, size, b);
+        crc = rv_crc32(crc, b, size);
     }
     return crc;
 }
@@ -149,6 +158,65 @@ static rv_status check_unique(char *const *keys, size_t n, const char *path)
     return RV_OK;
 }
 
+/* State exists once the first step (or rv_optim_ensure_state) allocated
+   it: a bf16 tensor's master, else its first buffer. (Every algorithm with
+   per-tensor scalars also has buffers.) */
+static int has_state(const rv_param_view *v)
+{
+    if (!v->n)
+        return 0;
+    return v->dtype == RV_BF16 ? v->master != NULL : v->n_state && v->state_data[0];
+}
+
+/* The entries of tensor i: its parameter, then its state as layout.c lays
+   it out, each pointing at the optimizer's own memory. *count is how many
+   (counted only when e is NULL). */
+static rv_status tensor_entries(const rv_optim *opt, const plan *p, size_t i, entry *e,
+                                size_t *count, const char *path)
+{
+    const rv_param_view *v = &p->views[i];
+    *count = 1;
+    if (e) {
+        if (!(e[0].name = join("param/", p->keys[i], NULL)))
+            return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
+        e[0].data = v->param_data;
+        e[0].dtype = v->dtype == RV_BF16 ? RV_DT_BF16 : RV_DT_F32;
+        e[0].n = v->n;
+        /* a tensor added without a shape is a vector */
+        e[0].dims = v->has_shape ? v->shape : &v->n;
+        e[0].ndim = v->has_shape ? v->ndim : 1;
+    }
+    if (!has_state(v))
+        return RV_OK;
+    const rv_optim_type *type = rv_optim_get_type(opt);
+    rv_hparams h;
+    rv_optim_group_hparams(opt, v->group, &h);
+    rv_shape shape;
+    rv_checkpoint_view_shape(v, &shape);
+    rv_checkpoint_slot slots[RV_CHECKPOINT_MAX_SLOTS];
+    size_t n = rv_checkpoint_slots(type, &h, &shape, v->dtype, RV_CHECKPOINT_VERSION, slots);
+    *count += n;
+    for (size_t k = 0; e && k < n; k++) {
+        const rv_checkpoint_slot *s = &slots[k];
+        entry *x = &e[1 + k];
+        if (s->kind == RV_SLOT_BUFFER && v->state_precision[s->index] != s->prec)
+            return rv_fail(RV_ERR_ARG, "checkpoint '%s': tensor %zu's state buffer %s is not held "
+                                       "as its group's hyperparameters say",
+                           path, i, s->name);
+        if (!(x->name = rv_checkpoint_slot_key(p->keys[i], s)))
+            return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
+        x->data = s->kind == RV_SLOT_MASTER   ? (const void *)v->master
+                  : s->kind == RV_SLOT_BUFFER ? (const void *)v->state_data[s->index]
+                  : s->kind == RV_SLOT_ABSMAX ? (const void *)v->state_absmax[s->index]
+                                              : (const void *)&v->scalar[s->index];
+        x->dtype = s->dtype;
+        x->n = s->len;
+        x->ndim = s->kind == RV_SLOT_SCALAR ? 0 : 1;
+        x->dims = &x->n;
+    }
+    return RV_OK;
+}
+
 static rv_status make_plan(const rv_optim *opt, const char *path, plan *p)
 {
     memset(p, 0, sizeof *p);
@@ -173,35 +241,23 @@ static rv_status make_plan(const rv_optim *opt, const char *path, plan *p)
         if (v->step < 0 || (uint64_t)v->step > RV_CHECKPOINT_MAX_WHOLE)
             return rv_fail(RV_ERR_ARG, "checkpoint '%s': tensor %zu's step count %ld is past 2^53",
                            path, i, v->step);
-        n_entries += 1 + (v->n && v->state[0] ? v->n_state : 0);
+        size_t k;
+        tensor_entries(opt, p, i, NULL, &k, path);
+        n_entries += k;
     }
     rv_status s = check_unique(p->keys, n, path);
     if (s)
         return s;
     if (!(p->entries = calloc(n_entries ? n_entries : 1, sizeof *p->entries)))
         return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
-    const rv_optim_type *type = rv_optim_get_type(opt);
     for (size_t i = 0; i < n; i++) {
-        const rv_param_view *v = &p->views[i];
-        entry *e = &p->entries[p->n_entries];
-        if (!(e->name = join("param/", p->keys[i], NULL)))
-            return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
-        e->data = v->param;
-        e->n = v->n;
-        p->n_entries++;
-        /* state exists once the first step (or rv_optim_ensure_state) ran */
-        if (!v->n || !v->state[0])
-            continue;
-        rv_hparams h;
-        rv_optim_group_hparams(opt, v->group, &h);
-        for (size_t k = 0; k < v->n_state; k++) {
-            e = &p->entries[p->n_entries];
-            if (!(e->name = join("state/", p->keys[i], rv_state_name(type, &h, k))))
-                return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
-            e->data = v->state[k];
-            e->n = v->n;
+        size_t k;
+        s = tensor_entries(opt, p, i, &p->entries[p->n_entries], &k, path);
+        /* names made before a failure are freed with the plan */
+        for (size_t j = 0; j < k && p->entries[p->n_entries].name; j++)
             p->n_entries++;
-        }
+        if (s)
+            return s;
     }
     return RV_OK;
 }
@@ -249,9 +305,12 @@ static rv_status build_header(const rv_optim *opt, const plan *p, const char *sc
         if (i)
             put(t, ",");
         put_json(t, e->name);
-        putf(t, ":{\"dtype\":\"F32\",\"shape\":[%zu],\"data_offsets\":[%zu,%zu]}", e->n, offset,
-             offset + 4 * e->n);
-        offset += 4 * e->n;
+        size_t bytes = e->n * rv_checkpoint_dtype_size(e->dtype);
+        putf(t, ":{\"dtype\":\"%s\",\"shape\":[", rv_checkpoint_dtype_name(e->dtype));
+        for (size_t d = 0; d < e->ndim; d++)
+            putf(t, "%s%zu", d ? "," : "", e->dims[d]);
+        putf(t, "],\"data_offsets\":[%zu,%zu]}", offset, offset + bytes);
+        offset += bytes;
     }
     if (p->n_entries)
         put(t, ",");
@@ -304,6 +363,8 @@ static rv_status build_header(const rv_optim *opt, const plan *p, const char *sc
     meta_long(t, "skipped", rv_optim_skipped_count(opt));
     meta(t, "schedule", schedule);
     meta_long(t, "schedule_step", schedule_step);
+    /* schedule-free: whether the parameters hold x (eval) or y (train) */
+    meta(t, "mode", rv_optim_is_training(opt) ? "train" : "eval");
     for (size_t i = 0; i < n_extra; i++) {
         char *k = join("extra/", extra[i].key, NULL);
         if (!k)
@@ -339,24 +400,22 @@ static rv_status build_header(const rv_optim *opt, const plan *p, const char *sc
 
 /* ---- writing ---------------------------------------------------------- */
 
-static rv_status write_floats(rv_atomic_file *f, const float *x, size_t n)
+static rv_status write_entry(rv_atomic_file *f, const entry *e)
 {
-    if (host_little_endian())
-        return rv_atomic_write(f, x, n * sizeof *x);
+    size_t size = rv_checkpoint_dtype_size(e->dtype);
+    if (host_little_endian() || size == 1)
+        return rv_atomic_write(f, e->data, e->n * size);
     unsigned char buf[4096];
-    while (n) {
-        size_t k = n < sizeof buf / 4 ? n : sizeof buf / 4;
-        for (size_t i = 0; i < k; i++) {
-            uint32_t u;
-            memcpy(&u, &x[i], 4);
-            for (int b = 0; b < 4; b++)
-                buf[4 * i + b] = (unsigned char)(u >> (8 * b));
-        }
-        rv_status s = rv_atomic_write(f, buf, 4 * k);
+    const unsigned char *x = e->data;
+    for (size_t left = e->n; left;) {
+        size_t k = left < sizeof buf / size ? left : sizeof buf / size;
+        for (size_t i = 0; i < k; i++)
+            little_endian(x + i * size, size, buf + i * size);
+        rv_status s = rv_atomic_write(f, buf, k * size);
         if (s)
             return s;
-        x += k;
-        n -= k;
+        x += k * size;
+        left -= k;
     }
     return RV_OK;
 }
@@ -382,7 +441,7 @@ static rv_status write_file(const char *path, const text *header, const plan *p)
     if (!s)
         s = rv_atomic_write(&f, header->s, header->len);
     for (size_t i = 0; !s && i < p->n_entries; i++)
-        s = write_floats(&f, p->entries[i].data, p->entries[i].n);
+        s = write_entry(&f, &p->entries[i]);
     if (s)
         rv_atomic_abort(&f);
     else
@@ -417,7 +476,7 @@ rv_status rv_checkpoint_save_extra(const rv_optim *opt, const char *schedule_spe
     text header = {0};
     s = make_plan(opt, path, &p);
     for (size_t i = 0; !s && i < p.n_entries; i++)
-        p.entries[i].crc = crc_floats(p.entries[i].data, p.entries[i].n);
+        p.entries[i].crc = crc_entry(&p.entries[i]);
     if (!s)
         s = build_header(opt, &p, sched ? rv_schedule_text(sched) : "", schedule_step, extra, n_extra,
                          path, &header);

@@ -161,6 +161,8 @@ rv_status rv_dist_save_extra(rv_dist *d, const char *schedule_spec, long schedul
     if (!s)
         s = gather_scalars(d);
     if (d->rank == 0) {
+        /* the parameters hold what the sharded optimizer's mode says */
+        rv_optim_mark_mode(d->full, d->eval_mode);
         if (!s)
             root = rv_checkpoint_save_extra(d->full, schedule_spec, schedule_step, extra, n_extra,
                                             path);
@@ -187,6 +189,45 @@ static rv_status bcast_text(MPI_Comm comm, int rank, char **text)
     return rv_dist_bcast(comm, *text, (size_t)len, 0);
 }
 
+/* The tensors' descriptions: their numbers as they are, then their keys
+   in one text, each ended by its NUL. */
+static rv_status bcast_tensors(MPI_Comm comm, int rank, rv_checkpoint_tensor_info *t, size_t n)
+{
+    rv_status s = rv_dist_bcast(comm, t, n * sizeof *t, 0);
+    uint64_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rank != 0)
+            t[i].key = NULL;   /* rank 0's pointers */
+        else
+            len += strlen(t[i].key) + 1;
+    }
+    if (s || (s = rv_dist_bcast(comm, &len, sizeof len, 0)))
+        return s;
+    char *keys = malloc(len ? (size_t)len : 1);
+    if ((s = rv_dist_agree_comm(comm, rank, keys ? RV_OK
+                                                 : rv_fail(RV_ERR_NOMEM, "out of memory for a "
+                                                                         "checkpoint's description")))) {
+        free(keys);
+        return s;
+    }
+    for (size_t i = 0, at = 0; rank == 0 && i < n; i++) {
+        memcpy(keys + at, t[i].key, strlen(t[i].key) + 1);
+        at += strlen(t[i].key) + 1;
+    }
+    if (!(s = rv_dist_bcast(comm, keys, (size_t)len, 0)) && rank != 0) {
+        for (size_t i = 0, at = 0; !s && i < n && at < len; i++) {
+            size_t k = strlen(keys + at) + 1;
+            if (!(t[i].key = malloc(k)))
+                s = rv_fail(RV_ERR_NOMEM, "out of memory for a checkpoint's description");
+            else
+                memcpy(t[i].key, keys + at, k);
+            at += k;
+        }
+    }
+    free(keys);
+    return rv_dist_agree_comm(comm, rank, s);
+}
+
 /* rv_checkpoint_info holds allocated texts: the numbers travel as they are,
    the texts one by one, and every rank ends with its own allocations (free
    them with rv_checkpoint_info_free). On failure *info holds nothing to free. */
@@ -196,20 +237,27 @@ static rv_status bcast_info(MPI_Comm comm, int rank, rv_checkpoint_info *info)
     rv_status s = rv_dist_bcast(comm, info, sizeof *info, 0);
     if (s)
         return s;
+    size_t T = info->n_params;
     if (rank != 0) {
         info->optimizer = info->schedule = NULL;
         info->extra = NULL;
+        info->tensors = NULL;
         size_t n = info->n_extra;
         info->n_extra = 0;
         if (n && !(info->extra = calloc(n, sizeof *info->extra)))
             s = rv_fail(RV_ERR_NOMEM, "out of memory for a checkpoint's description");
         else
             info->n_extra = n;
+        if (!s && !(info->tensors = calloc(T ? T : 1, sizeof *info->tensors)))
+            s = rv_fail(RV_ERR_NOMEM, "out of memory for a checkpoint's description");
     } else {
         *info = mine;
     }
-    if ((s = rv_dist_agree_comm(comm, rank, s)))
+    if ((s = rv_dist_agree_comm(comm, rank, s))) {
+        if (rank != 0)
+            rv_checkpoint_info_free(info);
         return s;
+    }
     if (!(s = bcast_text(comm, rank, &info->optimizer)))
         s = bcast_text(comm, rank, &info->schedule);
     for (size_t i = 0; !s && i < info->n_extra; i++) {
@@ -219,6 +267,8 @@ static rv_status bcast_info(MPI_Comm comm, int rank, rv_checkpoint_info *info)
         info->extra[i].key = key;
         info->extra[i].value = value;
     }
+    if (!s)
+        s = bcast_tensors(comm, rank, info->tensors, T);
     if (s && rank != 0)
         rv_checkpoint_info_free(info);
     return s;
@@ -230,6 +280,7 @@ static rv_status bcast_info(MPI_Comm comm, int rank, rv_checkpoint_info *info)
 typedef struct loaded {
     rv_checkpoint_info info;
     long steps, skipped;
+    int eval;            /* the file's mode */
 } loaded;
 
 /* rv_checkpoint_load into `full` on rank 0, with its parameters pointed at
@@ -252,6 +303,7 @@ static rv_status read_on_root(rv_dist *d, const char *path, const rv_checkpoint_
     } else {
         out->steps = rv_optim_step_count(d->full);
         out->skipped = rv_optim_skipped_count(d->full);
+        out->eval = !rv_optim_is_training(d->full);
     }
     return s;
 }
@@ -322,6 +374,7 @@ rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options
     }
     if ((s = rv_dist_bcast(d->comm, &meta.steps, sizeof meta.steps, 0)) ||
         (s = rv_dist_bcast(d->comm, &meta.skipped, sizeof meta.skipped, 0)) ||
+        (s = rv_dist_bcast(d->comm, &meta.eval, sizeof meta.eval, 0)) ||
         (s = bcast_info(d->comm, d->rank, &meta.info)) ||
         (s = rv_dist_bcast(d->comm, groups, G * sizeof *groups, 0)) ||
         (s = rv_dist_bcast(d->comm, per, T * 2 * sizeof *per, 0)) ||
@@ -350,6 +403,8 @@ rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options
     }
     if (!mine)
         mine = rv_optim_set_step_count(fresh, meta.steps);
+    if (!mine)
+        rv_optim_mark_mode(fresh, meta.eval);   /* the loaded parameters are x or y as saved */
     if ((s = rv_dist_agree_comm(d->comm, d->rank, mine))) {
         rv_optim_free(fresh);
         goto fail;
@@ -369,7 +424,7 @@ rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options
     d->local = fresh;
     d->steps = meta.steps;
     d->skipped = meta.skipped;
-    d->eval_mode = 0;
+    d->eval_mode = meta.eval;
     d->reduced = 0;
     if (info)
         *info = meta.info;

@@ -327,15 +327,26 @@ static void reductions_and_norms(void)
 
 /* Checkpoints: P ranks save; one process loads it and continues; a
    communicator of another size loads it and continues; all equal the
-   uninterrupted run. */
+   uninterrupted run. With per-tensor scalars (nadam, sfadamw) and shapes
+   (adafactor's factored moments, muon's matrices), which the file holds. */
 static void checkpoints(void)
 {
-    static const char *const specs[] = {"adamw(lr=0.01, weight_decay=0.1)", "sgd(lr=0.1, momentum=0.9)",
-                                        "adagrad(lr=0.1)", "rmsprop(lr=0.01, centered=true)"};
+    static const problem problems[] = {
+        {"adamw(lr=0.01, weight_decay=0.1)", 3, {4099, 7, 333}, {0, 3, 0}, 0, 0},
+        {"sgd(lr=0.1, momentum=0.9)", 3, {4099, 7, 333}, {0, 3, 0}, 0, 1},
+        {"adagrad(lr=0.1)", 3, {4099, 7, 333}, {0, 3, 0}, 0, 0},
+        {"rmsprop(lr=0.01, centered=true)", 3, {4099, 7, 333}, {0, 3, 0}, 0, 1},
+        {"nadam(lr=0.01, weight_decay=0.1)", 3, {4099, 7, 333}, {0, 3, 0}, 0, 0},
+        {"sfadamw(lr=0.01, warmup_steps=2)", 3, {4099, 7, 333}, {0, 3, 0}, 0, 1},
+        {"adafactor(lr=0.01, weight_decay=0.1)", 3, {4099, 7, 33}, {0, 3, 10}, 1, 0},
+        {"muon(lr=0.02)", 3, {41, 7, 33}, {100, 3, 10}, 1, 0},
+    };
+    const char *specs[sizeof problems / sizeof *problems];
     char path[600];
     snprintf(path, sizeof path, "%s/dist.safetensors", tmpdir);
-    for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
-        problem pr = {specs[i], 3, {4099, 7, 333}, {0, 3, 0}, 0, (int)(i % 2)};
+    for (size_t i = 0; i < sizeof problems / sizeof *problems; i++) {
+        problem pr = problems[i];
+        specs[i] = pr.spec;
         run how = {RV_DIST_GRADS_REDUCED, 0, 0, 2, RV_NONFINITE_IGNORE, -1, -1, 0};
         tensors dx, rx, ox;
         tensors_alloc(&dx, &pr);
@@ -469,6 +480,76 @@ static void checkpoints(void)
     }
 }
 
+/* Schedule-free saved in eval mode (the parameters hold x): the file says
+   so, one process and every rank load it in eval mode, and after train()
+   the run continues as the uninterrupted one. */
+static void checkpoint_in_eval_mode(void)
+{
+    problem pr = {"sfadamw(lr=0.01, warmup_steps=2, weight_decay=0.1)", 3, {211, 7, 33}, {0, 3, 0}, 0, 0};
+    run how = {RV_DIST_GRADS_REDUCED, 0, 0, 2, RV_NONFINITE_IGNORE, -1, -1, 0};
+    char path[600];
+    snprintf(path, sizeof path, "%s/eval.safetensors", tmpdir);
+    tensors dx, rx, ox;
+    tensors_alloc(&dx, &pr);
+    tensors_alloc(&rx, &pr);
+    tensors_alloc(&ox, &pr);
+    rv_dist *d;
+    rv_optim *ref, *one;
+    CHECK_STATUS(rv_dist_create_spec(&d, MPI_COMM_WORLD, pr.spec), RV_OK);
+    CHECK_STATUS(rv_optim_create_spec(&ref, pr.spec), RV_OK);
+    CHECK_STATUS(rv_optim_create_spec(&one, pr.spec), RV_OK);
+    CHECK_STATUS(add_all(&pr, &dx, d, 1), RV_OK);
+    CHECK_STATUS(add_all(&pr, &rx, ref, 0), RV_OK);
+    CHECK_STATUS(add_all(&pr, &ox, one, 0), RV_OK);
+    CHECK_STATUS(rv_dist_set_grads(d, RV_DIST_GRADS_REDUCED), RV_OK);
+    for (long t = 0; t < 3; t++) {
+        fill_grads(&dx, t, 0, &how);
+        fill_grads(&rx, t, 0, &how);
+        CHECK_STATUS(rv_dist_step(d), RV_OK);
+        CHECK_STATUS(rv_optim_step(ref), RV_OK);
+    }
+    CHECK_STATUS(rv_dist_eval(d), RV_OK);
+    CHECK_STATUS(rv_optim_eval(ref), RV_OK);
+    CHECK_STATUS(rv_dist_save(d, NULL, 3, path), RV_OK);
+    MPI_Barrier(MPI_COMM_WORLD);
+    rv_checkpoint_info info;
+    CHECK_STATUS(rv_checkpoint_load(one, path, NULL, &info), RV_OK);
+    CHECK(info.eval_mode == 1 && !rv_optim_is_training(one));
+    rv_checkpoint_info_free(&info);
+    CHECK(same_params(&ox, &rx, "eval mode, loaded by one process", 3));
+    /* every rank reads it back into a new sharded optimizer */
+    rv_dist *e;
+    tensors ex;
+    tensors_alloc(&ex, &pr);
+    CHECK_STATUS(rv_dist_create_spec(&e, MPI_COMM_WORLD, pr.spec), RV_OK);
+    CHECK_STATUS(add_all(&pr, &ex, e, 1), RV_OK);
+    CHECK_STATUS(rv_dist_set_grads(e, RV_DIST_GRADS_REDUCED), RV_OK);
+    CHECK_STATUS(rv_dist_load(e, path, NULL, NULL), RV_OK);
+    CHECK(!rv_dist_is_training(e));
+    CHECK(same_params(&ex, &rx, "eval mode, loaded by every rank", 3));
+    CHECK_STATUS(rv_dist_train(e), RV_OK);
+    CHECK_STATUS(rv_optim_train(one), RV_OK);
+    CHECK_STATUS(rv_optim_train(ref), RV_OK);
+    for (long t = 3; t < 6; t++) {
+        fill_grads(&ex, t, 0, &how);
+        fill_grads(&ox, t, 0, &how);
+        fill_grads(&rx, t, 0, &how);
+        CHECK_STATUS(rv_dist_step(e), RV_OK);
+        CHECK_STATUS(rv_optim_step(one), RV_OK);
+        CHECK_STATUS(rv_optim_step(ref), RV_OK);
+        CHECK_MSG(same_params(&ex, &rx, "resumed from eval mode on every rank", t), "eval mode");
+        CHECK_MSG(same_params(&ox, &rx, "resumed from eval mode in one process", t), "eval mode");
+    }
+    rv_dist_free(d);
+    rv_dist_free(e);
+    rv_optim_free(ref);
+    rv_optim_free(one);
+    tensors_free(&dx);
+    tensors_free(&rx);
+    tensors_free(&ox);
+    tensors_free(&ex);
+}
+
 /* Ranks that disagree get the same error on every rank, and no hang. */
 static void disagreements(void)
 {
@@ -577,6 +658,7 @@ int main(int argc, char **argv)
     every_optimizer();
     reductions_and_norms();
     checkpoints();
+    checkpoint_in_eval_mode();
     disagreements();
     state_is_sharded();
     int failed = check_failed, any = 0, passed = check_passed, total = 0;

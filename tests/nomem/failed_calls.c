@@ -150,6 +150,10 @@ int main(void)
     /* the file has 2 state buffers, the optimizer 3: its state is rebuilt */
     load("adam(lr=0.01)", "adam(lr=0.5, amsgrad=true)", 0, "rebuilding the state");
     load("rmsprop(lr=0.01, momentum=0.9)", "rmsprop(lr=0.01, momentum=0.9)", 1, "keeping hyperparameters");
+    /* int8 state (codes and scales) rebuilt as bf16; scalars and float32 state put back */
+    load("adam(lr=0.01, state=int8)", "adam(lr=0.5, state=bf16)", 0, "another precision");
+    load("nadam(lr=0.01, state=bf16)", "nadam(lr=0.5)", 0, "scalars, another precision");
+    load("sfadamw(lr=0.01)", "sfadamw(lr=0.1, state=int8)", 0, "schedule-free");
     save();
     parsers();
     remove(FILE_A);

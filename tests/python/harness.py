@@ -114,7 +114,8 @@ def state_diff(ours, ref):
     after checking that they hold state for the same parameters under the same
     keys and shapes (an entry of Nones, torch 1.13's {'momentum_buffer': None},
     counts as no state). 'step' must be equal; torch 1.13's RMSprop keeps it
-    as an int where later torch (and ravine) keep a float32 tensor."""
+    as an int where later torch (and ravine) keep a float32 tensor. Other
+    entries that are not tensors ('state_precision') must be equal."""
     a_all = {i: present(e) for i, e in ours["state"].items()}
     b_all = {i: present(e) for i, e in ref["state"].items()}
     a_all = {i: e for i, e in a_all.items() if e}
@@ -128,8 +129,8 @@ def state_diff(ours, ref):
             raise AssertionError(f"parameter {i}: state keys {sorted(a)} against {sorted(b)}")
         for key in a:
             x, y = a[key], b[key]
-            if not torch.is_tensor(y):
-                if key != "step" or float(x) != float(y):
+            if not torch.is_tensor(y):   # 'step' as a number, 'state_precision' as a word
+                if (float(x) != float(y)) if key == "step" else x != y:
                     raise AssertionError(f"parameter {i}: '{key}' is {x!r}, the reference's {y!r}")
                 continue
             if not torch.is_tensor(x) or tuple(x.shape) != tuple(y.shape) or x.dtype != y.dtype:

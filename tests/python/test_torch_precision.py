@@ -501,23 +501,28 @@ class Refused(unittest.TestCase):
                 self.assertEqual(groups, [{k: v for k, v in g.items() if k != "params"}
                                           for g in target.param_groups])
 
-    def test_checkpoints_refuse_what_they_cannot_hold(self):
+    def test_checkpoints_hold_the_stored_precision(self):
+        """A checkpoint keeps bf16 parameters and the state as stored; loading
+        takes the file's precision (the group's 'state' follows it)."""
         import os
         import tempfile
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "run.safetensors")
-            for dtype, kw, words in [(BF16, {}, "bfloat16 parameters"),
-                                     (torch.float32, dict(state="int8"), "stored as int8")]:
-                model, opt = trained(rt.AdamW, dtype=dtype, lr=0.01, **kw)
-                with self.assertRaises(NotImplementedError) as cm:
-                    opt.save_checkpoint(path)
-                self.assertIn(words, str(cm.exception))
-                self.assertFalse(os.path.exists(path))
+            model, opt = trained(rt.AdamW, dtype=BF16, lr=0.01, state="int8")
+            opt.save_checkpoint(path)
+            other_model = make_model().to(BF16)
+            other = rt.AdamW(other_model.parameters(), lr=0.01, state="bf16")
+            other.load_checkpoint(path)
+            self.assertEqual(other.param_groups[0]["state"], "int8")
+            self.assertTrue(all(torch.equal(a, b) for a, b in zip(model.parameters(),
+                                                                  other_model.parameters())))
+            self.assertEqual(harness.state_diff(opt.state_dict(), other.state_dict()), 0.0)
             model, opt = trained(rt.AdamW, lr=0.01)
             opt.save_checkpoint(path)
             other = rt.AdamW(make_model().parameters(), lr=0.01, state="bf16")
-            with self.assertRaises(NotImplementedError):
-                other.load_checkpoint(path)
+            other.load_checkpoint(path)
+            self.assertNotIn("state", other.param_groups[0])
+            self.assertEqual(harness.state_diff(opt.state_dict(), other.state_dict()), 0.0)
 
 
 if __name__ == "__main__":

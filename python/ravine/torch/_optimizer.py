@@ -498,7 +498,6 @@ class Optimizer(torch.optim.Optimizer):
         safetensors checkpoint (ravine/checkpoint.h), with an optional schedule
         spec and position (default: the optimizer's step count)."""
         b = self._b
-        self._check_checkpointable(b)
         self._sync_options(b)
         self._bind_params(b)
         if schedule_step is None:
@@ -516,7 +515,6 @@ class Optimizer(torch.optim.Optimizer):
         b = _Binding(self._spec_name)
         for gi, group in enumerate(self.param_groups):
             self._register(b, gi, group)
-        self._check_checkpointable(b)
         options = _lib.CheckpointOptions(int(bool(keep_hparams)))
         info = _lib.CheckpointInfo()
         check(lib.rv_checkpoint_load(b.handle.ptr, str(path).encode(), byref(options),
@@ -526,37 +524,19 @@ class Optimizer(torch.optim.Optimizer):
                 b.stateless.discard(i)
         if not keep_hparams:
             for gi, group in enumerate(self.param_groups):
-                group.update(self._torch_options(parse_spec(b.handle.group_spec(gi))[1]))
+                options = self._torch_options(parse_spec(b.handle.group_spec(gi))[1])
+                if "state" not in options:      # the file's state is float32
+                    group.pop("state", None)
+                group.update(options)
                 b.options[gi] = self._watch(group)
                 b.lrs[gi] = float(group["lr"])
+        self._after_checkpoint_load(b, bool(info.eval_mode))
         self._b = b
         self.state = State(self)
         return _info_dict(info)
 
-    def _check_checkpointable(self, b):
-        """The checkpoint format (version 1) stores, per tensor, float32
-        parameters and float32 state buffers as long as the tensor, and no
-        per-tensor scalars: refuse what it cannot hold instead of writing or
-        reading a file that would not resume exactly."""
-        h = b.handle
-        for i, p in enumerate(b.params):
-            _, n_state, n_scalars = h.info(i)
-            if b.dtypes[i] != torch.float32:
-                raise NotImplementedError(
-                    f"{self._owner()}: ravine's checkpoint format does not yet hold bfloat16 "
-                    "parameters and their float32 masters; use state_dict() and torch.save")
-            stored = {_lib.PRECISION_NAMES[h.stored(i, k)[1]] for k in range(n_state)}
-            if stored - {_FP32}:
-                raise NotImplementedError(
-                    f"{self._owner()}: ravine's checkpoint format does not yet hold state stored "
-                    f"as {', '.join(sorted(stored - {_FP32}))} (state=...); use state_dict() and "
-                    "torch.save")
-            lengths = {h.state(i, k)[1] for k in range(n_state)}
-            if n_scalars or lengths - {p.numel()}:
-                what = "per-tensor scalars" if n_scalars else "state buffers of another length"
-                raise NotImplementedError(
-                    f"{self._owner()}: ravine's checkpoint format does not yet hold this "
-                    f"optimizer's state ({what}); use state_dict() and torch.save")
+    def _after_checkpoint_load(self, b, eval_mode):
+        """Group values that mirror the library's (schedule-free's mode and scalars)."""
 
     @classmethod
     def _torch_options(cls, spec_options):
@@ -581,7 +561,7 @@ def _info_dict(info):
     d = {"version": info.version, "optimizer": (info.optimizer or b"").decode(),
          "n_groups": info.n_groups, "n_params": info.n_params, "numel": info.numel,
          "step": info.step, "skipped": info.skipped, "schedule": (info.schedule or b"").decode(),
-         "schedule_step": info.schedule_step}
+         "schedule_step": info.schedule_step, "mode": "eval" if info.eval_mode else "train"}
     lib.rv_checkpoint_info_free(byref(info))
     return d
 

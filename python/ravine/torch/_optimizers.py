@@ -315,18 +315,36 @@ class ScheduleFreeAdamW(Optimizer):
             b.pending.difference_update(stepping)
 
     def _after_update(self, b, gs):
-        h = b.handle
         for gi, group in enumerate(self.param_groups):
             lo, hi = b.first[gi], b.first[gi + 1] if gi + 1 < len(b.first) else len(b.params)
             i = next((i for i in range(lo, hi) if gs[i] is not None), None)
-            if i is None:
-                continue
-            k = h.info(i)[0]
-            warmup = group["warmup_steps"]
-            group["scheduled_lr"] = group["lr"] * ((k / warmup) if k - 1 < warmup else 1.0)
-            group["k"] = k
-            group["lr_max"] = h.scalar(i, 0)[0]
-            group["weight_sum"] = h.scalar(i, 1)[0]
+            if i is not None:
+                self._group_values(b, group, i)
+
+    @staticmethod
+    def _group_values(b, group, i):
+        """The group's k, scheduled_lr, lr_max and weight_sum from tensor i's."""
+        h = b.handle
+        k = h.info(i)[0]
+        warmup = group["warmup_steps"]
+        group["scheduled_lr"] = group["lr"] * ((k / warmup) if k - 1 < warmup else 1.0)
+        group["k"] = k
+        group["lr_max"] = h.scalar(i, 0)[0]
+        group["weight_sum"] = h.scalar(i, 1)[0]
+
+    # a checkpoint holds the mode and every tensor's scalars: the groups follow
+    def _after_checkpoint_load(self, b, eval_mode):
+        for gi, group in enumerate(self.param_groups):
+            group["train_mode"] = not eval_mode
+            lo, hi = b.first[gi], b.first[gi + 1] if gi + 1 < len(b.first) else len(b.params)
+            i = next((i for i in range(lo, hi) if i not in b.stateless), None)
+            if i is not None:
+                self._group_values(b, group, i)
+            else:       # no tensor of the group has stepped: the values a new optimizer has
+                group.update(k=0, lr_max=-1.0, weight_sum=0.0, scheduled_lr=0.0)
+        # tensors the library holds state for but that have not stepped: z starts
+        # at the parameter when they first step, as in upstream
+        b.pending = {i for i in b.stateless if b.handle.state(i, 0)[0]}
 
     # loading: the group's k, lr_max and weight_sum are every tensor's
     def _prepare_load(self, b, groups):
