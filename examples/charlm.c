@@ -10,6 +10,8 @@
        build/examples/charlm --json              ... and end with one JSON object
        build/examples/charlm --compare --out DIR SGD, momentum, Adam, AdamW (tuned lr),
                                                  with and without warmup: DIR/charlm_compare.svg
+       mpirun -np 4 build/examples/charlm --json data parallel: each rank a quarter of every
+                                                 batch, the optimizer state sharded (ZeRO-1)
 
    It prints the count-based n-gram baselines of the same split beside the
    model's validation loss, some generated words, the training throughput
@@ -17,9 +19,9 @@
 #include "charlm/data.h"
 #include "charlm/model.h"
 #include "charlm/ngram.h"
-#include "common/svg.h"
 #include "charlm/train.h"
 #include "common/cli.h"
+#include "common/svg.h"
 #include "ravine/ravine.h"
 
 #include <errno.h>
@@ -58,7 +60,9 @@ static const char usage[] =
     "  --checkpoint FILE   save parameters, optimizer state and schedule at every\n"
     "                      evaluation and at the end (safetensors, ravine/checkpoint.h)\n"
     "  --resume FILE       continue a saved run up to --steps; give the same model\n"
-    "                      options (its optimizer and schedule come from the file)\n"
+    "                      options (its optimizer, schedule, seed and batch size come\n"
+    "                      from the file; other --seed or --batch values are refused,\n"
+    "                      as are --steps past the schedule's end, where the lr is 0)\n"
     "  --json              end the output with one JSON object (stdout)\n"
     "  --quiet             no progress line\n"
     "  --compare           SGD, momentum, Adam and AdamW at their best lr (short sweep),\n"
@@ -140,12 +144,36 @@ typedef struct run_spec {
     int progress;
     const char *label;
     const char *checkpoint;     /* save path, or NULL */
+    charlm_parallel *parallel;  /* data parallel under mpirun, or NULL */
 } run_spec;
 
 typedef struct run_out {
     charlm_result result;
-    char optim[256], schedule[256];
+    char *optim, *schedule;     /* canonical specs, whole */
 } run_out;
+
+static void run_out_free(run_out *o)
+{
+    charlm_result_free(&o->result);
+    free(o->optim);
+    free(o->schedule);
+    o->optim = o->schedule = NULL;
+}
+
+/* Steps past the schedule's end would train at lr 0 and change nothing:
+   say so instead (a resumed run with a larger --steps keeps the file's
+   schedule, which ends where the first run was meant to end). */
+static void check_schedule_covers(const rv_schedule *sched, long from, long steps)
+{
+    if (steps <= from || rv_schedule_lr(sched, steps - 1) != 0)
+        return;
+    long t0 = steps - 1;
+    while (t0 > from && rv_schedule_lr(sched, t0 - 1) == 0)
+        t0--;
+    ex_die("--steps", "the schedule %s gives lr 0 from step %ld on, so steps %ld to %ld would "
+                   "change nothing; use --steps %ld, or a --schedule that goes on",
+        rv_schedule_text(sched), t0, t0, steps - 1, t0);
+}
 
 /* The default schedule: warmup_cosine from the optimizer's own lr. */
 static void default_schedule(rv_optim *opt, long steps, int warmup, char *buf, size_t size)
@@ -160,19 +188,22 @@ static void default_schedule(rv_optim *opt, long steps, int warmup, char *buf, s
 static void run_train(const dataset *d, const run_spec *rs, charlm_model *m, rv_optim *opt,
                       run_out *out)
 {
-    char sched_text[256];
-    if (rs->schedule)
-        snprintf(sched_text, sizeof sched_text, "%s", rs->schedule);
-    else
-        default_schedule(opt, rs->steps, rs->warmup, sched_text, sizeof sched_text);
+    char default_text[256];   /* three numbers: always fits */
+    if (!rs->schedule)
+        default_schedule(opt, rs->steps, rs->warmup, default_text, sizeof default_text);
     rv_schedule *sched;
-    rv_status s = rv_schedule_parse(sched_text, &sched);
+    rv_status s = rv_schedule_parse(rs->schedule ? rs->schedule : default_text, &sched);
     if (s)
         ex_die_status("--schedule", s);
-    rv_schedule_format(sched, out->schedule, sizeof out->schedule);
+    check_schedule_covers(sched, rv_optim_step_count(opt), rs->steps);
     rv_hparams h;
     rv_optim_group_hparams(opt, 0, &h);
-    rv_hparams_format(rv_optim_get_type(opt), &h, out->optim, sizeof out->optim);
+    size_t need = rv_hparams_format(rv_optim_get_type(opt), &h, NULL, 0);
+    out->optim = malloc(need + 1);
+    out->schedule = strdup(rv_schedule_text(sched));
+    if (!out->optim || !out->schedule)
+        ex_die("run", "out of memory");
+    rv_hparams_format(rv_optim_get_type(opt), &h, out->optim, need + 1);
 
     charlm_config cfg = {.steps = rs->steps,
                          .seed = rs->seed,
@@ -183,7 +214,8 @@ static void run_train(const dataset *d, const run_spec *rs, charlm_model *m, rv_
                          .progress = rs->progress,
                          .label = rs->label,
                          .checkpoint = rs->checkpoint,
-                         .schedule = out->schedule};
+                         .schedule = out->schedule,
+                         .parallel = rs->parallel};
     if ((s = charlm_train(m, opt, sched, &d->train, &d->val, &cfg, &out->result)))
         ex_die_status("training", s);
     rv_schedule_free(sched);
@@ -247,7 +279,7 @@ static int run_compare(const dataset *d, run_spec base, long sweep_steps, const 
             sweep_loss[c][k] = out.result.diverged ? NAN : v;
             if (!out.result.diverged && v < best)
                 best = v, best_lr[c] = contenders[c].lrs[k];
-            charlm_result_free(&out.result);
+            run_out_free(&out);
             charlm_model_free(&m);
         }
         fprintf(log, "sweep %-8s best lr %g\n", contenders[c].name, best_lr[c]);
@@ -355,15 +387,32 @@ static int run_compare(const dataset *d, run_spec base, long sweep_steps, const 
                seconds);
     }
     for (size_t i = 0; i < RUNS; i++)
-        charlm_result_free(&outs[i].result);
+        run_out_free(&outs[i]);
     return 0;
 }
 
 /* ---- main ------------------------------------------------------------------ */
 
+/* Free a finished run (and finish MPI when it ran under mpirun); returns 0. */
+static int release(run_out *out, rv_optim *opt, charlm_model *m, dataset *d, charlm_parallel *par,
+                   rv_checkpoint_info *resume)
+{
+    run_out_free(out);
+    rv_optim_free(opt);
+    charlm_model_free(m);
+    dataset_free(d);
+    rv_checkpoint_info_free(resume);
+    charlm_parallel_finish(par);
+    if (fflush(stdout) || ferror(stdout))
+        ex_die("stdout", "write failed: %s", strerror(errno));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     ex_program = "charlm";
+    charlm_parallel par;   /* under mpirun: this rank and the sharded optimizer */
+    charlm_parallel_start(&par);
     ex_option opts[] = {
         {"words", 1, NULL},      {"optim", 1, NULL},       {"schedule", 1, NULL},
         {"steps", 1, NULL},      {"batch", 1, NULL},       {"seed", 1, NULL},
@@ -413,11 +462,16 @@ int main(int argc, char **argv)
 #endif
     if (compare && (opts[CHECKPOINT].value || opts[RESUME].value))
         ex_die("--compare", "cannot be combined with --checkpoint or --resume");
+    if (compare && par.ranks > 1)
+        ex_die("--compare", "runs in one process; start it without mpirun");
 
-    /* a resumed run continues with the file's optimizer and schedule */
-    rv_checkpoint_info resume;
+    /* a resumed run continues with the file's optimizer, schedule, seed and
+       batch size: batches depend on (seed, step) and the batch size, so
+       other ones would not continue the same run */
+    rv_checkpoint_info resume = {0};
     if (opts[RESUME].value) {
-        rv_status s = rv_checkpoint_inspect(opts[RESUME].value, &resume);
+        const char *file = opts[RESUME].value;
+        rv_status s = rv_checkpoint_inspect(file, &resume);
         if (s)
             ex_die_status("--resume", s);
         if (!opts[OPTIM].value)
@@ -425,8 +479,25 @@ int main(int argc, char **argv)
         if (!opts[SCHEDULE].value && resume.schedule[0])
             rs.schedule = resume.schedule;
         if (resume.step > rs.steps)
-            ex_die("--resume", "%s is at step %ld, past --steps %ld", opts[RESUME].value,
-                resume.step, rs.steps);
+            ex_die("--resume", "%s is at step %ld, past --steps %ld", file, resume.step, rs.steps);
+        const char *seed = rv_checkpoint_extra_value(&resume, CHARLM_EXTRA_SEED);
+        const char *batch = rv_checkpoint_extra_value(&resume, CHARLM_EXTRA_BATCH);
+        if (seed) {
+            uint64_t saved = (uint64_t)ex_parse_long("--resume", seed, 0, 0x7fffffffffffffffL);
+            if (opts[SEED].value && saved != rs.seed)
+                ex_die("--seed", "%llu differs from the seed %llu of %s: the resumed run would draw "
+                              "other batches than the run it continues (leave --seed out)",
+                    (unsigned long long)rs.seed, (unsigned long long)saved, file);
+            rs.seed = saved;
+        }
+        if (batch) {
+            size_t saved = (size_t)ex_parse_long("--resume", batch, 1, 1 << 16);
+            if (opts[BATCH].value && saved != rs.batch)
+                ex_die("--batch", "%zu differs from the batch size %zu of %s: the resumed run would "
+                               "draw other batches than the run it continues (leave --batch out)",
+                    rs.batch, saved, file);
+            rs.batch = saved;
+        }
     }
     rs.checkpoint = opts[CHECKPOINT].value;
 
@@ -437,6 +508,7 @@ int main(int argc, char **argv)
         long sweep = ex_parse_long("--sweep-steps", OPT(SWEEP_STEPS, "1500"), 1, 100000000);
         int rc = run_compare(&d, rs, sweep, OPT(OUT, "."), json);
         dataset_free(&d);
+        charlm_parallel_finish(&par);
         return rc;
     }
 
@@ -449,14 +521,22 @@ int main(int argc, char **argv)
         ex_die_status("--optim", s);
     if (threads > 0 && (s = rv_optim_set_threads(opt, (int)threads)))
         ex_die_status("--threads", s);
-    if (opts[RESUME].value && (s = rv_checkpoint_load(opt, opts[RESUME].value, NULL, NULL)))
+    if ((s = charlm_parallel_optim(&par, opt, (int)threads, rs.batch)))
+        ex_die_status("--optim", s);
+    if (opts[RESUME].value && (s = charlm_parallel_load(&par, opt, opts[RESUME].value)))
         ex_die_status("--resume", s);
     rs.label = NULL;
+    rs.parallel = &par;
+    rs.progress = rs.progress && par.rank == 0;
     run_out out;
     run_train(&d, &rs, &m, opt, &out);
     const charlm_result *r = &out.result;
-    if (rs.checkpoint && (s = rv_checkpoint_save(opt, out.schedule, rs.checkpoint)))
+    charlm_config saved = {.seed = rs.seed, .schedule = out.schedule};
+    if (rs.checkpoint && (s = charlm_checkpoint_save(&par, opt, &saved, rs.batch, rs.checkpoint)))
         ex_die_status(rs.checkpoint, s);
+    size_t state_bytes = charlm_parallel_state_bytes(&par, opt);
+    if (par.rank != 0)   /* the same model on every rank: rank 0 reports */
+        return release(&out, opt, &m, &d, &par, &resume);
     double test_loss = charlm_eval(&m, &d.test);
     double tps = r->seconds > 0 ? r->tokens / r->seconds : 0;
     double share = r->seconds > 0 ? r->optim_seconds / r->seconds : 0;
@@ -477,6 +557,8 @@ int main(int argc, char **argv)
         fprintf(h, "model: context %d, embed %d, hidden %d: %zu parameters\n", rs.shape.context,
                 rs.shape.embed, rs.shape.hidden, m.n_params);
         fprintf(h, "optim: %s\nschedule: %s\n", out.optim, out.schedule);
+        fprintf(h, "optimizer state: %zu bytes%s\n", state_bytes,
+                par.ranks > 1 ? " on each rank (sharded, data parallel)" : "");
         fprintf(h, "\n%-10s %s\n", "model", "val loss (nats/char)");
         for (int b = 0; b < N_BASELINES; b++)
             fprintf(h, "%-10s %.4f\n", baseline_labels[b], d.baselines[b]);
@@ -525,10 +607,10 @@ int main(int argc, char **argv)
         ex_json_number(stdout, rs.clip);
         printf(",\"dropout\":");
         ex_json_number(stdout, rs.dropout);
-        printf(",\"diverged\":%s,\"params\":%zu,\"model\":{\"context\":%d,\"embed\":%d,"
-               "\"hidden\":%d},\"optim\":",
-               r->diverged ? "true" : "false", m.n_params, rs.shape.context, rs.shape.embed,
-               rs.shape.hidden);
+        printf(",\"diverged\":%s,\"params\":%zu,\"ranks\":%d,\"optimizer_state_bytes_per_rank\":%zu,"
+               "\"model\":{\"context\":%d,\"embed\":%d,\"hidden\":%d},\"optim\":",
+               r->diverged ? "true" : "false", m.n_params, par.ranks, state_bytes,
+               rs.shape.context, rs.shape.embed, rs.shape.hidden);
         ex_json_string(stdout, out.optim);
         printf(",\"schedule\":");
         ex_json_string(stdout, out.schedule);
@@ -538,9 +620,5 @@ int main(int argc, char **argv)
                d.test.n);
     }
     free(samples);
-    charlm_result_free(&out.result);
-    rv_optim_free(opt);
-    charlm_model_free(&m);
-    dataset_free(&d);
-    return 0;
+    return release(&out, opt, &m, &d, &par, &resume);
 }

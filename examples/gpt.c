@@ -70,7 +70,8 @@ static const char usage[] =
     "                      evaluation and at the end (safetensors, ravine/checkpoint.h;\n"
     "                      under muon(...) a second file FILE's stem + .matrix)\n"
     "  --resume FILE       continue a saved run up to --steps; give the same model\n"
-    "                      options (its optimizers and schedules come from the files)\n"
+    "                      options (its optimizers, schedules, seed, batch size and\n"
+    "                      heads come from the files; other values are refused)\n"
     "  --json              end the output with one JSON object (stdout)\n"
     "  --quiet             no progress line\n"
     "  --race [SPECS]      time to a target: each ';'-separated optimizer spec runs\n"
@@ -154,6 +155,8 @@ typedef struct run_spec {
     int final_eval;
     const char *label;
     const char *checkpoint;
+    const rv_checkpoint_extra *extra;   /* saved with the checkpoints */
+    size_t n_extra;
 } run_spec;
 
 static void model_create(const run_spec *rs, gpt_model *m)
@@ -191,7 +194,9 @@ static void run_train(const dataset *d, const run_spec *rs, gpt_model *m, gpt_op
                            .final_eval = rs->final_eval,
                            .progress = rs->progress,
                            .label = rs->label,
-                           .checkpoint = rs->checkpoint};
+                           .checkpoint = rs->checkpoint,
+                           .extra = rs->extra,
+                           .n_extra = rs->n_extra};
     rv_status s = gpt_train(m, o, &d->corpus.train, &d->corpus.val, &tc, res);
     if (s)
         ex_die_status(rs->checkpoint && s >= RV_ERR_IO ? rs->checkpoint : "training", s);
@@ -568,6 +573,27 @@ static int run_race(const dataset *d, run_spec base, const char *specs_text, dou
 
 /* ---- main ------------------------------------------------------------------------ */
 
+#define GPT_EXTRA_SEED "gpt/seed"
+#define GPT_EXTRA_BATCH "gpt/batch"
+#define GPT_EXTRA_HEADS "gpt/heads"
+
+/* A setting a resumed run keeps from its checkpoint (key): the file's
+   value, or current when the file has none; an option given with another
+   value is refused. */
+static long resumed(const rv_checkpoint_info *info, const char *key, const char *option,
+                    const char *given, long current, long hi, const char *file)
+{
+    const char *saved = rv_checkpoint_extra_value(info, key);
+    if (!saved)
+        return current;
+    long v = ex_parse_long("--resume", saved, 0, hi);
+    if (given && v != current)
+        ex_die(option, "%ld differs from the %ld of %s: the resumed run would not continue the "
+                       "run it saved (leave %s out)",
+               current, v, file, option);
+    return v;
+}
+
 int main(int argc, char **argv)
 {
     ex_program = "gpt";
@@ -634,8 +660,10 @@ int main(int argc, char **argv)
         ex_die(opts[TARGET].value ? "--target" : opts[RACE_STEPS].value ? "--race-steps" : "--grid",
                "only applies to --race");
 
-    /* a resumed run continues with the files' optimizers and schedules */
-    rv_checkpoint_info resume, resume_matrix;
+    /* a resumed run continues with the files' optimizers, schedules, seed,
+       batch size and heads (batches depend on the seed, the step and the
+       batch size; the heads change the model, not its tensors' sizes) */
+    rv_checkpoint_info resume = {0}, resume_matrix = {0};
     int resume_has_matrix = 0;
     if (opts[RESUME].value) {
         const char *file = opts[RESUME].value;
@@ -656,6 +684,12 @@ int main(int argc, char **argv)
         if (resume.step > rs.steps)
             ex_die("--resume", "%s is at step %ld, past --steps %ld", file, resume.step,
                    rs.steps);
+        rs.seed = (uint64_t)resumed(&resume, GPT_EXTRA_SEED, "--seed", opts[SEED].value,
+                                    (long)rs.seed, 0x7fffffffffffffffL, file);
+        rs.batch = (int)resumed(&resume, GPT_EXTRA_BATCH, "--batch", opts[BATCH].value, rs.batch,
+                                4096, file);
+        rs.cfg.heads = (int)resumed(&resume, GPT_EXTRA_HEADS, "--heads", opts[HEADS].value,
+                                    rs.cfg.heads, 256, file);
     }
     rs.checkpoint = opts[CHECKPOINT].value;
 
@@ -677,6 +711,15 @@ int main(int argc, char **argv)
         return rc;
     }
 
+    char seed_text[32], batch_text[32], heads_text[32];
+    snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)rs.seed);
+    snprintf(batch_text, sizeof batch_text, "%d", rs.batch);
+    snprintf(heads_text, sizeof heads_text, "%d", rs.cfg.heads);
+    const rv_checkpoint_extra extra[] = {
+        {GPT_EXTRA_SEED, seed_text}, {GPT_EXTRA_BATCH, batch_text}, {GPT_EXTRA_HEADS, heads_text}};
+    rs.extra = extra;
+    rs.n_extra = sizeof extra / sizeof extra[0];
+
     gpt_model m;
     gpt_optims o;
     model_create(&rs, &m);
@@ -694,11 +737,13 @@ int main(int argc, char **argv)
                    opts[RESUME].value);
         if (s)
             ex_die_status("--resume", s);
+        rv_checkpoint_info_free(&resume);
+        rv_checkpoint_info_free(&resume_matrix);
     }
     gpt_result r;
     run_train(&d, &rs, &m, &o, &r);
     rv_status s;
-    if (rs.checkpoint && (s = gpt_optims_save(&o, rs.checkpoint)))
+    if (rs.checkpoint && (s = gpt_optims_save(&o, rs.checkpoint, rs.extra, rs.n_extra)))
         ex_die_status(rs.checkpoint, s);
     /* from here on the model is evaluated (Schedule-Free AdamW: its average) */
     if ((s = gpt_optims_eval(&o)))

@@ -34,18 +34,15 @@ if(NOT fuzz_probe_rc EQUAL 0)
 endif()
 
 set(fuzz_flags -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer
-    -fno-math-errno -ffp-contract=off -Wall -Wextra -Wno-unknown-pragmas
+    -fno-math-errno -fno-trapping-math -ffp-contract=off -Wall -Wextra -Wno-unknown-pragmas
     -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
     -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
     -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_SOURCE_DIR}/src -I${PROJECT_SOURCE_DIR}/tools)
 set(fuzz_libs -lm)
-if(CJSON_FOUND)
-  list(APPEND fuzz_flags -DRAVINE_HAVE_CJSON=1 ${CJSON_CFLAGS})
-  list(APPEND fuzz_libs ${CJSON_LINK_LIBRARIES})
-endif()
 
 # one object per library source (names qualified by folder: two registry.c exist)
 file(GLOB fuzz_lib_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*/*.c)
+list(FILTER fuzz_lib_sources EXCLUDE REGEX "/src/dist/")   # the MPI layer
 file(GLOB fuzz_lib_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*/*.h ${PROJECT_SOURCE_DIR}/include/ravine/*.h)
 set(fuzz_lib_objects "")
 foreach(src ${fuzz_lib_sources})
@@ -89,12 +86,9 @@ add_custom_target(ravine_fuzzers DEPENDS ${fuzz_binaries})
 add_test(NAME fuzz_build COMMAND ${CMAKE_COMMAND} --build ${PROJECT_BINARY_DIR} --target ravine_fuzzers --parallel 2)
 set_tests_properties(fuzz_build PROPERTIES FIXTURES_SETUP ravine_fuzzers LABELS "fuzz;nosan" TIMEOUT 600)
 
+# long inputs everywhere: specs and expr() formulas of thousands of bytes
 foreach(target spec checkpoint csv)
-  if(target STREQUAL "spec")
-    set(max_len 512)
-  else()
-    set(max_len 8192)
-  endif()
+  set(max_len 8192)
   file(MAKE_DIRECTORY ${fuzz_dir}/corpus_${target})
   add_test(NAME fuzz_${target}
     COMMAND ${fuzz_dir}/fuzz_${target} -max_total_time=${RAVINE_FUZZ_SECONDS} -max_len=${max_len}
@@ -105,3 +99,6 @@ foreach(target spec checkpoint csv)
     TIMEOUT 300
     ENVIRONMENT "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
 endforeach()
+# the readers' messages stay in the target's memory: one leaking to the
+# output (a rejected input printed, millions of times over) fails the test
+set_tests_properties(fuzz_csv PROPERTIES FAIL_REGULAR_EXPRESSION "ravine: ")

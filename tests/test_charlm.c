@@ -358,6 +358,7 @@ static void resume_equals_uninterrupted(void)
     CHECK_STATUS(rv_checkpoint_inspect(path, &info), RV_OK);
     CHECK(info.step == 30 && info.n_params == CHARLM_TENSORS && info.numel == first.m.n_params);
     CHECK(strncmp(info.schedule, "warmup_cosine(", 14) == 0);
+    rv_checkpoint_info_free(&info);
     train_tiny(&t, shape, 32, 60, 5, path, &second);
     CHECK(rv_optim_step_count(second.opt) == 60 && second.res.steps == 30);
     CHECK(same_params(&whole, &second));

@@ -284,10 +284,45 @@ static void errors(void)
     CHECK_NEAR(b[0], 6.0, 1e-6);
 }
 
+/* A tensor left out of steps (grad NULL) is left out of the norm and of
+   clipping, as torch skips a .grad of None. */
+static void skipped_tensors(void)
+{
+    float pa[3] = {0}, ga[3] = {3, 4, 0}, pb[5] = {0}, pc[2] = {0}, gc[2] = {12, 0};
+    rv_optim *opt;
+    rv_optim_create_spec(&opt, "sgd");
+    rv_optim_add_param(opt, 0, "a", pa, ga, 3, NULL);
+    rv_optim_add_param(opt, 0, "b", pb, NULL, 5, NULL);
+    rv_optim_add_param(opt, 0, "c", pc, gc, 2, NULL);
+    double total;
+    CHECK_STATUS(rv_grad_norm(opt, 2.0, &total), RV_OK);
+    CHECK(total == 13.0);
+    CHECK_STATUS(rv_grad_norm(opt, INFINITY, &total), RV_OK);
+    CHECK(total == 12.0);
+    CHECK_STATUS(rv_clip_grad_norm(opt, 6.5, NULL, &total), RV_OK);
+    CHECK(total == 13.0);
+    CHECK_NEAR(ga[0], 1.5, 1e-6);
+    CHECK_NEAR(gc[0], 6.0, 1e-6);
+    CHECK_STATUS(rv_clip_grad_value(opt, 1.0), RV_OK);
+    CHECK(ga[0] == 1.0f && gc[0] == 1.0f);
+    /* every tensor left out: a norm of 0, as torch's for no gradients */
+    rv_optim_set_buffers(opt, 0, pa, NULL);
+    rv_optim_set_buffers(opt, 2, pc, NULL);
+    CHECK_STATUS(rv_clip_grad_norm(opt, 1.0, NULL, &total), RV_OK);
+    CHECK(total == 0.0);
+    rv_optim_free(opt);
+    /* the array form still refuses a NULL array */
+    float *arrays[] = {ga, NULL};
+    size_t sizes[] = {3, 2};
+    CHECK_STATUS(rv_clip_grad_norm_arrays(arrays, sizes, 2, 1.0, NULL, &total), RV_ERR_NULL);
+    CHECK_STR(rv_errmsg(), "gradient clipping: array 1 is NULL");
+}
+
 int main(void)
 {
     torch_fixtures();
     optimizer_and_threads();
     errors();
+    skipped_tensors();
     return check_summary("clip");
 }

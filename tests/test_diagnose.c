@@ -155,6 +155,78 @@ static void errors(void)
     CHECK_STR(rv_verdict_name(RV_VERDICT_COUNT), "");
 }
 
+/* A deterministic normal deviate (Box-Muller on a fixed LCG). */
+static double gauss(unsigned *state)
+{
+    *state = *state * 1103515245u + 12345u;
+    double u1 = ((*state >> 8) + 1.0) / 16777218.0;
+    *state = *state * 1103515245u + 12345u;
+    double u2 = ((*state >> 8) + 1.0) / 16777218.0;
+    return sqrt(-2 * log(u1)) * cos(2 * 3.14159265358979 * u2);
+}
+
+/* Every finding is reported with its evidence; the verdict is the most
+   urgent; single points in ordinary noise are not spikes. */
+static void findings(void)
+{
+    enum { N = 2000 };
+    static double y[N];
+    unsigned st = 7;
+    /* a floor at 0.7 with five 2.5x spikes: spiky first, a plateau too */
+    for (int i = 0; i < N; i++)
+        y[i] = 0.7 * exp(0.004 * gauss(&st)) * (i % 400 == 200 ? 2.5 : 1);
+    rv_diagnosis d = diag(y, NULL, N);
+    CHECK_STR(rv_verdict_name(d.verdict), "spiky");
+    CHECK(d.n_findings == 2 && d.findings[0].kind == RV_VERDICT_SPIKY &&
+          d.findings[1].kind == RV_VERDICT_PLATEAU);
+    CHECK(d.spikes == 5 && d.strong_spikes == 5);
+    CHECK_STR(d.reason, d.findings[0].evidence);
+    CHECK(strstr(d.findings[1].evidence, "the loss stalled") == d.findings[1].evidence);
+    CHECK(d.advice == d.findings[0].advice && strstr(d.findings[1].advice, "stopped improving"));
+    /* a converging curve, 4.5% noise, one point 7 robust deviations out */
+    for (int i = 0; i < N; i++)
+        y[i] = (0.8 + 3.0 * exp(-i / 400.0)) * exp(0.045 * gauss(&st));
+    y[1234] = y[1233] * 1.32;
+    d = diag(y, NULL, N);
+    CHECK_MSG(d.spikes == 1 && d.strong_spikes == 0 && d.max_spike_z > 6, "spikes %zu, z %g",
+              d.spikes, d.max_spike_z);
+    CHECK_STR(rv_verdict_name(d.verdict), "healthy");
+    CHECK(d.n_findings == 0);
+    /* ... three such points above a light noise tail are spikes */
+    y[500] = y[499] * 1.36, y[900] = y[899] * 1.36;
+    d = diag(y, NULL, N);
+    CHECK_MSG(d.spikes == 3 && d.strong_spikes == 0 && d.noise_tail < 9, "spikes %zu, tail %zu",
+              d.spikes, d.noise_tail);
+    CHECK_STR(rv_verdict_name(d.verdict), "spiky");
+    /* ... as is one beyond doubt */
+    y[500] = y[499], y[900] = y[899], y[1234] = y[1233] * 6;
+    d = diag(y, NULL, N);
+    CHECK(d.spikes == 1 && d.max_spike_z > 30);
+    CHECK_STR(rv_verdict_name(d.verdict), "spiky");
+    /* growth outranks spikes, which are still reported */
+    for (int i = 0; i < 400; i++)
+        y[i] = (i < 250 ? 2.0 * exp(-i / 60.0) + 0.5 : 0.5 * pow(1.02, i - 250)) *
+               (i == 80 || i == 160 ? 3 : 1);
+    d = diag(y, NULL, 400);
+    CHECK_STR(rv_verdict_name(d.verdict), "diverging");
+    CHECK(d.n_findings == 2 && d.findings[1].kind == RV_VERDICT_SPIKY);
+}
+
+/* Steps must increase: a curve out of order is the caller's to sort. */
+static void step_order(void)
+{
+    double y[4] = {3, 2, 1, 0.5}, s[4] = {0, 2, 1, 3};
+    rv_diagnosis d;
+    CHECK_STATUS(rv_diagnose(y, s, 4, &d), RV_ERR_ARG);
+    CHECK_STR(rv_errmsg(), "rv_diagnose: steps must be finite and increase: step[1] = 2, step[2] = 1");
+    s[1] = 1;
+    CHECK_STATUS(rv_diagnose(y, s, 4, &d), RV_ERR_ARG);
+    s[1] = NAN;
+    CHECK_STATUS(rv_diagnose(y, s, 4, &d), RV_ERR_ARG);
+    s[1] = 0.5;
+    CHECK_STATUS(rv_diagnose(y, s, 4, &d), RV_OK);
+}
+
 /* Loss curves of real runs: rv_lab_trace, ravine's kernels on float32 (x, y). */
 static rv_verdict run_verdict(const char *surface, const char *spec, double x0, double y0,
                               long steps)
@@ -210,6 +282,8 @@ int main(void)
     negative_losses();
     short_curves();
     errors();
+    findings();
+    step_order();
     real_runs();
     return check_summary("diagnose");
 }

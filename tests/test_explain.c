@@ -4,6 +4,7 @@
 #include "ravine/explain.h"
 #include "check.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 static const char *describe(rv_explainer *e)
@@ -121,6 +122,78 @@ static void seed_numbers(void)
     rv_explainer_free(e);
 }
 
+/* The newer element-wise rules: explained updates equal rv_optim_step's,
+   schedule-free's param_eval equals the parameters after rv_optim_eval, and
+   the step figures match their formulas. */
+static void newer_rules(void)
+{
+    static const char *const specs[] = {
+        "nadam(lr=0.05)", "nadam(lr=0.05, weight_decay=0.1, decoupled_weight_decay=true)",
+        "radam(lr=0.05)", "adamax(lr=0.05, weight_decay=0.1)", "lion(lr=0.01, weight_decay=0.5)",
+        "sfadamw(lr=0.1)", "sfadamw(lr=0.1, warmup_steps=3, weight_decay=0.1, r=1)",
+    };
+    enum { N = 3, K = 8 };
+    const float p0[N] = {0.8f, -1.5f, 3e-3f};
+    for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++) {
+        rv_optim *opt;
+        float p[N], g[N];
+        memcpy(p, p0, sizeof p);
+        CHECK_STATUS(rv_optim_create_spec(&opt, specs[s]), RV_OK);
+        CHECK_STATUS(rv_optim_add_param(opt, 0, "w", p, g, N, NULL), RV_OK);
+        rv_explainer *e;
+        CHECK_STATUS(rv_explainer_create(&e, specs[s], N, p0), RV_OK);
+        int same = 1, eval_same = 1;
+        const rv_explain_step *es = NULL;
+        for (long k = 1; k <= K; k++) {
+            for (int i = 0; i < N; i++)
+                g[i] = (float)(cos(0.9 * (double)(k * N + i)) * (i + 1));
+            CHECK_STATUS(rv_optim_step(opt), RV_OK);
+            CHECK_STATUS(rv_explainer_step(e, g, &es), RV_OK);
+            for (int i = 0; i < N; i++)
+                same &= es->values[i].param_after == p[i];
+            CHECK(strlen(describe(e)) > 0);
+            /* eval mode holds param_eval; back to training changes nothing else */
+            CHECK_STATUS(rv_optim_eval(opt), RV_OK);
+            for (int i = 0; i < N; i++)
+                eval_same &= es->values[i].param_eval == p[i];
+            CHECK_STATUS(rv_optim_train(opt), RV_OK);
+            for (int i = 0; i < N; i++)
+                p[i] = es->values[i].param_after;   /* train() need not restore y bit for bit */
+        }
+        CHECK_MSG(same, "%s: explained updates differ from rv_optim_step", specs[s]);
+        CHECK_MSG(eval_same, "%s: param_eval differs from rv_optim_eval", specs[s]);
+        if (!strncmp(specs[s], "nadam", 5)) {
+            CHECK_NEAR(es->mu, 0.9 * (1 - 0.5 * pow(0.96, K * 0.004)), 1e-15);
+            CHECK_NEAR(es->mu_next, 0.9 * (1 - 0.5 * pow(0.96, (K + 1) * 0.004)), 1e-15);
+            float prod = 1;
+            for (int t = 1; t <= K; t++)
+                prod *= (float)(0.9 * (1 - 0.5 * pow(0.96, t * 0.004)));
+            CHECK(es->mu_product == prod);
+        } else if (!strncmp(specs[s], "radam", 5)) {
+            double b2t = pow(0.999, K), rho = 1999 - 2.0 * K * b2t / (1 - b2t);
+            CHECK_NEAR(es->rho, rho, 1e-9);
+            CHECK_NEAR(es->rect, sqrt((rho - 4) * (rho - 2) * 1999 / (1995.0 * 1997.0 * rho)), 1e-7);
+        } else if (!strcmp(specs[s], "sfadamw(lr=0.1)")) {
+            CHECK_NEAR(es->avg_weight, 1.0 / K, 1e-8);   /* equal weights lr^2: a plain mean */
+            CHECK(es->lr_max == 0.1);
+            CHECK_NEAR(es->weight_sum, K * 0.01, 1e-15);
+        } else if (!strncmp(specs[s], "sfadamw", 7)) {
+            /* warmup: lr_t = 0.1 min(1, t/3); weights t^r lr_max^2 with r = 1 */
+            double sum = 0, w = 0;
+            for (int t = 1; t <= K; t++)
+                sum += w = t * pow(0.1 * fmin(1.0, t / 3.0), 2);
+            CHECK_NEAR(es->weight_sum, sum, 1e-12);
+            CHECK_NEAR(es->avg_weight, w / sum, 1e-7);
+        } else {
+            CHECK(es->mu == 0 && es->rho == 0 && es->avg_weight == 0);
+            for (int i = 0; i < N; i++)
+                CHECK(es->values[i].param_eval == es->values[i].param_after);
+        }
+        rv_explainer_free(e);
+        rv_optim_free(opt);
+    }
+}
+
 static void errors(void)
 {
     rv_explainer *e = (rv_explainer *)&e, *before = e;
@@ -174,6 +247,7 @@ int main(void)
     scheduled_lr();
     bit_for_bit();
     seed_numbers();
+    newer_rules();
     errors();
     return check_summary("test_explain");
 }

@@ -494,11 +494,12 @@ static void resume_equals_uninterrupted(void)
     trained whole, first, second;
     train_tiny(&c, cfg, 8, 40, 5, NULL, &whole);
     train_tiny(&c, cfg, 8, 20, 5, NULL, &first);
-    CHECK_STATUS(gpt_optims_save(&first.o, path), RV_OK);
+    CHECK_STATUS(gpt_optims_save(&first.o, path, NULL, 0), RV_OK);
     rv_checkpoint_info info;
     CHECK_STATUS(rv_checkpoint_inspect(path, &info), RV_OK);
     CHECK(info.step == 20 && info.n_params == first.m.n_tensors && info.numel == first.m.n_params);
     CHECK(strncmp(info.schedule, "warmup_cosine(", 14) == 0);
+    rv_checkpoint_info_free(&info);
     train_tiny(&c, cfg, 8, 40, 5, path, &second);
     CHECK(gpt_optims_step_count(&second.o) == 40 && second.res.steps == 20);
     CHECK(same_params(&whole, &second));
@@ -524,21 +525,34 @@ static void resume_equals_uninterrupted(void)
     train_spec(&c, cfg, 8, 20, 5, tiny_muon, NULL, &first);
     CHECK(first.o.matrix != NULL && rv_optim_param_count(first.o.matrix) == 4 * 2);
     CHECK(rv_optim_param_count(first.o.main) == first.m.n_tensors - 4 * 2);
-    CHECK_STATUS(gpt_optims_save(&first.o, path), RV_OK);
+    CHECK_STATUS(gpt_optims_save(&first.o, path, NULL, 0), RV_OK);
     const char *matrix_path = "gpt_test.matrix.safetensors";
     CHECK_STATUS(rv_checkpoint_inspect(matrix_path, &info), RV_OK);
     CHECK(info.step == 20 && strncmp(info.optimizer, "muon(lr=", 8) == 0);
+    rv_checkpoint_info_free(&info);
     train_spec(&c, cfg, 8, 40, 5, tiny_muon, path, &second);
     CHECK(same_params(&whole, &second));
     CHECK(!same_params(&whole, &first));
     /* the two files must agree on the step: a step-40 matrix file beside a
        step-20 main file is refused, and nothing changes */
-    CHECK_STATUS(gpt_optims_save(&whole.o, "gpt_test40.safetensors"), RV_OK);
+    CHECK_STATUS(gpt_optims_save(&whole.o, "gpt_test40.safetensors", NULL, 0), RV_OK);
     CHECK(rename("gpt_test40.matrix.safetensors", matrix_path) == 0);
     remove("gpt_test40.safetensors");
     before = second.m.params[0];
     CHECK_STATUS(gpt_optims_load(&second.o, path), RV_ERR_MISMATCH);
     CHECK(second.m.params[0] == before && gpt_optims_step_count(&second.o) == 40);
+    /* a matrix file of a wider model at the same step: refused before the
+       main file (which fits) changes anything */
+    trained wide;
+    gpt_config wider = cfg;
+    wider.channels = 32;
+    train_spec(&c, wider, 8, 20, 5, tiny_muon, NULL, &wide);
+    CHECK_STATUS(gpt_optims_save(&wide.o, "gpt_wide.safetensors", NULL, 0), RV_OK);
+    CHECK(rename("gpt_wide.matrix.safetensors", matrix_path) == 0);
+    remove("gpt_wide.safetensors");
+    CHECK_STATUS(gpt_optims_load(&second.o, path), RV_ERR_MISMATCH);
+    CHECK(second.m.params[0] == before && rv_optim_step_count(second.o.main) == 40);
+    trained_free(&wide);
     remove(path);
     remove(matrix_path);
     trained_free(&whole);

@@ -184,6 +184,45 @@ static void race_agrees_with_trace(void)
     }
 }
 
+/* rv_lab_trace_eval: schedule-free's average. With a constant lr and r = 0
+   every weight is lr^2, so x_t is the plain mean of z_1..z_t, and z is read
+   back from y = (1 - beta1) z + beta1 x; other optimizers give their trace. */
+static void eval_rows(void)
+{
+    rv_surface *s = parse("bowl");
+    double y[(STEPS + 1) * 3], x[(STEPS + 1) * 3];
+    CHECK_STATUS(rv_lab_trace(s, "sfadamw(lr=0.5)", NULL, (double[]){-4, 1}, STEPS, y), RV_OK);
+    CHECK_STATUS(rv_lab_trace_eval(s, "sfadamw(lr=0.5)", NULL, (double[]){-4, 1}, STEPS, x), RV_OK);
+    /* by hand: update 1 has weight 1 (x = y = z = start + 0.5 * sign of -g);
+       update 2: n_x = -3.5/sqrt(v/(1-0.999^2)) with v = 0.999*0.016 + 0.001*12.25,
+       z = -3.5 - 0.5 n_x, x = (x_1 + z_2)/2 */
+    CHECK(x[3] == -3.5 && x[4] == 0.5 && y[3] == -3.5 && x[5] == 0.5 * (3.5 * 3.5 + 10 * 0.25));
+    double n = -3.5 / sqrt((0.999 * 0.016 + 0.001 * 12.25) / (1 - 0.999 * 0.999));
+    CHECK_NEAR(x[6], (-3.5 + (-3.5 - 0.5 * n)) / 2, 1e-6);
+    CHECK_NEAR(y[6], -3.5 + 0.5 * (0.9 * 0.5 - 1) * n, 1e-6);
+    double sum[2] = {0, 0}, worst = 0;
+    for (int k = 1; k <= STEPS; k++)
+        for (int i = 0; i < 2; i++) {
+            double z = (y[3 * k + i] - 0.9 * x[3 * k + i]) / 0.1;
+            sum[i] += z;
+            double err = fabs(x[3 * k + i] - sum[i] / k) / fmax(1, fabs(x[3 * k + i]));
+            worst = fmax(worst, err);
+        }
+    CHECK_MSG(worst < 1e-5, "sfadamw: x is not the mean of the z's (worst %g)", worst);
+    for (int k = 0; k <= STEPS; k++)
+        CHECK(x[3 * k + 2] == 0.5 * (x[3 * k] * x[3 * k] + 10 * x[3 * k + 1] * x[3 * k + 1]));
+    CHECK(x[3 * STEPS + 2] < y[3 * STEPS + 2]);   /* the average sits nearer the minimum */
+    /* no modes: the eval rows are the trace */
+    CHECK_STATUS(rv_lab_trace(s, "lion(lr=0.1)", NULL, (double[]){-4, 1}, STEPS, y), RV_OK);
+    CHECK_STATUS(rv_lab_trace_eval(s, "lion(lr=0.1)", NULL, (double[]){-4, 1}, STEPS, x), RV_OK);
+    CHECK(memcmp(x, y, sizeof x) == 0);
+    CHECK_STATUS(rv_lab_trace_eval(s, "newton", NULL, (double[]){-4, 1}, 2, x), RV_OK);
+    CHECK(x[3] == 0 && x[4] == 0);
+    CHECK_STATUS(rv_lab_trace_eval(s, "sfadamw", NULL, (double[]){-4, 1}, 2, NULL), RV_ERR_NULL);
+    CHECK_STR(rv_errmsg(), "rv_lab_trace_eval: rows is NULL");
+    rv_surface_free(s);
+}
+
 static void errors(void)
 {
     rv_surface *s = parse("rastrigin");
@@ -220,6 +259,7 @@ int main(void)
     schedule();
     divergence();
     race_agrees_with_trace();
+    eval_rows();
     errors();
     return check_summary("test_lab_trace");
 }

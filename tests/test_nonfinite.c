@@ -216,6 +216,7 @@ static void skipped_count_in_checkpoint(void)
     rv_checkpoint_info info;
     CHECK_STATUS(rv_checkpoint_load(back.opt, "test_nonfinite.safetensors", NULL, &info), RV_OK);
     CHECK(info.skipped == 2 && info.step == 1);
+    rv_checkpoint_info_free(&info);
     CHECK(rv_optim_skipped_count(back.opt) == 2 && rv_optim_step_count(back.opt) == 1);
     remove("test_nonfinite.safetensors");
     rv_optim_free(m.opt);

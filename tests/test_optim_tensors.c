@@ -192,8 +192,32 @@ static void threads_do_not_matter(void)
     }
 }
 
+/* torch accepts Adagrad's eps = 0; misaligned float pointers are refused */
+static void edges(void)
+{
+    const rv_optim_type *t;
+    rv_hparams h;
+    CHECK_STATUS(rv_hparams_parse("adagrad(lr=0.5, eps=0)", &t, &h), RV_OK);
+    float p[2] = {1, 1}, g[2] = {4, -0.25f}, sum[2] = {0, 0};
+    float *bufs[1] = {sum};
+    CHECK_STATUS(rv_update(t, &h, 1, 2, p, g, bufs), RV_OK);
+    CHECK(p[0] == 0.5f && p[1] == 1.5f);   /* p - lr*g/sqrt(g^2) = p -/+ lr */
+    CHECK_STATUS(rv_hparams_parse("adagrad(eps=-1e-10)", &t, &h), RV_ERR_EPS);
+
+    float buf[8] = {0};
+    float *odd = (float *)(void *)((char *)buf + 2);
+    rv_hparams a = rv_adam_defaults();
+    float *two[2] = {buf + 4, buf + 6};
+    CHECK_STATUS(rv_update(rv_adam, &a, 1, 1, odd, buf, two), RV_ERR_ALIGN);
+    CHECK_STATUS(rv_update(rv_adam, &a, 1, 1, buf, odd, two), RV_ERR_ALIGN);
+    float *bad[2] = {odd, buf + 6};
+    CHECK_STATUS(rv_update(rv_adam, &a, 1, 1, buf, buf + 1, bad), RV_ERR_ALIGN);
+    CHECK(buf[0] == 0 && buf[4] == 0);
+}
+
 int main(void)
 {
+    edges();
     shape_needs();
     scalars();
     first_steps();

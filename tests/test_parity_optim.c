@@ -9,7 +9,10 @@
      current references for what torch 1.13 lacks or computes otherwise:
      nadam, radam, adamax (torch >= 2.1 with decoupled decay), lion
      (lion-pytorch), adafactor (torch >= 2.5), muon (torch >= 2.9, Newton-
-     Schulz in float32) and sfadamw (schedule_free), with tensor shapes.
+     Schulz in float32) and sfadamw (schedule_free), with tensor shapes;
+   - parity_bf16.{txt,bin} (gen_bf16.py): bf16 parameters over float32
+     master weights, every optimizer: torch's fp32 step on the master, then
+     .to(torch.bfloat16), replayed through rv_optim_add_param_bf16.
    Every case is >= 100 steps of noisy gradients with the params after each
    step and the final state. Each is replayed through the stateless
    rv_update_state (element-wise algorithms) and through the stateful
@@ -22,10 +25,16 @@
    summation order is the library's own. The worst errors per optimizer are
    printed (docs/parity.md quotes them).
 
+   With bf16 parameters the element-wise algorithms must reproduce both the
+   masters and the bf16 parameters bit for bit; adafactor's and muon's
+   masters are held to their tolerances and their bf16 parameters must be
+   their own masters rounded to nearest even.
+
    A replay with lr off by 0.1% must fail the same comparison, so the
    tolerance is known to be tight enough to catch a wrong coefficient. */
 #include "ravine/ravine.h"
 #include "check.h"
+#include "kernels/bf16.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,6 +68,7 @@ typedef struct fx_case {
     fx_entry state[MAX_TENSORS][MAX_ENTRIES];
     size_t n_entries[MAX_TENSORS];
     int modern;                           /* tensor-major state, eval params */
+    int bf16;                             /* bf16 params over float32 masters */
     size_t eval_offset;                   /* sfadamw: the params in eval mode */
     size_t lr_offset;                     /* with a schedule: K float64 */
     size_t end;
@@ -133,6 +143,19 @@ static size_t off_grads(const fx_case *c, long k)
     return c->offset + 4 * (c->numel + 2 * (size_t)k * c->numel);
 }
 static size_t off_params(const fx_case *c, long k) { return off_grads(c, k) + 4 * c->numel; }
+
+/* bf16 cases: initial params (N uint16); per step grads (N uint16), params
+   (N uint16) and masters (N float32) */
+static size_t off_bf16_step(const fx_case *c, long k)
+{
+    return c->offset + 2 * c->numel + 8 * (size_t)k * c->numel;
+}
+
+static void read_u16(const fx_blob *b, size_t off, size_t n, uint16_t *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (uint16_t)(b->data[off + 2 * i] | b->data[off + 2 * i + 1] << 8);
+}
 
 static void copy_field(char *dst, size_t cap, const char *src)
 {
@@ -212,8 +235,10 @@ static int parse_state(fx_case *c, const char *val)
 /* Where each state entry, the eval params and the lrs lie. */
 static void lay_out(fx_case *c)
 {
-    size_t off = off_grads(c, c->steps);
-    if (c->modern) {
+    size_t off = c->bf16 ? off_bf16_step(c, c->steps) : off_grads(c, c->steps);
+    if (c->bf16) {
+        /* no final state: the masters of every step stand for it */
+    } else if (c->modern) {
         for (size_t t = 0; t < c->n_tensors; t++)
             for (size_t j = 0; j < c->n_entries[t]; j++) {
                 c->state[t][j].offset = off;
@@ -237,11 +262,12 @@ static void lay_out(fx_case *c)
 }
 
 /* One index line: space-separated key=value fields; group= may repeat. */
-static int parse_case(char *line, fx_case *c, int modern)
+static int parse_case(char *line, fx_case *c, int modern, int bf16)
 {
     memset(c, 0, sizeof *c);
     c->n_groups = 1;
-    c->modern = modern;
+    c->modern = modern || bf16;
+    c->bf16 = bf16;
     const char *state = "-";
     for (char *tok = strtok(line, " \n"); tok; tok = strtok(NULL, " \n")) {
         char *eq = strchr(tok, '=');
@@ -550,6 +576,92 @@ done:
     return bad;
 }
 
+/* bf16 parameters over float32 masters: rv_optim_add_param_bf16, the
+   reference's gradients, and after every step the bf16 parameters and the
+   masters compared. bad_rounding counts bf16 parameters that are not their
+   own master rounded to nearest even (always a defect). */
+static size_t replay_bf16(const fx_blob *b, const fx_case *c, err_stats *st, err_stats *st16,
+                          size_t *bad_rounding, double lr_scale, int verbose)
+{
+    const rv_optim_type *type;
+    rv_hparams h[MAX_GROUPS];
+    if (!case_hparams(c, &type, h))
+        return 1;
+    rv_optim *opt = NULL;
+    rv_status s = rv_optim_create(&opt, type, &h[0]);
+    CHECK_MSG(s == RV_OK, "%s: %s", c->name, rv_errmsg());
+    if (s)
+        return 1;
+    for (size_t gi = 1; gi < c->n_groups; gi++)
+        CHECK_STATUS(rv_optim_add_group(opt, &h[gi], NULL), RV_OK);
+    for (size_t gi = 0; gi < c->n_groups; gi++)
+        CHECK_STATUS(rv_optim_group_set_lr(opt, gi, h[gi].lr * lr_scale), RV_OK);
+    rv_schedule *sched = NULL;
+    if (c->schedule[0])
+        CHECK_STATUS(rv_schedule_parse(c->schedule, &sched), RV_OK);
+
+    size_t n = c->numel, bad = 0;
+    uint16_t *p = malloc(n * sizeof *p), *g = malloc(n * sizeof *g), *want16 = malloc(n * sizeof *want16);
+    float *got = malloc(n * sizeof *got), *want = malloc(n * sizeof *want);
+    float *master[MAX_TENSORS];
+    read_u16(b, c->offset, n, p);
+    for (size_t t = 0; t < c->n_tensors; t++) {
+        char name[16];
+        snprintf(name, sizeof name, "t%zu", t);
+        s = rv_optim_add_param_bf16(opt, c->group[t], name, p + c->at[t], g + c->at[t],
+                                    c->ndim[t], c->dims[t], NULL);
+        CHECK_MSG(s == RV_OK, "%s: %s", c->name, rv_errmsg());
+    }
+    for (long k = 0; k < c->steps; k++) {
+        if (sched)
+            CHECK_STATUS(rv_optim_set_lr(opt, schedule_lr(b, c, sched, k) * lr_scale), RV_OK);
+        read_u16(b, off_bf16_step(c, k), n, g);
+        if ((s = rv_optim_step(opt))) {
+            CHECK_MSG(0, "%s: rv_optim_step at step %ld: %s", c->name, k + 1, rv_errmsg());
+            bad++;
+            break;
+        }
+        if (k == 0)
+            for (size_t t = 0; t < c->n_tensors; t++) {
+                rv_param_view v;
+                CHECK_STATUS(rv_optim_param_view(opt, t, &v), RV_OK);
+                master[t] = v.master;
+            }
+        /* masters against the reference's masters */
+        for (size_t t = 0; t < c->n_tensors; t++)
+            memcpy(got + c->at[t], master[t], c->size[t] * sizeof *got);
+        read_f32(b, off_bf16_step(c, k) + 4 * n, n, want);
+        bad += compare(st, verbose, got, want, n, c, "bf16", "masters", k + 1);
+        /* the bf16 parameters, widened, against the reference's */
+        read_u16(b, off_bf16_step(c, k) + 2 * n, n, want16);
+        float *p32 = malloc(n * sizeof *p32), *w32 = malloc(n * sizeof *w32);
+        for (size_t i = 0; i < n; i++) {
+            p32[i] = rv_bf16_to_f32(p[i]);
+            w32[i] = rv_bf16_to_f32(want16[i]);
+            *bad_rounding += p[i] != rv_f32_to_bf16(got[i]);
+        }
+        size_t bad16 = compare(st16, verbose && rv_optim_type_elementwise(type), p32, w32, n, c,
+                               "bf16", "params", k + 1);
+        /* adafactor's and muon's bf16 params follow their own masters */
+        if (rv_optim_type_elementwise(type))
+            bad += bad16;
+        free(p32);
+        free(w32);
+    }
+    st->cases++;
+    st->steps += c->steps;
+    st16->cases++;
+    st16->steps += c->steps;
+    rv_schedule_free(sched);
+    rv_optim_free(opt);
+    free(p);
+    free(g);
+    free(want16);
+    free(got);
+    free(want);
+    return bad;
+}
+
 /* ---- driver -------------------------------------------------------------- */
 
 static void print_table(const char *path, const err_stats *t, size_t n)
@@ -564,12 +676,13 @@ static void print_table(const char *path, const err_stats *t, size_t n)
 
 typedef struct run_stats {
     err_stats by_update[MAX_OPTIMS], by_optim[MAX_OPTIMS], wrong_lr[MAX_OPTIMS];
-    size_t n_update, n_optim, n_wrong;
+    err_stats masters[MAX_OPTIMS], bf16[MAX_OPTIMS];
+    size_t n_update, n_optim, n_wrong, n_masters, n_bf16, bad_rounding;
     long cases;
 } run_stats;
 
 /* Replay every case of one fixture set. */
-static void replay_file(const char *stem, int modern, run_stats *r)
+static void replay_file(const char *stem, int modern, int bf16, run_stats *r)
 {
     char txt[64], bin[64];
     snprintf(txt, sizeof txt, "%s.txt", stem);
@@ -590,7 +703,7 @@ static void replay_file(const char *stem, int modern, run_stats *r)
         if (line[0] == '#' || line[0] == '\n')
             continue;
         fx_case c;
-        int ok = parse_case(line, &c, modern);
+        int ok = parse_case(line, &c, modern, bf16);
         CHECK_MSG(ok, "%s: bad index line after %ld cases", txt, r->cases);
         if (!ok)
             continue;
@@ -603,6 +716,12 @@ static void replay_file(const char *stem, int modern, run_stats *r)
         const rv_optim_type *type = rv_optim_type_find(optim);
         int elementwise = rv_optim_type_elementwise(type);
         size_t bad;
+        if (bf16) {
+            bad = replay_bf16(&blob, &c, stats_for(r->masters, &r->n_masters, optim),
+                              stats_for(r->bf16, &r->n_bf16, optim), &r->bad_rounding, 1.0, 1);
+            CHECK_MSG(bad == 0, "%s with bf16 parameters: %zu values differ", c.name, bad);
+            continue;
+        }
         if (elementwise) {
             bad = replay_update(&blob, &c, stats_for(r->by_update, &r->n_update, optim), 1.0, 1);
             CHECK_MSG(bad == 0, "%s via rv_update_state: %zu values differ", c.name, bad);
@@ -629,9 +748,11 @@ static void replay_file(const char *stem, int modern, run_stats *r)
 int main(void)
 {
     static run_stats r;
-    replay_file("parity_optim", 0, &r);
+    replay_file("parity_optim", 0, 0, &r);
     long legacy = r.cases;
-    replay_file("parity_modern", 1, &r);
+    replay_file("parity_modern", 1, 0, &r);
+    long fp32 = r.cases;
+    replay_file("parity_bf16", 0, 1, &r);
 
     CHECK_MSG(legacy >= 150, "only %ld cases in parity_optim", legacy);
     for (size_t i = 0; i < r.n_optim; i++) {
@@ -653,5 +774,19 @@ int main(void)
     print_table("rv_optim", r.by_optim, r.n_optim);
     printf("sensitivity: the same replays with lr * 1.001 (must exceed the tolerance)\n");
     print_table("wrong_lr", r.wrong_lr, r.n_wrong);
+    printf("bf16 parameters over float32 masters, %ld cases: the masters, then the bf16 "
+           "parameters\n", r.cases - fp32);
+    print_table("masters", r.masters, r.n_masters);
+    print_table("bf16", r.bf16, r.n_bf16);
+    CHECK_MSG(r.n_bf16 == 13, "%zu optimizers in the bf16 fixtures, want 13", r.n_bf16);
+    CHECK_MSG(r.bad_rounding == 0, "%zu bf16 parameters are not their master rounded to nearest "
+              "even", r.bad_rounding);
+    for (size_t i = 0; i < r.n_bf16; i++) {
+        const err_stats *m = &r.masters[i], *p = &r.bf16[i];
+        if (rv_optim_type_elementwise(rv_optim_type_find(p->optim)))
+            CHECK_MSG(m->exact == m->values && p->exact == p->values,
+                      "%s: bf16 run not bit-identical to torch (%zu masters, %zu params differ)",
+                      p->optim, m->values - m->exact, p->values - p->exact);
+    }
     return check_summary("parity_optim");
 }

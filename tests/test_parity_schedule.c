@@ -3,8 +3,8 @@
    tests/fixtures/parity_schedule.txt (written by tests/fixtures/gen_fixtures.py)
    holds, for every torch lr scheduler ravine mirrors, the lr torch used at
    each of >= 300 steps (optimizer.param_groups[0]['lr'] before each
-   scheduler.step()), and optax's warmup_cosine_decay_schedule written out in
-   Python. rv_schedule_lr must agree within 1e-9 relative at every step; the
+   scheduler.step()), and the optax and keras schedules ravine mirrors written
+   out in Python from their sources. rv_schedule_lr must agree within 1e-9 relative at every step; the
    worst error per schedule is printed (docs/parity.md quotes them).
 
    Torch computes most schedulers recursively (lr_t from lr_{t-1}), ravine in
@@ -124,9 +124,12 @@ int main(void)
     }
     fclose(f);
 
-    /* every torch scheduler of CONTRACTS section 2, and warmup_cosine */
-    static const char *const want[] = {"step", "multistep", "exponential", "cosine", "linear",
-                                       "poly", "onecycle", "cosine_restarts", "warmup_cosine"};
+    /* every torch scheduler of CONTRACTS section 2, CyclicLR and ChainedScheduler
+       (product), and the optax and keras schedules */
+    static const char *const want[] = {"step",          "multistep",    "exponential", "cosine",
+                                       "linear",        "poly",         "onecycle",
+                                       "cosine_restarts", "warmup_cosine", "cyclic", "product",
+                                       "inverse_time"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         int found = 0;
         for (int k = 0; k < n_table; k++)

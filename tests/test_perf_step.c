@@ -399,8 +399,8 @@ static void state_allocation_failure(void)
     CHECK_STATUS(rv_optim_add_param(o, 0, "huge", fake, fake, n_huge, &huge), RV_OK);
     char want[160];
     snprintf(want, sizeof want,
-             "out of memory allocating optimizer state: %zu floats for 2 tensor(s)",
-             2 * (size_t)16 + 2 * ((n_huge + 15) & ~(size_t)15));
+             "out of memory allocating optimizer state: %zu bytes for 2 tensor(s)",
+             4 * (2 * (size_t)16 + 2 * ((n_huge + 15) & ~(size_t)15)));
     CHECK_STATUS(rv_optim_step(o), RV_ERR_NOMEM);
     CHECK_STR(rv_errmsg(), want);
     /* nothing changed: a keeps its state, b got none, no parameter moved */

@@ -91,7 +91,7 @@ static void optimizer_spec_errors(void)
          "spec 'sgd(weight_dcay=0.1)': unknown key 'weight_dcay' for sgd (did you mean 'weight_decay'?)"},
         {"sgd(zzz=1)", RV_ERR_SPEC_UNKNOWN_KEY,
          "spec 'sgd(zzz=1)': unknown key 'zzz' for sgd (valid keys: lr, momentum, dampening, "
-         "weight_decay, nesterov, maximize)"},
+         "weight_decay, nesterov, maximize, state)"},
         {"adam(lr=fast)", RV_ERR_SPEC_TYPE, "spec 'adam(lr=fast)': lr=fast: expected a number"},
         {"adam(amsgrad=1)", RV_ERR_SPEC_TYPE, "spec 'adam(amsgrad=1)': amsgrad=1: expected true or false"},
         {"adam(betas=0.9)", RV_ERR_SPEC_TYPE,

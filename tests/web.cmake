@@ -29,11 +29,12 @@ set(RAVINE_WEB_PAGE ${RAVINE_WEB_DIR}/index.html)
 # multiply-adds, so page and CLI compute the same numbers). Debian's emscripten
 # runs offline once NODE_PATH points at the system's node modules.
 file(GLOB RAVINE_WEB_LIB_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*/*.c)
+list(FILTER RAVINE_WEB_LIB_SOURCES EXCLUDE REGEX "/src/dist/")   # the MPI layer
 file(GLOB RAVINE_WEB_LIB_HEADERS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*/*.h
                                                    ${PROJECT_SOURCE_DIR}/include/ravine/*.h)
 set(RAVINE_WEB_EMCC_FLAGS
     -O2 -std=c11 -Wall -Wextra
-    -fno-math-errno -ffp-contract=off -D_POSIX_C_SOURCE=200809L
+    -fno-math-errno -fno-trapping-math -ffp-contract=off -D_POSIX_C_SOURCE=200809L
     -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_SOURCE_DIR}/src
     -sSINGLE_FILE=1 -sMODULARIZE=1 -sEXPORT_NAME=RavineCore -sENVIRONMENT=web
     -sALLOW_MEMORY_GROWTH=1 -sEXPORTED_RUNTIME_METHODS=cwrap)

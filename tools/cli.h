@@ -44,30 +44,102 @@ void cli_parse(const cli_command *cmd, int argc, char **argv, const cli_option *
                size_t n_opts, const char **positional, size_t max_positional,
                size_t *n_positional);
 
-/* "1,-2.5,3e-4" -> values. Dies naming `what` on malformed input. Returns count. */
+/* A long text shortened for a message: its start, "...", its end (at
+   most about 200 bytes; a static buffer, valid until the next call). */
+const char *cli_echo(const char *text);
+
+/* "1,-2.5,3e-4" -> values. Dies naming `what` on malformed input, on a
+   value past the range of a double (1e400) and on more than cap values.
+   Returns count. */
 size_t cli_parse_numbers(const char *what, const char *text, double *out, size_t cap);
 /* One number (or nan/inf written as text) filling the whole text, spaces
-   around it allowed: 1 and *out set, or 0 if the text is not a number. */
+   around it allowed: 1 and *out set, or 0 if the text is not a number or
+   overflows a double (1e400 is not silently infinite). */
 int cli_parse_value(const char *text, double *out);
+/* The same, telling the two failures apart: 1 a number, 0 not a number,
+   -1 past the range of a double. */
+int cli_read_value(const char *text, double *out);
 /* Parse an integer option value in [lo, hi]. */
 long cli_parse_long(const char *what, const char *text, long lo, long hi);
 /* Parse a finite number. */
 double cli_parse_double(const char *what, const char *text);
+/* v as float32, for the parameters and gradients optimizers hold: a finite
+   v past float32's range (1e39) is not silently infinite, it is an error
+   naming `what` (NaN and inf stay what they are). */
+float cli_to_float(const char *what, double v);
+int cli_fits_float(double v);
 
-/* A numeric CSV file read whole: rows of doubles. Empty lines and lines
-   starting with '#' are skipped. Dies with "FILE line N: ..." on errors. */
-typedef struct cli_table {
-    double *values;        /* rows * cols */
-    size_t rows, cols;
-} cli_table;
+/* Split a ';'-separated list in place into at most cap items; more is an
+   error naming `what` and the limit, never a silent cut. Returns count. */
+size_t cli_split(const char *what, char *text, char sep, char **items, size_t cap);
 
-/* Read a file where every row has exactly `cols` numbers (cols 0: take the
-   count of the first row). */
-void cli_read_numeric_csv(const char *path, size_t cols, cli_table *out);
-void cli_table_free(cli_table *t);
+/* ---- input: lines and numeric CSV, bounded ---------------------------- */
 
-/* Split a ';'-separated list in place; returns count (at most cap). */
-size_t cli_split(char *text, char sep, char **items, size_t cap);
+/* Longest line any reader accepts: an endless stream without a newline
+   (/dev/zero) is refused at this length instead of growing memory. */
+#define CLI_LINE_MAX ((size_t)1 << 20)
+
+typedef struct cli_lines {
+    FILE *f;
+    const char *path;
+    char *buf;
+    size_t cap;
+    long line_no;
+} cli_lines;
+
+/* Open path for reading (dies naming it on errors). */
+void cli_lines_open(cli_lines *r, const char *path);
+/* The next line without its "\n" / "\r\n" (NUL-terminated, *len bytes), or
+   NULL at the end. Dies with "FILE line N: ..." on a NUL byte, a line past
+   CLI_LINE_MAX, a read error, and out of memory (as such). */
+char *cli_lines_next(cli_lines *r, size_t *len);
+void cli_lines_close(cli_lines *r);
+
+/* A numeric CSV file read row by row: every row has exactly `cols` numbers
+   (cols 0: the count of the first row). Empty lines and lines starting with
+   '#' are skipped. Memory is one row, whatever the file's length. */
+typedef struct cli_csv {
+    cli_lines in;
+    size_t cols;
+    double *row;
+} cli_csv;
+
+void cli_csv_open(cli_csv *c, const char *path, size_t cols);
+/* 1 with c->row holding the next row, 0 at the end. Dies with
+   "FILE line N: ..." on a bad row. */
+int cli_csv_next(cli_csv *c);
+void cli_csv_close(cli_csv *c);
+
+/* ---- output: every write is checked ---------------------------------- */
+
+/* Called first in main: a closed pipe becomes an error (EPIPE) instead of a
+   silent death by SIGPIPE, and stdout is flushed and checked at exit; a
+   write error anywhere ends the command with "ravine: stdout: write
+   failed: <why>" and status 2. */
+void cli_io_init(void);
+/* Dies if an earlier write to stdout failed; commands that print many
+   lines call it once per line, so a full disk or a closed pipe stops them. */
+void cli_stdout_check(void);
+/* Write n bytes to path as a whole: a regular file is replaced atomically
+   (a failed write leaves the old one), a FIFO or device such as
+   /dev/stdout is written in place, "-" is stdout. Dies on any error. */
+void cli_write_file(const char *path, const void *data, size_t n);
+
+/* printf into a new string (dies on out of memory). */
+char *cli_strf(const char *fmt, ...) CLI_PRINTF(1, 2);
+
+/* Canonical specs as allocated text (no length limit; die on out of memory). */
+char *cli_optim_text(const rv_optim_type *type, const rv_hparams *h);
+char *cli_surface_text(const rv_surface *s);
+
+/* Length of the valid UTF-8 character at p (1-4), or 0 if the bytes there
+   are not one (p[0] is not NUL). */
+size_t cli_utf8_char(const char *p);
+
+/* A JSON string literal: quotes, backslashes and control bytes escaped,
+   bytes that are not UTF-8 written as U+FFFD, so the output is always
+   valid JSON. */
+void cli_json_string(FILE *f, const char *s);
 
 /* Print a double the way every ravine number is printed (%.9g). */
 void cli_print_number(FILE *f, double v);

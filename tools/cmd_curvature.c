@@ -3,6 +3,7 @@
 #include "lab_cli.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 static int run(int argc, char **argv)
 {
@@ -25,12 +26,11 @@ static int run(int argc, char **argv)
     rv_status st = rv_surface_curvature(s, x, &c);
     if (st)
         cli_die_status("--at", st);
-    char spec[512];
-    rv_surface_format(s, spec, sizeof spec);
+    char *spec = cli_surface_text(s);
     if (json) {
         FILE *o = stdout;
         fprintf(o, "{\"surface\":");
-        lab_cli_json_string(o, spec);
+        cli_json_string(o, spec);
         fprintf(o, ",\"at\":[%.9g,%.9g],\"f\":%.9g,\"gradient\":[%.9g,%.9g]", x[0], x[1], c.f,
                 c.grad[0], c.grad[1]);
         fprintf(o, ",\"hessian\":[[%.9g,%.9g],[%.9g,%.9g]]", c.hess[0], c.hess[1], c.hess[2],
@@ -79,6 +79,7 @@ static int run(int argc, char **argv)
         else
             printf("newton step  undefined: the Hessian is singular\n");
     }
+    free(spec);
     rv_surface_free(s);
     return 0;
 }

@@ -30,12 +30,10 @@ static int run(int argc, char **argv)
     char *copy = strdup(grads_text);
     if (!copy)
         cli_die("explain", "out of memory");
-    char *items[MAX_ROWS + 1];
-    size_t rows = cli_split(copy, ';', items, MAX_ROWS + 1);
+    char *items[MAX_ROWS];
+    size_t rows = cli_split("--grads", copy, ';', items, MAX_ROWS);
     if (!rows)
-        cli_die("--grads", "'%s': expected G0,G1,...[;G0,G1,...]", grads_text);
-    if (rows > MAX_ROWS)
-        cli_die("--grads", "more than %d gradient rows", MAX_ROWS);
+        cli_die("--grads", "'%s': expected G0,G1,...[;G0,G1,...]", cli_echo(grads_text));
     float *grads = malloc(rows * n * sizeof *grads);
     if (!grads)
         cli_die("explain", "out of memory");
@@ -44,15 +42,15 @@ static int run(int argc, char **argv)
         size_t k = cli_parse_numbers("--grads", items[r], gv, MAX_PARAMS + 1);
         if (k != n)
             cli_die("--grads", "row %zu ('%s') has %zu values, expected %zu (one per parameter)",
-                    r + 1, items[r], k, n);
+                    r + 1, cli_echo(items[r]), k, n);
         for (size_t i = 0; i < n; i++)
-            grads[r * n + i] = (float)gv[i];
+            grads[r * n + i] = cli_to_float("--grads", gv[i]);
     }
     long steps = steps_text ? cli_parse_long("--steps", steps_text, 1, 1000) : (long)rows;
 
     float p[MAX_PARAMS];
     for (size_t i = 0; i < n; i++)
-        p[i] = (float)pv[i];
+        p[i] = cli_to_float("--params", pv[i]);
     rv_explainer *e;
     rv_status st = rv_explainer_create(&e, optim, n, p);
     if (st)
@@ -75,6 +73,7 @@ static int run(int argc, char **argv)
             rv_explainer_describe(e, text, cap);
         }
         printf("%s%s", k ? "\n" : "", text);
+        cli_stdout_check();
     }
     const float *out = rv_explainer_params(e);
     printf("\nparams after %ld update%s:", steps, steps == 1 ? "" : "s");

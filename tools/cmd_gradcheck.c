@@ -25,16 +25,14 @@ static size_t parse_points(const char *text, double pts[][2])
     char *copy = strdup(text);
     if (!copy)
         cli_die("gradcheck", "out of memory");
-    char *items[MAX_POINTS + 1];
-    size_t n = cli_split(copy, ';', items, MAX_POINTS + 1);
+    char *items[MAX_POINTS];
+    size_t n = cli_split("--at", copy, ';', items, MAX_POINTS);
     if (!n)
-        cli_die("--at", "'%s': expected points X,Y;X,Y;...", text);
-    if (n > MAX_POINTS)
-        cli_die("--at", "more than %d points", MAX_POINTS);
+        cli_die("--at", "'%s': expected points X,Y;X,Y;...", cli_echo(text));
     for (size_t i = 0; i < n; i++) {
         double v[3];
         if (cli_parse_numbers("--at", items[i], v, 3) != 2)
-            cli_die("--at", "'%s': point %zu is not X,Y", text, i + 1);
+            cli_die("--at", "'%s': point %zu is not X,Y", cli_echo(text), i + 1);
         pts[i][0] = v[0], pts[i][1] = v[1];
     }
     free(copy);
@@ -59,11 +57,10 @@ static int run(int argc, char **argv)
             cli_die_status("--at", st);
         all_pass &= c[i].grad_err < TOLERANCE && c[i].hess_err < TOLERANCE;
     }
-    char spec[512];
-    rv_surface_format(s, spec, sizeof spec);
+    char *spec = cli_surface_text(s);
     if (json) {
         printf("{\"surface\":");
-        lab_cli_json_string(stdout, spec);
+        cli_json_string(stdout, spec);
         printf(",\"tolerance\":%.9g,\"points\":[", TOLERANCE);
         for (size_t i = 0; i < n; i++) {
             const rv_gradcheck *g = &c[i];
@@ -93,6 +90,7 @@ static int run(int argc, char **argv)
         }
         printf("\n%s\n", all_pass ? "all points pass" : "mismatch: analytic and numerical derivatives disagree");
     }
+    free(spec);
     rv_surface_free(s);
     return all_pass ? 0 : 1;
 }

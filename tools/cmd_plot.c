@@ -19,7 +19,7 @@ void plot_run_trace(plot_run *r, const rv_surface *s, const char *optim,
                     const rv_schedule *sched, const double start[2], long steps)
 {
     memset(r, 0, sizeof *r);
-    snprintf(r->label, sizeof r->label, "%s", optim);
+    r->label = cli_strf("%s", optim);
     r->steps = steps;
     size_t rows = (size_t)steps + 1;
     double *buf = malloc(rows * 3 * sizeof *buf), *all = malloc(rows * 4 * sizeof *all);
@@ -38,6 +38,7 @@ void plot_run_trace(plot_run *r, const rv_surface *s, const char *optim,
 
 void plot_run_free(plot_run *r)
 {
+    free(r->label);
     free(r->step);
     memset(r, 0, sizeof *r);
 }
@@ -73,9 +74,9 @@ void plot_contour(svg_chart *c, const rv_surface *s, const plot_run *runs, size_
         long k = r->steps;
         while (k > 0 && !(isfinite(r->x[k]) && isfinite(r->y[k])))
             k--;
-        char title[200];
-        snprintf(title, sizeof title, "%s after %ld steps: loss %.9g", r->label, k, r->loss[k]);
+        char *title = cli_strf("%s after %ld steps: loss %.9g", r->label, k, r->loss[k]);
         svg_chart_marker(c, r->x[k], r->y[k], SVG_MARK_SQUARE, svg_color(i), title);
+        free(title);
     }
     if (n) {
         svg_chart_legend_add(c, "start", "#555555", 0, 0, SVG_MARK_CIRCLE);
@@ -179,11 +180,11 @@ void plot_sweep_run(const rv_surface *s, const char *optim, const double start[2
         cli_die_status("--optims", st);
     for (size_t k = 0; k < n_lr; k++) {
         h.lr = lrs[k];
-        char spec[512];
-        rv_hparams_format(type, &h, spec, sizeof spec);
+        char *spec = cli_optim_text(type, &h);
         rv_race_result res;
         if ((st = rv_lab_race_one(s, spec, NULL, start, steps, 0.0, &res)))
             cli_die_status(optim, st);
+        free(spec);
         final[k] = res.diverged ? INFINITY : res.final_loss;
     }
 }
@@ -212,14 +213,15 @@ void plot_sweep(svg_chart *c, const char *const *labels, size_t n_optims, const 
         const double *f = final + i * n_lr;
         svg_chart_line(c, lrs, f, n_lr, i, labels[i]);
         for (size_t k = 0; k < n_lr; k++) {
-            char title[160];
+            char *title;
             if (isfinite(f[k])) {
-                snprintf(title, sizeof title, "%s lr=%.3g: final loss %.9g", labels[i], lrs[k], f[k]);
+                title = cli_strf("%s lr=%.3g: final loss %.9g", labels[i], lrs[k], f[k]);
                 svg_chart_marker(c, lrs[k], f[k], SVG_MARK_CIRCLE, svg_color(i), title);
             } else {
-                snprintf(title, sizeof title, "%s lr=%.3g: diverged", labels[i], lrs[k]);
+                title = cli_strf("%s lr=%.3g: diverged", labels[i], lrs[k]);
                 svg_chart_marker(c, lrs[k], c->y1 / 1.5, SVG_MARK_CROSS, svg_color(i), title);
             }
+            free(title);
         }
     }
     svg_chart_legend_add(c, "diverged", "#555555", 0, 0, SVG_MARK_CROSS);
@@ -231,25 +233,21 @@ void plot_sweep(svg_chart *c, const char *const *labels, size_t n_optims, const 
 static void finish(svg_chart *c, const char *out)
 {
     svg_chart_end(c);
-    if (!out || !strcmp(out, "-")) {
-        fwrite(c->out.data, 1, c->out.len, stdout);
-    } else if (svg_write_file(&c->out, out)) {
-        cli_die(out, "cannot write: %s", strerror(errno));
-    } else {
+    cli_write_file(out ? out : "-", c->out.data, c->out.len);
+    if (out && strcmp(out, "-"))
         fprintf(stderr, "wrote %s\n", out);
-    }
     svg_chart_free(c);
 }
 
-static size_t split_specs(const char *what, const char *text, char *copy, size_t size,
-                          char **items)
+/* At most MAX_SERIES specs: a picture holds that many series, and more is
+   an error, not a silent cut. *copy is the split text (free it). */
+static size_t split_specs(const char *what, const char *text, char **copy, char **items)
 {
-    if (strlen(text) >= size)
-        cli_die(what, "the list is too long");
-    strcpy(copy, text);
-    size_t n = cli_split(copy, ';', items, MAX_SERIES);
+    if (!(*copy = strdup(text)))
+        cli_die(what, "out of memory");
+    size_t n = cli_split(what, *copy, ';', items, MAX_SERIES);
     if (!n)
-        cli_die(what, "'%s': expected one or more specs separated by ';'", text);
+        cli_die(what, "'%s': expected one or more specs separated by ';'", cli_echo(text));
     return n;
 }
 
@@ -276,14 +274,14 @@ static int run(int argc, char **argv)
     if (!np)
         cli_die("plot", "what to plot is required: contour, loss, schedule or sweep");
     long steps = steps_text ? cli_parse_long("--steps", steps_text, 1, 1000000) : 0;
-    char copy[4096], *items[MAX_SERIES];
+    char *copy = NULL, *items[MAX_SERIES];
     svg_chart c;
 
     if (!strcmp(kind, "schedule")) {
         size_t n = 0;
         const char *specs[MAX_SERIES];
         if (schedules) {
-            n = split_specs("--schedules", schedules, copy, sizeof copy, items);
+            n = split_specs("--schedules", schedules, &copy, items);
             for (size_t i = 0; i < n; i++)
                 specs[i] = items[i];
         } else {
@@ -305,6 +303,7 @@ static int run(int argc, char **argv)
         for (size_t i = 0; i < n; i++)
             rv_schedule_free(sched[i]);
         finish(&c, out);
+        free(copy);
         return 0;
     }
 
@@ -330,9 +329,8 @@ static int run(int argc, char **argv)
     } else {
         rv_surface_default_start(s, start);
     }
-    char name[256];
-    rv_surface_format(s, name, sizeof name);
-    size_t n = optims ? split_specs("--optims", optims, copy, sizeof copy, items) : 0;
+    char *name = cli_surface_text(s);
+    size_t n = optims ? split_specs("--optims", optims, &copy, items) : 0;
     if (!n && strcmp(kind, "contour"))
         cli_die("plot", "--optims 'SPEC;SPEC;...' is required for a %s picture", kind);
 
@@ -354,9 +352,9 @@ static int run(int argc, char **argv)
             cli_die("plot", "out of memory");
         for (size_t i = 0; i < n; i++)
             plot_sweep_run(s, items[i], start, steps ? steps : 100, lrs, n_lr, final + i * n_lr);
-        char t[300];
-        snprintf(t, sizeof t, "Final loss after %ld steps on %s", steps ? steps : 100, name);
+        char *t = cli_strf("Final loss after %ld steps on %s", steps ? steps : 100, name);
         svg_chart_init(&c, 760, 440, title ? title : t, "learning rate", "final loss");
+        free(t);
         double lr_max = 0;
         rv_curvature cv;
         if (rv_surface_curvature(s, start, &cv) == RV_OK && isfinite(cv.sgd_lr_max))
@@ -365,20 +363,22 @@ static int run(int argc, char **argv)
         free(final);
         rv_surface_free(s);
         finish(&c, out);
+        free(name);
+        free(copy);
         return 0;
     }
 
     plot_run runs[MAX_SERIES];
     for (size_t i = 0; i < n; i++)
         plot_run_trace(&runs[i], s, items[i], NULL, start, steps ? steps : 100);
-    char t[300];
+    char *t;
     if (!strcmp(kind, "contour")) {
-        snprintf(t, sizeof t, "Optimizer paths on %s", name);
+        t = cli_strf("Optimizer paths on %s", name);
         svg_chart_init(&c, 760, 480, title ? title : t, "x", "y");
         plot_contour(&c, s, runs, n);
     } else {
         double threshold = threshold_text ? cli_parse_double("--threshold", threshold_text) : 0;
-        snprintf(t, sizeof t, "Loss on %s", name);
+        t = cli_strf("Loss on %s", name);
         /* on a log scale, plot the loss above the surface's minimum when it is known */
         double xm[2], fm = 0;
         int above = log_flag && rv_surface_minimum(s, xm, &fm) && fm != 0;
@@ -390,6 +390,9 @@ static int run(int argc, char **argv)
         plot_run_free(&runs[i]);
     rv_surface_free(s);
     finish(&c, out);
+    free(t);
+    free(name);
+    free(copy);
     return 0;
 }
 

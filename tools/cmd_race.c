@@ -37,10 +37,8 @@ static int run(int argc, char **argv)
     char *list = strdup(optims ? optims : SEED_OPTIMS);
     if (!list)
         cli_die("race", "out of memory");
-    char *items[MAX_OPTIMS + 1];
-    size_t n = cli_split(list, ';', items, MAX_OPTIMS + 1);
-    if (n > MAX_OPTIMS)
-        cli_die("--optims", "more than %d optimizers", MAX_OPTIMS);
+    char *items[MAX_OPTIMS];
+    size_t n = cli_split("--optims", list, ';', items, MAX_OPTIMS);
     if (!n)
         cli_die("--optims", "'%s': no optimizer specs (separate them with ';')", optims);
     for (size_t i = 0; i < n; i++)
@@ -61,13 +59,13 @@ static int run(int argc, char **argv)
         cli_die("race", "out of memory");
     for (size_t i = 0; i < n; i++)
         if ((st = rv_lab_race_one(s, items[i], sched, start, steps, threshold, &res[i])))
-            cli_die_status(st == RV_ERR_SURFACE_DOMAIN ? "--start" : "--optims", st);
+            cli_die_status(st == RV_ERR_SURFACE_DOMAIN || st == RV_ERR_NONFINITE_ARG ? "--start" : "--optims", st);
 
     if (json) {
         printf("{\"results\":[");
         for (size_t i = 0; i < n; i++) {
             printf("%s{\"optim\":", i ? "," : "");
-            lab_cli_json_string(stdout, items[i]);
+            cli_json_string(stdout, items[i]);
             if (res[i].steps_to_threshold >= 0)
                 printf(",\"steps_to_threshold\":%ld", res[i].steps_to_threshold);
             else
@@ -78,10 +76,10 @@ static int run(int argc, char **argv)
         }
         printf("]}\n");
     } else {
-        char spec[512];
-        rv_surface_format(s, spec, sizeof spec);
+        char *spec = cli_surface_text(s);
         printf("race on %s from (%.9g, %.9g), %ld steps, threshold %.9g\n\n", spec, start[0],
                start[1], steps, threshold);
+        free(spec);
         size_t width = 5;
         for (size_t i = 0; i < n; i++)
             width = strlen(items[i]) > width ? strlen(items[i]) : width;

@@ -20,7 +20,7 @@
 #define MAX_RUNS 8
 
 typedef struct page {
-    FILE *f;
+    svg_buf html;           /* written to index.html at the end, whole */
     const char *dir;
     int figures;
 } page;
@@ -30,21 +30,19 @@ static void out(page *p, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(p->f, fmt, ap);
+    char *text = NULL;
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
+    if (n < 0 || !(text = malloc((size_t)n + 1)))
+        cli_die("report", "out of memory");
+    va_start(ap, fmt);
+    vsnprintf(text, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    svg_printf(&p->html, "%s", text);
+    free(text);
 }
 
-static void esc(page *p, const char *s)
-{
-    for (; *s; s++)
-        switch (*s) {
-        case '&': fputs("&amp;", p->f); break;
-        case '<': fputs("&lt;", p->f); break;
-        case '>': fputs("&gt;", p->f); break;
-        case '"': fputs("&quot;", p->f); break;
-        default: fputc(*s, p->f);
-        }
-}
+static void esc(page *p, const char *s) { svg_escape(&p->html, s); }
 
 /* A number as ravine prints numbers (%.9g); "diverged" for NaN/inf. */
 static void num(page *p, double v)
@@ -84,11 +82,10 @@ static void figure(page *p, svg_chart *c, const char *file, const char *caption)
 {
     svg_chart_end(c);
     char *path = path_in(p, file);
-    if (svg_write_file(&c->out, path))
-        cli_die(path, "cannot write: %s", strerror(errno));
+    cli_write_file(path, c->out.data, c->out.len);
     free(path);
     out(p, "<figure>\n");
-    fwrite(c->out.data, 1, c->out.len, p->f);
+    svg_printf(&p->html, "%.*s", (int)c->out.len, c->out.data);
     out(p, "<figcaption>");
     esc(p, caption);
     out(p, " <a href=\"%s\">%s</a></figcaption>\n</figure>\n", file, file);
@@ -234,6 +231,15 @@ static void section_bowl(page *p)
     contour_and_loss(p, s, optims, n, start, "bowl(kappa=10)", "x", "y", "bowl", THRESHOLD);
     out(p, "<h3>Which optimizer first reaches loss &lt; %.9g?</h3>\n", THRESHOLD);
     race_table(p, "bowl", s, optims, n, start, THRESHOLD);
+    /* the newer element-wise rules, at the live page's measured lrs */
+    static const char *const newer[] = {"nadam(lr=0.25)", "radam(lr=0.32)", "adamax(lr=0.89)",
+                                        "lion(lr=0.25)",  "sfadamw(lr=0.89)", "adam(lr=0.1)"};
+    out(p, "<h3>The newer rules on the same bowl</h3>\n"
+           "<p>NAdam, RAdam, Adamax, Lion and Schedule-Free AdamW, each at the learning rate the live "
+           "page uses on this bowl (the middle of the band of rates that get 99.9%% of the way down "
+           "and stay there), Adam from above for reference. Schedule-Free is raced on y, the point "
+           "where it takes its gradients.</p>\n");
+    race_table(p, "bowl_newer", s, newer, sizeof newer / sizeof newer[0], start, THRESHOLD);
     rv_surface_free(s);
 }
 
@@ -592,9 +598,6 @@ static int run(int argc, char **argv)
     page p = {0};
     p.dir = dir;
     char *index = path_in(&p, "index.html");
-    p.f = fopen(index, "w");
-    if (!p.f)
-        cli_die(index, "cannot write: %s", strerror(errno));
     out(&p, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<title>ravine lab report</title>\n<style>%s</style>\n</head>\n<body>\n", style);
     out(&p, "<h1>ravine lab report</h1>\n<p class=\"meta\">Made by <code>ravine report</code> "
@@ -615,8 +618,8 @@ static int run(int argc, char **argv)
     section_charlm(&p);
     section_gpt(&p);
     out(&p, "</body>\n</html>\n");
-    if (ferror(p.f) | fclose(p.f))
-        cli_die(index, "write error");
+    cli_write_file(index, p.html.data, p.html.len);
+    svg_buf_free(&p.html);
     char cwd[4096];
     int relative = index[0] != '/' && getcwd(cwd, sizeof cwd);
     printf("report: %s%s%s (%d figures)\n", relative ? cwd : "", relative ? "/" : "", index,

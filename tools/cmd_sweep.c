@@ -17,12 +17,14 @@ typedef struct sweep_row {
 static size_t parse_grid(const char *text, double *lo, double *hi)
 {
     double v[3];
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", text);
+    char *buf = strdup(text);
+    if (!buf)
+        cli_die("--lr", "out of memory");
     for (char *c = buf; *c; c++)
         if (*c == ':')
             *c = ',';
     size_t k = cli_parse_numbers("--lr", buf, v, 3);
+    free(buf);
     if (k == 1) {
         *lo = *hi = v[0];
         if (!(v[0] > 0))
@@ -103,19 +105,18 @@ static int run(int argc, char **argv)
         st = rv_lab_race_one(s, optim, sched, start, steps, threshold, &rows[i].r);
         rv_schedule_free(sched);
         if (st)
-            cli_die_status(st == RV_ERR_SURFACE_DOMAIN ? "--start" : "--optim", st);
+            cli_die_status(st == RV_ERR_SURFACE_DOMAIN || st == RV_ERR_NONFINITE_ARG ? "--start" : "--optim", st);
         if (i && better(&rows[i].r, &rows[best].r))
             best = i;
     }
     int any_ok = !rows[best].r.diverged;
 
-    char sspec[512];
-    rv_surface_format(s, sspec, sizeof sspec);
+    char *sspec = cli_surface_text(s);
     if (json) {
         printf("{\"surface\":");
-        lab_cli_json_string(stdout, sspec);
+        cli_json_string(stdout, sspec);
         printf(",\"optim\":");
-        lab_cli_json_string(stdout, optim);
+        cli_json_string(stdout, optim);
         printf(",\"steps\":%ld,\"threshold\":", steps);
         lab_cli_json_number(stdout, threshold);
         printf(",\"results\":[");
@@ -150,6 +151,7 @@ static int run(int argc, char **argv)
             printf("\nevery lr diverged\n");
     }
     free(rows);
+    free(sspec);
     rv_surface_free(s);
     return 0;
 }

@@ -35,28 +35,13 @@ void lab_cli_json_number(FILE *f, double v)
         fputs("null", f);
 }
 
-void lab_cli_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static int run(int argc, char **argv)
 {
     const char *surface = NULL, *optim = NULL, *start_text = NULL, *steps_text = NULL,
-               *schedule = NULL;
+               *schedule = NULL, *eval = NULL;
     const cli_option opts[] = {
-        {"surface", 1, &surface}, {"optim", 1, &optim},       {"start", 1, &start_text},
-        {"steps", 1, &steps_text}, {"schedule", 1, &schedule},
+        {"surface", 1, &surface},  {"optim", 1, &optim},       {"start", 1, &start_text},
+        {"steps", 1, &steps_text}, {"schedule", 1, &schedule}, {"eval", 0, &eval},
     };
     cli_parse(&cmd_trace, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0, NULL);
     if (!surface)
@@ -76,11 +61,13 @@ static int run(int argc, char **argv)
     double *rows = malloc((size_t)(steps + 1) * 3 * sizeof *rows);
     if (!rows)
         cli_die("trace", "out of memory for %ld steps", steps);
-    if ((st = rv_lab_trace(s, optim, sched, start, steps, rows)))
-        cli_die_status(st == RV_ERR_SURFACE_DOMAIN ? "--start" : "--optim", st);
+    if ((st = (eval ? rv_lab_trace_eval : rv_lab_trace)(s, optim, sched, start, steps, rows)))
+        cli_die_status(st == RV_ERR_SURFACE_DOMAIN || st == RV_ERR_NONFINITE_ARG ? "--start" : "--optim", st);
     printf("step,x,y,loss\n");
-    for (long k = 0; k <= steps; k++)
+    for (long k = 0; k <= steps; k++) {
         printf("%ld,%.9g,%.9g,%.9g\n", k, rows[3 * k], rows[3 * k + 1], rows[3 * k + 2]);
+        cli_stdout_check();
+    }
     free(rows);
     rv_schedule_free(sched);
     rv_surface_free(s);
@@ -90,11 +77,14 @@ static int run(int argc, char **argv)
 const cli_command cmd_trace = {
     "trace", "follow one optimizer on a loss surface: step,x,y,loss rows",
     "ravine trace --surface SPEC --optim SPEC [--start X,Y] [--steps N] [--schedule SPEC]\n"
+    "             [--eval]\n"
     "  Prints step,x,y,loss from step 0 (the start) to N (default 100).\n"
     "  SPEC of --optim: any optimizer (sgd, adam, ...) or newton(damping=0, lr=1).\n"
     "  The optimizer holds (x, y) as float32; with --schedule, update k (from 0)\n"
     "  uses lr = schedule(k). Once the path leaves the surface's domain or the\n"
-    "  loss overflows, the remaining rows are nan.\n"
+    "  loss overflows, the remaining rows are nan. --eval prints the points eval\n"
+    "  mode holds: for sfadamw the average x (the rows are otherwise y, where the\n"
+    "  gradients are taken); the same rows for every other optimizer.\n"
     "  Surfaces: bowl(kappa=10), quadratic(a,b,c,d,e), rosenbrock(a=1,b=100), beale,\n"
     "  himmelblau, saddle, rastrigin(a=10), delivery(standardize=false,n=64,seed=42,noise=2),\n"
     "  expr(f=\"0.5*(x^2+10*y^2)\").",

@@ -12,7 +12,5 @@ rv_surface *lab_cli_surface(const char *text);
 /* Print a number as JSON: %.9g, or null when not finite. */
 void lab_cli_json_number(FILE *f, double v);
 
-/* Print s as a JSON string (quotes and backslashes escaped). */
-void lab_cli_json_string(FILE *f, const char *s);
 
 #endif

@@ -34,6 +34,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    cli_io_init();
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -46,16 +46,25 @@ void svg_printf(svg_buf *b, const char *fmt, ...)
     }
 }
 
+/* XML text: markup escaped; control bytes XML forbids and bytes that are
+   not UTF-8 become U+FFFD, so the picture stays well-formed. */
 void svg_escape(svg_buf *b, const char *text)
 {
-    for (const char *p = text; *p; p++) {
-        switch (*p) {
+    for (const char *p = text; *p;) {
+        unsigned char c = (unsigned char)*p;
+        size_t k = cli_utf8_char(p);
+        switch (c) {
         case '&': svg_printf(b, "&amp;"); break;
         case '<': svg_printf(b, "&lt;"); break;
         case '>': svg_printf(b, "&gt;"); break;
         case '"': svg_printf(b, "&quot;"); break;
-        default: svg_printf(b, "%c", *p);
+        default:
+            if (!k || (c < 0x20 && c != '\t' && c != '\n' && c != '\r'))
+                svg_printf(b, "\xEF\xBF\xBD");
+            else
+                svg_printf(b, "%.*s", (int)k, p);
         }
+        p += k ? k : 1;
     }
 }
 
@@ -65,16 +74,12 @@ void svg_buf_free(svg_buf *b)
     memset(b, 0, sizeof *b);
 }
 
-int svg_write_file(const svg_buf *b, const char *path)
+static char *copy_text(const char *s)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    size_t wrote = b->len ? fwrite(b->data, 1, b->len, f) : 0;
-    int bad = wrote != b->len;
-    if (fclose(f) || bad)
-        return -1;
-    return 0;
+    char *d = strdup(s ? s : "");
+    if (!d)
+        cli_die("svg", "out of memory");
+    return d;
 }
 
 void svg_chart_init(svg_chart *c, double width, double height, const char *title,
@@ -89,9 +94,9 @@ void svg_chart_init(svg_chart *c, double width, double height, const char *title
     c->top = 52;
     c->bottom = 52;
     c->x0 = 0, c->x1 = 1, c->y0 = 0, c->y1 = 1;
-    snprintf(c->title, sizeof c->title, "%s", title ? title : "");
-    snprintf(c->x_label, sizeof c->x_label, "%s", x_label ? x_label : "");
-    snprintf(c->y_label, sizeof c->y_label, "%s", y_label ? y_label : "");
+    c->title = copy_text(title);
+    c->x_label = copy_text(x_label);
+    c->y_label = copy_text(y_label);
     snprintf(c->id, sizeof c->id, "rvc%u", ++counter);
 }
 
@@ -246,7 +251,7 @@ void svg_chart_begin(svg_chart *c)
                X0);
     svg_escape(b, c->title);
     svg_printf(b, "</text>\n");
-    if (c->subtitle[0]) {
+    if (c->subtitle && c->subtitle[0]) {
         svg_printf(b, "<text x=\"%.1f\" y=\"40\" fill=\"#555\">", X0);
         svg_escape(b, c->subtitle);
         svg_printf(b, "</text>\n");
@@ -295,7 +300,7 @@ void svg_chart_legend_add(svg_chart *c, const char *label, const char *color, in
     if (!label || c->n_legend >= SVG_MAX_LEGEND)
         return;
     svg_legend_entry *e = &c->legend[c->n_legend++];
-    snprintf(e->label, sizeof e->label, "%s", label);
+    e->label = copy_text(label);
     e->color = color;
     e->dashed = dashed;
     e->highlight = highlight;
@@ -630,4 +635,20 @@ void svg_chart_end(svg_chart *c)
     svg_buf_free(&head);
 }
 
-void svg_chart_free(svg_chart *c) { svg_buf_free(&c->out); }
+void svg_chart_subtitle(svg_chart *c, const char *text)
+{
+    free(c->subtitle);
+    c->subtitle = copy_text(text);
+}
+
+void svg_chart_free(svg_chart *c)
+{
+    svg_buf_free(&c->out);
+    free(c->title);
+    free(c->subtitle);
+    free(c->x_label);
+    free(c->y_label);
+    for (size_t i = 0; i < c->n_legend; i++)
+        free(c->legend[i].label);
+    memset(c, 0, sizeof *c);
+}

@@ -12,7 +12,7 @@
        svg_chart_line(&c, steps, loss, 101, 0, "adam(lr=0.1)");
        svg_chart_legend(&c);
        svg_chart_end(&c);                            // c.out.data holds the SVG
-       svg_write_file(&c.out, "loss.svg");
+       cli_write_file("loss.svg", c.out.data, c.out.len);
        svg_chart_free(&c);
 
    Series colours come from the Okabe-Ito palette (safe for the common
@@ -40,8 +40,6 @@ void svg_printf(svg_buf *b, const char *fmt, ...)
 /* Append text with &, <, >, " escaped. */
 void svg_escape(svg_buf *b, const char *text);
 void svg_buf_free(svg_buf *b);
-/* Write the buffer to path; 0 on success, -1 with errno set. */
-int svg_write_file(const svg_buf *b, const char *path);
 
 /* The i-th series colour (#rrggbb), cycling through the palette. */
 const char *svg_color(size_t i);
@@ -49,7 +47,7 @@ const char *svg_color(size_t i);
 typedef enum svg_marker { SVG_MARK_CIRCLE, SVG_MARK_SQUARE, SVG_MARK_STAR, SVG_MARK_CROSS } svg_marker;
 
 typedef struct svg_legend_entry {
-    char label[160];
+    char *label;
     const char *color;
     int dashed, highlight;
     int marker;             /* -1: a line sample; else an svg_marker */
@@ -62,7 +60,7 @@ typedef struct svg_chart {
     double x0, x1, y0, y1;            /* data range */
     int log_x, log_y;
     int equal_aspect;                 /* contour maps: one unit is as long on both axes */
-    char title[200], subtitle[200], x_label[80], y_label[80];
+    char *title, *subtitle, *x_label, *y_label;   /* owned; subtitle may stay NULL */
     char id[40];                      /* unique prefix for clip paths (inline pages) */
     svg_legend_entry legend[SVG_MAX_LEGEND];
     size_t n_legend;
@@ -103,6 +101,8 @@ void svg_chart_legend(svg_chart *c);
 typedef double (*svg_field_fn)(void *ctx, double x, double y);
 void svg_chart_heatmap(svg_chart *c, svg_field_fn f, void *ctx, int nx, int ny, int n_levels);
 
+/* Set the line under the title (copied). */
+void svg_chart_subtitle(svg_chart *c, const char *text);
 /* Close the picture. */
 void svg_chart_end(svg_chart *c);
 void svg_chart_free(svg_chart *c);
@@ -113,7 +113,7 @@ void svg_chart_free(svg_chart *c);
 
 /* One optimizer's run on a surface: rows 0..steps of x, y, loss. */
 typedef struct plot_run {
-    char label[160];
+    char *label;
     long steps;
     double *step, *x, *y, *loss;
 } plot_run;

@@ -16,6 +16,7 @@
       grid: M.cwrap("rvw_surface_grid", num, [str, num, num, num, num, num, num]),
       gradcheck: M.cwrap("rvw_gradcheck", num, [str, num, num, num]),
       trace: M.cwrap("rvw_trace", num, [str, str, str, num, num, num]),
+      traceEval: M.cwrap("rvw_trace_eval", num, [str, str, str, num, num, num]),
       curve: M.cwrap("rvw_schedule_curve", num, [str, num]),
       explain: M.cwrap("rvw_explain", num, [str, str, str, num, num, num]),
       canonical: M.cwrap("rvw_optim_canonical", str, [str]),
@@ -36,20 +37,24 @@
         const o = take(f.gradcheck(spec, x, y, h), 5);
         return { f: o[0], grad: [o[1], o[2]], central: [o[3], o[4]] };
       },
-      trace(surface, optim, schedule, start, steps) {
-        const o = take(f.trace(surface, optim, schedule || "", start[0], start[1], steps), (steps + 1) * 3);
+      // inEval: the points eval mode holds (Schedule-Free's average x), `ravine trace --eval`
+      trace(surface, optim, schedule, start, steps, inEval) {
+        const call = inEval ? f.traceEval : f.trace;
+        const o = take(call(surface, optim, schedule || "", start[0], start[1], steps), (steps + 1) * 3);
         const rows = new Array(steps + 1);
         for (let i = 0; i <= steps; i++) rows[i] = [o[3 * i], o[3 * i + 1], o[3 * i + 2]];
         return rows;
       },
       curve: (spec, n) => take(f.curve(spec, n), n),
       explain(surface, optim, schedule, start, k) {
-        const o = take(f.explain(surface, optim, schedule || "", start[0], start[1], k), 26);
+        const o = take(f.explain(surface, optim, schedule || "", start[0], start[1], k), 38);
         const coord = (b) => ({
           grad: o[b], gradUsed: o[b + 1], buf: o[b + 2], m: o[b + 3], v: o[b + 4], vmax: o[b + 5],
-          denom: o[b + 6], before: o[b + 7], decayed: o[b + 8], after: o[b + 9],
+          denom: o[b + 6], before: o[b + 7], decayed: o[b + 8], after: o[b + 9], eval: o[b + 10],
         });
-        return { lr: o[0], lossBefore: o[1], lossAfter: o[2], nState: o[3], x: coord(4), y: coord(15) };
+        return { lr: o[0], lossBefore: o[1], lossAfter: o[2], nState: o[3], x: coord(4), y: coord(15),
+                 stepSize: o[26], bias1: o[27], bias2: o[28], mu: o[29], muNext: o[30], muProduct: o[31],
+                 rho: o[32], rect: o[33], avgWeight: o[34], lrMax: o[35], weightSum: o[36], lossEval: o[37] };
       },
       canonical(spec) {
         const s = f.canonical(spec);
@@ -73,7 +78,10 @@
     custom: { spec: (s) => `expr(f="${s.custom.replace(/"/g, "")}")`, name: "custom" },
   };
 
-  // Momentum-family optimizers take μ from the slider.
+  // Momentum-family optimizers take μ from the slider; the others keep their
+  // torch defaults besides lr. The colours of the last five were chosen to be
+  // at least as far apart (CIEDE2000) from every other trail as the first
+  // nine are from each other. eval: also draw the points eval mode holds.
   const OPTIMS = [
     { id: "sgd", label: "SGD", color: "#ff6b6b", on: true, spec: (lr) => `sgd(lr=${lr})` },
     { id: "momentum", label: "Momentum", color: "#ffa657", on: true, spec: (lr, mu) => `sgd(lr=${lr}, momentum=${mu})` },
@@ -81,22 +89,30 @@
     { id: "polyak", label: "Polyak", color: "#f2cc60", on: false, spec: (lr, mu) => `polyak(lr=${lr}, beta=${mu})` },
     { id: "adam", label: "Adam", color: "#7ee787", on: true, spec: (lr) => `adam(lr=${lr})` },
     { id: "adamw", label: "AdamW", color: "#56d4dd", on: false, spec: (lr) => `adamw(lr=${lr}, weight_decay=0.1)` },
+    { id: "nadam", label: "NAdam", color: "#00aa00", on: false, spec: (lr) => `nadam(lr=${lr})` },
+    { id: "radam", label: "RAdam", color: "#009977", on: false, spec: (lr) => `radam(lr=${lr})` },
+    { id: "adamax", label: "Adamax", color: "#888833", on: false, spec: (lr) => `adamax(lr=${lr})` },
     { id: "rmsprop", label: "RMSprop", color: "#b392f0", on: false, spec: (lr) => `rmsprop(lr=${lr})` },
     { id: "adagrad", label: "Adagrad", color: "#79c0ff", on: false, spec: (lr) => `adagrad(lr=${lr})` },
+    { id: "lion", label: "Lion", color: "#ccee00", on: false, spec: (lr) => `lion(lr=${lr})` },
+    { id: "sfadamw", label: "Schedule-Free", color: "#dd11ff", on: false, eval: true, spec: (lr) => `sfadamw(lr=${lr})` },
     { id: "newton", label: "Newton", color: "#f0f6fc", on: true, spec: (lr) => `newton(lr=${lr})` },
   ];
 
-  // Learning rates that show each method's character on each surface.
+  // Learning rates that show each method's character on each surface. The
+  // newer five (nadam ... sfadamw) are measured: scripts/web_presets.py races
+  // every slider value for 150 updates and takes the middle of the band that
+  // reaches the sweep's threshold and stays below it (docs/web.md).
   const PRESETS = {
-    bowl:         { sgd: 0.18, momentum: 0.02, nesterov: 0.02, polyak: 0.15, adam: 0.3, adamw: 0.3, rmsprop: 0.05, adagrad: 1, newton: 1 },
-    rosenbrock:   { sgd: 0.002, momentum: 0.001, nesterov: 0.0008, polyak: 0.01, adam: 0.1, adamw: 0.1, rmsprop: 0.05, adagrad: 0.8, newton: 1 },
-    beale:        { sgd: 0.02, momentum: 0.005, nesterov: 0.005, polyak: 0.05, adam: 0.1, adamw: 0.1, rmsprop: 0.03, adagrad: 0.5, newton: 1 },
-    himmelblau:   { sgd: 0.01, momentum: 0.003, nesterov: 0.003, polyak: 0.03, adam: 0.3, adamw: 0.3, rmsprop: 0.05, adagrad: 0.5, newton: 1 },
-    saddle:       { sgd: 0.05, momentum: 0.01, nesterov: 0.01, polyak: 0.05, adam: 0.05, adamw: 0.05, rmsprop: 0.01, adagrad: 0.3, newton: 1 },
-    rastrigin:    { sgd: 0.002, momentum: 0.0005, nesterov: 0.0005, polyak: 0.005, adam: 0.3, adamw: 0.3, rmsprop: 0.1, adagrad: 0.05, newton: 1 },
-    delivery:     { sgd: 0.005, momentum: 0.002, nesterov: 0.002, polyak: 0.02, adam: 1, adamw: 1, rmsprop: 0.3, adagrad: 2, newton: 1 },
-    delivery_std: { sgd: 0.1, momentum: 0.02, nesterov: 0.02, polyak: 0.1, adam: 0.3, adamw: 0.3, rmsprop: 0.02, adagrad: 0.2, newton: 1 },
-    custom:       { sgd: 0.05, momentum: 0.01, nesterov: 0.01, polyak: 0.05, adam: 0.1, adamw: 0.1, rmsprop: 0.03, adagrad: 0.5, newton: 1 },
+    bowl:         { sgd: 0.18, momentum: 0.02, nesterov: 0.02, polyak: 0.15, adam: 0.3, adamw: 0.3, rmsprop: 0.05, adagrad: 1, nadam: 0.25, radam: 0.32, adamax: 0.89, lion: 0.25, sfadamw: 0.89, newton: 1 },
+    rosenbrock:   { sgd: 0.002, momentum: 0.001, nesterov: 0.0008, polyak: 0.01, adam: 0.1, adamw: 0.1, rmsprop: 0.05, adagrad: 0.8, nadam: 0.56, radam: 0.0056, adamax: 5, lion: 0.025, sfadamw: 1.8, newton: 1 },
+    beale:        { sgd: 0.02, momentum: 0.005, nesterov: 0.005, polyak: 0.05, adam: 0.1, adamw: 0.1, rmsprop: 0.03, adagrad: 0.5, nadam: 0.25, radam: 0.089, adamax: 0.56, lion: 0.022, sfadamw: 0.5, newton: 1 },
+    himmelblau:   { sgd: 0.01, momentum: 0.003, nesterov: 0.003, polyak: 0.03, adam: 0.3, adamw: 0.3, rmsprop: 0.05, adagrad: 0.5, nadam: 0.45, radam: 0.079, adamax: 0.56, lion: 0.1, sfadamw: 0.79, newton: 1 },
+    saddle:       { sgd: 0.05, momentum: 0.01, nesterov: 0.01, polyak: 0.05, adam: 0.05, adamw: 0.05, rmsprop: 0.01, adagrad: 0.3, nadam: 0.028, radam: 0.22, adamax: 0.05, lion: 0.04, sfadamw: 0.045, newton: 1 },
+    rastrigin:    { sgd: 0.002, momentum: 0.0005, nesterov: 0.0005, polyak: 0.005, adam: 0.3, adamw: 0.3, rmsprop: 0.1, adagrad: 0.05, nadam: 0.0079, radam: 0.01, adamax: 1.6, lion: 0.005, sfadamw: 1.8, newton: 1 },
+    delivery:     { sgd: 0.005, momentum: 0.002, nesterov: 0.002, polyak: 0.02, adam: 1, adamw: 1, rmsprop: 0.3, adagrad: 2, nadam: 0.79, radam: 0.02, adamax: 2.5, lion: 0.14, sfadamw: 1.8, newton: 1 },
+    delivery_std: { sgd: 0.1, momentum: 0.02, nesterov: 0.02, polyak: 0.1, adam: 0.3, adamw: 0.3, rmsprop: 0.02, adagrad: 0.2, nadam: 0.056, radam: 0.71, adamax: 0.4, lion: 0.02, sfadamw: 0.4, newton: 1 },
+    custom:       { sgd: 0.05, momentum: 0.01, nesterov: 0.01, polyak: 0.05, adam: 0.1, adamw: 0.1, rmsprop: 0.03, adagrad: 0.5, nadam: 0.25, radam: 0.32, adamax: 0.89, lion: 0.25, sfadamw: 0.89, newton: 1 },
   };
 
   const GRAD_POINTS = [[1, 1], [-2, 0.5], [0.5, -1.5]];
@@ -138,7 +154,7 @@
 
   let core = null;
   let surface = null;          // { spec, info, view, heat, zlo, zhi, fmin }
-  let trails = {};             // id -> { rows, error, spec, schedule }
+  let trails = {};             // id -> { rows, evalRows (sfadamw's x), error, spec, schedule }
 
   const fmtNum = (v, p = 4) => {
     if (!Number.isFinite(v)) return Number.isNaN(v) ? "NaN" : (v > 0 ? "∞" : "−∞");
@@ -185,6 +201,7 @@
       const sched = o.id === "newton" && state.schedule === "constant" ? "" : scheduleSpec(lr);
       try {
         trails[o.id] = { spec, schedule: sched, rows: core.trace(surface.spec, spec, sched, state.start, state.steps), error: "" };
+        if (o.eval) trails[o.id].evalRows = core.trace(surface.spec, spec, sched, state.start, state.steps, true);
       } catch (e) {
         trails[o.id] = { spec, schedule: sched, rows: null, error: e.message };
       }
@@ -352,17 +369,22 @@
     }
 
     // trails up to step k, each with a dark halo so it reads on light and dark ground
-    for (const o of OPTIMS) {
-      const t = trails[o.id];
-      if (!t || !t.rows) continue;
+    const pathTo = (rows) => {
       const pts = [];
       for (let i = 0; i <= state.k; i++) {
-        const r = t.rows[i];
+        const r = rows[i];
         if (!Number.isFinite(r[0]) || !Number.isFinite(r[1])) break;
         pts.push(toPx(v, r[0], r[1]));
       }
+      return pts;
+    };
+    for (const o of OPTIMS) {
+      const t = trails[o.id];
+      if (!t || !t.rows) continue;
+      const pts = pathTo(t.rows);
       if (!pts.length) continue;
       ctx.lineJoin = "round"; ctx.lineCap = "round";
+      if (t.evalRows) drawEvalPath(ctx, pathTo(t.evalRows), o.color);
       for (const [width, color] of [[4.5, "rgba(5,8,15,0.75)"], [2, o.color]]) {
         ctx.strokeStyle = color; ctx.lineWidth = width;
         ctx.beginPath();
@@ -385,6 +407,23 @@
     ctx.lineWidth = 3; ctx.strokeStyle = "#05080f"; ctx.stroke();
     ctx.lineWidth = 1.6; ctx.strokeStyle = "#ffffff"; ctx.stroke();
     ctx.beginPath(); ctx.arc(sx, sy, 2, 0, 2 * Math.PI); ctx.fillStyle = "#ffffff"; ctx.fill();
+  }
+
+  // Schedule-Free's average x: dashed under its y trail, a hollow ring at its head.
+  function drawEvalPath(ctx, pts, color) {
+    if (!pts.length) return;
+    ctx.setLineDash([6, 5]);
+    for (const [width, c] of [[4, "rgba(5,8,15,0.7)"], [1.8, color]]) {
+      ctx.strokeStyle = c; ctx.lineWidth = width;
+      ctx.beginPath();
+      pts.forEach(([px, py], i) => (i ? ctx.lineTo(px, py) : ctx.moveTo(px, py)));
+      ctx.stroke();
+    }
+    ctx.setLineDash([]);
+    const [hx, hy] = pts[pts.length - 1];
+    ctx.beginPath(); ctx.arc(hx, hy, 5, 0, 2 * Math.PI);
+    ctx.lineWidth = 4; ctx.strokeStyle = "#05080f"; ctx.stroke();
+    ctx.lineWidth = 2; ctx.strokeStyle = color; ctx.stroke();
   }
 
   function labelText(ctx, text, x, y) {
@@ -430,9 +469,12 @@
     for (const o of OPTIMS) {
       const t = trails[o.id];
       if (!t || !t.rows) continue;
-      const ys = t.rows.map((r) => (known !== null ? r[2] - known : r[2]));
-      ys.forEach((y) => { if (Number.isFinite(y)) { if (y <= 0) anyNonPos = true; } });
-      series.push({ o, ys });
+      for (const [rows, dash] of [[t.rows, false], [t.evalRows, true]]) {
+        if (!rows) continue;
+        const ys = rows.map((r) => (known !== null ? r[2] - known : r[2]));
+        ys.forEach((y) => { if (Number.isFinite(y)) { if (y <= 0) anyNonPos = true; } });
+        series.push({ o, ys, dash });
+      }
     }
     // log scale unless the loss itself goes negative (saddle); an exact
     // minimum (loss - f* = 0) sits on the bottom edge
@@ -470,8 +512,8 @@
     ctx.save();
     ctx.beginPath(); ctx.rect(pad.l, pad.t - 2, w - pad.l - pad.r, h - pad.t - pad.b + 4); ctx.clip();
     ctx.lineWidth = 1.8; ctx.lineJoin = "round";
-    for (const { o, ys } of series) {
-      ctx.strokeStyle = o.color; ctx.beginPath();
+    for (const { o, ys, dash } of series) {
+      ctx.strokeStyle = o.color; ctx.setLineDash(dash ? [5, 4] : []); ctx.beginPath();
       let pen = false;
       for (let i = 0; i <= state.k; i++) {
         if (!Number.isFinite(ys[i])) break;
@@ -481,6 +523,7 @@
       }
       ctx.stroke();
     }
+    ctx.setLineDash([]);
     ctx.restore();
   }
 
@@ -517,6 +560,19 @@
   // ---- the equations panel -------------------------------------------------
 
   const pair = (a, b) => `(<b>${fmtNum(a, 5)}</b>, <b>${fmtNum(b, 5)}</b>)`;
+  const one = (a) => `<b>${fmtNum(a, 5)}</b>`;
+
+  // What each optimizer's update is for, under its equations.
+  const NOTES = {
+    nadam: "Adam with Nesterov momentum: the step mixes this gradient and the momentum, whose coefficient μ<sub><i>t</i></sub> warms up towards β₁.",
+    radam: "Adam with the variance rectified: while the moving average of <i>g</i>² spans too few updates (ρ<sub><i>t</i></sub> ≤ 5) it takes momentum steps; then Adam's step scaled by <i>r<sub>t</sub></i> &lt; 1.",
+    adamax: "Adam with the infinity norm: <i>u</i> remembers the largest recent |<i>g</i>|, decaying by β₂ per update.",
+    lion: "Only the sign of <i>c</i> is used: every coordinate moves by exactly η, so near the minimum Lion hops on a lattice of step η.",
+    sfadamw: "Schedule-Free keeps three sequences, each a point on the map: <b class=\"seq\">y</b>, where the gradient is taken " +
+      "(the parameters while training: the solid trail); <b class=\"seq\">z</b>, plain normalised steps with no momentum; and " +
+      "<b class=\"seq\">x</b>, the average of the <b class=\"seq\">z</b>'s weighted by <i>w<sub>t</sub></i>, what eval mode holds " +
+      "(the dashed trail). <b class=\"seq\">y</b> = (1 − β₁) <b class=\"seq\">z</b> + β₁ <b class=\"seq\">x</b>: momentum by interpolation, no schedule needed.",
+  };
 
   function equationLines(kind, e) {
     const X = e.x, Y = e.y;
@@ -541,6 +597,43 @@
                               ["<i>d</i> = √<i>v</i> + <i>ε</i>", pair(X.denom, Y.denom)], step("<i>θ</i> ← <i>θ</i> − <i>η g</i> / <i>d</i>")];
       case "adagrad": return [g, ["<i>s</i> ← <i>s</i> + <i>g</i>²", pair(X.v, Y.v)],
                               ["<i>d</i> = √<i>s</i> + <i>ε</i>", pair(X.denom, Y.denom)], step("<i>θ</i> ← <i>θ</i> − <i>η g</i> / <i>d</i>")];
+      case "nadam": return [g, ["<i>m</i> ← <i>β</i>₁<i>m</i> + (1 − <i>β</i>₁) <i>g</i>", pair(X.m, Y.m)],
+                            ["<i>v</i> ← <i>β</i>₂<i>v</i> + (1 − <i>β</i>₂) <i>g</i>²", pair(X.v, Y.v)],
+                            ["<i>μ<sub>t</sub></i> = <i>β</i>₁(1 − ½·0.96<sup><i>tψ</i></sup>), <i>Π</i> = <i>μ</i>₁⋯<i>μ<sub>t</sub></i>",
+                             `<i>μ<sub>t</sub></i> = ${one(e.mu)}, <i>μ</i><sub><i>t</i>+1</sub> = ${one(e.muNext)}, <i>Π</i> = ${one(e.muProduct)}`],
+                            ["<i>d</i> = √(<i>v</i> / (1 − <i>β</i>₂<sup><i>t</i></sup>)) + <i>ε</i>", pair(X.denom, Y.denom)],
+                            step("<i>θ</i> ← <i>θ</i> − <i>η</i>(1 − <i>μ<sub>t</sub></i>)/(1 − <i>Π</i>) · <i>g</i>/<i>d</i> − <i>η μ</i><sub><i>t</i>+1</sub>/(1 − <i>Π μ</i><sub><i>t</i>+1</sub>) · <i>m</i>/<i>d</i>")];
+      case "radam": {
+        const lines = [g, ["<i>m</i> ← <i>β</i>₁<i>m</i> + (1 − <i>β</i>₁) <i>g</i>", pair(X.m, Y.m)],
+                       ["<i>v</i> ← <i>β</i>₂<i>v</i> + (1 − <i>β</i>₂) <i>g</i>²", pair(X.v, Y.v)],
+                       ["<i>ρ<sub>t</sub></i> = <i>ρ</i><sub>∞</sub> − 2<i>t β</i>₂<sup><i>t</i></sup> / (1 − <i>β</i>₂<sup><i>t</i></sup>)",
+                        `${one(e.rho)}${e.rect > 0 ? " &gt; 5" : " ≤ 5: a momentum step, <i>v</i> not yet trusted"}`]];
+        if (e.rect > 0) {
+          lines.push(["<i>r<sub>t</sub></i> = √((<i>ρ<sub>t</sub></i> − 4)(<i>ρ<sub>t</sub></i> − 2)<i>ρ</i><sub>∞</sub> / ((<i>ρ</i><sub>∞</sub> − 4)(<i>ρ</i><sub>∞</sub> − 2)<i>ρ<sub>t</sub></i>))", one(e.rect)],
+                     ["<i>d</i> = √<i>v</i> + <i>ε</i>", pair(X.denom, Y.denom)],
+                     step("<i>θ</i> ← <i>θ</i> − <i>η r<sub>t</sub></i> · <i>m</i>/(1 − <i>β</i>₁<sup><i>t</i></sup>) · √(1 − <i>β</i>₂<sup><i>t</i></sup>) / <i>d</i>"));
+        } else {
+          lines.push(step("<i>θ</i> ← <i>θ</i> − <i>η m</i>/(1 − <i>β</i>₁<sup><i>t</i></sup>)"));
+        }
+        return lines;
+      }
+      case "adamax": return [g, ["<i>m</i> ← <i>β</i>₁<i>m</i> + (1 − <i>β</i>₁) <i>g</i>", pair(X.m, Y.m)],
+                             ["<i>u</i> ← max(<i>β</i>₂<i>u</i>, |<i>g</i>| + <i>ε</i>)", pair(X.vmax, Y.vmax)],
+                             ["<i>η</i> / (1 − <i>β</i>₁<sup><i>t</i></sup>)", one(e.stepSize)],
+                             step("<i>θ</i> ← <i>θ</i> − <i>η</i>/(1 − <i>β</i>₁<sup><i>t</i></sup>) · <i>m</i>/<i>u</i>")];
+      case "lion": return [g, ["<i>c</i> = <i>β</i>₁<i>m</i> + (1 − <i>β</i>₁) <i>g</i>", pair(X.buf, Y.buf)],
+                           step("<i>θ</i> ← <i>θ</i> − <i>η</i> sign(<i>c</i>)"),
+                           ["<i>m</i> ← <i>β</i>₂<i>m</i> + (1 − <i>β</i>₂) <i>g</i>", pair(X.m, Y.m)]];
+      case "sfadamw": return [["<i>g</i> = ∇<i>f</i>(<b class=\"seq\">y</b>)", pair(X.grad, Y.grad)],
+                              ["<i>v</i> ← <i>β</i>₂<i>v</i> + (1 − <i>β</i>₂) <i>g</i>²", pair(X.v, Y.v)],
+                              ["<i>n</i> = <i>g</i> / (√(<i>v</i> / (1 − <i>β</i>₂<sup><i>t</i></sup>)) + <i>ε</i>)", pair(X.gradUsed, Y.gradUsed)],
+                              ["<i>c</i> = <i>w<sub>t</sub></i> / Σ<i>w</i>, <i>w<sub>t</sub></i> = <i>η</i><sub>max</sub>²",
+                               `${one(e.avgWeight)} (<i>η</i><sub>max</sub> = ${one(e.lrMax)}, Σ<i>w</i> = ${one(e.weightSum)})`],
+                              ["<b class=\"seq\">y</b> ← (1 − <i>c</i>) <b class=\"seq\">y</b> + <i>c</i> <b class=\"seq\">z</b> + <i>η</i>(<i>β</i>₁(1 − <i>c</i>) − 1) <i>n</i>",
+                               pair(X.before, Y.before) + " → " + pair(X.after, Y.after)],
+                              ["<b class=\"seq\">z</b> ← <b class=\"seq\">z</b> − <i>η n</i>", pair(X.m, Y.m)],
+                              ["<b class=\"seq\">x</b> = <b class=\"seq\">y</b> + (1 − 1/<i>β</i>₁)(<b class=\"seq\">z</b> − <b class=\"seq\">y</b>)",
+                               pair(X.eval, Y.eval) + `, <i>f</i>(<b class="seq">x</b>) = <b>${fmtNum(e.lossEval, 6)}</b>`]];
       case "newton": return [g, ["<i>H</i> = ∇²<i>f</i>(<i>θ</i>)", `[[<b>${fmtNum(X.buf, 5)}</b>, <b>${fmtNum(X.m, 5)}</b>], [<b>${fmtNum(Y.buf, 5)}</b>, <b>${fmtNum(Y.m, 5)}</b>]]`],
                              step("<i>θ</i> ← <i>θ</i> − <i>η</i> (<i>H</i> + <i>δI</i>)⁻¹ <i>g</i>")];
       default: return [g];
@@ -576,7 +669,8 @@
     const lrText = o.id === "newton" && !Number.isFinite(e.lr) ? "" : `, <i>η</i> = <b>${fmtNum(e.lr, 4)}</b>`;
     box.innerHTML = `<div class="eq-line"><span class="math">update <i>t</i> = ${state.k}${lrText}</span>` +
       `<span class="vals">loss <b>${fmtNum(e.lossBefore, 6)}</b> → <b>${fmtNum(e.lossAfter, 6)}</b></span></div>` +
-      lines.map(([m, vals]) => `<div class="eq-line"><span class="math">${m}</span><span class="vals">${vals}</span></div>`).join("");
+      lines.map(([m, vals]) => `<div class="eq-line"><span class="math">${m}</span><span class="vals">${vals}</span></div>`).join("") +
+      (NOTES[o.id] ? `<p class="eq-note">${NOTES[o.id]}</p>` : "");
   }
 
   // ---- gradient check --------------------------------------------------------
@@ -589,7 +683,8 @@
       try {
         const c = core.gradcheck(surface.spec, x, y, GRAD_H);
         let err = 0;
-        for (let i = 0; i < 2; i++) err = Math.max(err, Math.abs(c.grad[i] - c.central[i]) / Math.max(1e-8, Math.abs(c.grad[i]) + Math.abs(c.central[i])));
+        // as `ravine gradcheck`: |analytic - difference| / max(1, |analytic|), so a zero gradient (a minimum) reads right
+        for (let i = 0; i < 2; i++) err = Math.max(err, Math.abs(c.grad[i] - c.central[i]) / Math.max(1, Math.abs(c.grad[i])));
         const ok = err < 1e-6;
         tr.innerHTML = `<td>(${x}, ${y})</td><td>${pair(c.grad[0], c.grad[1]).replace(/<\/?b>/g, "")}</td>` +
           `<td>${pair(c.central[0], c.central[1]).replace(/<\/?b>/g, "")}</td>` +
@@ -617,7 +712,9 @@
       list.appendChild(row);
       const li = document.createElement("li");
       li.id = "legend-" + o.id;
-      li.innerHTML = `<span class="swatch" style="--row-color:${o.color}"></span>${o.label} <span class="final"></span>`;
+      li.innerHTML = `<span class="swatch" style="--row-color:${o.color}"></span>${o.label}` +
+        (o.eval ? ` <span class="muted">y</span> <span class="swatch dashed" style="--row-color:${o.color}"></span><span class="muted">x</span>` : "") +
+        ` <span class="final"></span>`;
       legend.appendChild(li);
       const opt = document.createElement("option");
       opt.value = o.id; opt.textContent = o.label;
@@ -801,15 +898,20 @@
 
   function exposeHook() {
     window.ravineLive = {
-      // Same rows as `ravine trace --surface S --optim O --start X,Y --steps N`.
-      trace({ surface: s, optim, start, steps, schedule }) {
-        return core.trace(s, optim, schedule || "", start, steps);
+      // Same rows as `ravine trace --surface S --optim O --start X,Y --steps N`
+      // (with eval: true, as `ravine trace ... --eval`).
+      trace(args) {
+        const { surface: s, optim, start, steps, schedule } = args;
+        return core.trace(s, optim, schedule || "", start, steps, !!args.eval);
       },
       state() {
-        const out = {};
-        for (const id of Object.keys(trails)) if (trails[id].rows) out[id] = trails[id].rows.slice(0, state.k + 1);
+        const out = {}, evals = {};
+        for (const id of Object.keys(trails)) {
+          if (trails[id].rows) out[id] = trails[id].rows.slice(0, state.k + 1);
+          if (trails[id].evalRows) evals[id] = trails[id].evalRows.slice(0, state.k + 1);
+        }
         return { surface: surface.spec, start: state.start.slice(), mu: state.mu, k: state.k, steps: state.steps,
-                 view: Object.assign({}, surface.view), trails: out,
+                 view: Object.assign({}, surface.view), trails: out, evals,
                  specs: Object.fromEntries(Object.entries(trails).map(([id, t]) => [id, t.spec])) };
       },
       // What the equations panel shows for update k (1-based) of such a trace.

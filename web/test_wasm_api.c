@@ -15,15 +15,20 @@ double *rvw_surface_grid(const char *spec, int nx, int ny, double x0, double x1,
 double *rvw_gradcheck(const char *spec, double x, double y, double h);
 double *rvw_trace(const char *surface, const char *optim, const char *schedule, double x,
                   double y, int steps);
+double *rvw_trace_eval(const char *surface, const char *optim, const char *schedule, double x,
+                       double y, int steps);
 double *rvw_schedule_curve(const char *spec, int n);
 double *rvw_explain(const char *surface, const char *optim, const char *schedule, double x,
                     double y, int k);
 const char *rvw_optim_canonical(const char *spec);
 const char *rvw_error(void);
 
-/* rvw_explain layout: 4 header values, then 11 per coordinate */
-enum { LR = 0, LOSS_BEFORE = 1, LOSS_AFTER = 2, X = 4, Y = 15 };
-enum { GRAD = 0, BUF = 2, M = 3, V = 4, DENOM = 6, BEFORE = 7, AFTER = 9 };
+/* rvw_explain layout: 4 header values, 11 per coordinate, 12 per update */
+enum { LR = 0, LOSS_BEFORE = 1, LOSS_AFTER = 2, X = 4, Y = 15, STEP = 26 };
+enum { GRAD = 0, GRAD_USED = 1, BUF = 2, M = 3, V = 4, VMAX = 5, DENOM = 6, BEFORE = 7, AFTER = 9,
+       EVAL = 10 };
+enum { STEP_SIZE = 0, MU = 3, MU_NEXT = 4, MU_PRODUCT = 5, RHO = 6, RECT = 7, AVG_WEIGHT = 8,
+       LR_MAX = 9, WEIGHT_SUM = 10, LOSS_EVAL = 11 };
 
 static void test_info_and_grid(void)
 {
@@ -131,6 +136,70 @@ static void test_explain(void)
     CHECK_STR(rvw_error(), "update index must be >= 1, got 0");
 }
 
+/* The element-wise newcomers: first updates by hand, the step figures, and
+   schedule-free's average x against the eval trace. */
+static void test_newer_rules(void)
+{
+    /* Lion from (1, 1) on the bowl, g = (1, 10): c = 0.1 g, every coordinate
+       moves by lr = 0.25 against sign(c), m = 0.01 g */
+    double *e = rvw_explain("bowl", "lion(lr=0.25)", "", 1, 1, 1);
+    CHECK(e != NULL);
+    CHECK_NEAR(e[X + BUF], 0.1, 1e-7);
+    CHECK_NEAR(e[Y + BUF], 1, 1e-6);
+    CHECK(e[X + AFTER] == 0.75 && e[Y + AFTER] == 0.75);
+    CHECK_NEAR(e[Y + M], 0.1, 1e-6);
+
+    /* NAdam: mu_t = 0.9 (1 - 0.5 * 0.96^(0.004 t)) */
+    e = rvw_explain("bowl", "nadam(lr=0.1)", "", 1, 1, 2);
+    CHECK(e != NULL);
+    double mu1 = 0.9 * (1 - 0.5 * pow(0.96, 0.004)), mu2 = 0.9 * (1 - 0.5 * pow(0.96, 0.008));
+    CHECK_NEAR(e[STEP + MU], mu2, 1e-15);
+    CHECK_NEAR(e[STEP + MU_NEXT], 0.9 * (1 - 0.5 * pow(0.96, 0.012)), 1e-15);
+    CHECK_NEAR(e[STEP + MU_PRODUCT], (float)((float)mu1 * (float)mu2), 0);
+
+    /* RAdam: rho_1 = 1999 - 2*0.999/0.001 = 1, no rectified step yet; rho_6 > 5 */
+    e = rvw_explain("bowl", "radam(lr=0.1)", "", 1, 1, 1);
+    CHECK(e != NULL);
+    CHECK_NEAR(e[STEP + RHO], 1, 1e-9);
+    CHECK(e[STEP + RECT] == 0);
+    CHECK_NEAR(e[X + AFTER], 0.9, 1e-7);                /* p - lr * m / (1 - beta1) */
+    e = rvw_explain("bowl", "radam(lr=0.1)", "", 1, 1, 6);
+    CHECK(e != NULL && e[STEP + RHO] > 5 && e[STEP + RECT] > 0 && e[STEP + RECT] < 1);
+
+    /* Adamax: lr / (1 - beta1^t) */
+    e = rvw_explain("bowl", "adamax(lr=0.1)", "", 1, 1, 1);
+    CHECK(e != NULL);
+    CHECK_NEAR(e[STEP + STEP_SIZE], 1, 1e-15);
+    CHECK_NEAR(e[Y + VMAX], 10, 1e-6);                  /* max(0, |g| + eps) */
+
+    /* Schedule-Free: the first weight is the whole sum (c = 1), so x = y = z
+       after update 1; later x is the eval trace's row, f(x) its loss */
+    e = rvw_explain("bowl", "sfadamw(lr=0.5)", "", -4, 1, 1);
+    CHECK(e != NULL);
+    CHECK(e[STEP + AVG_WEIGHT] == 1 && e[STEP + LR_MAX] == 0.5 && e[STEP + WEIGHT_SUM] == 0.25);
+    CHECK(e[X + AFTER] == -3.5 && e[X + M] == -3.5 && e[X + EVAL] == -3.5);
+    double rows[21 * 3], avg[21 * 3];
+    memcpy(rows, rvw_trace("bowl", "sfadamw(lr=0.5)", "", -4, 1, 20), sizeof rows);
+    memcpy(avg, rvw_trace_eval("bowl", "sfadamw(lr=0.5)", "", -4, 1, 20), sizeof avg);
+    int differ = 0;
+    for (int k = 1; k <= 20; k += 19) {
+        e = rvw_explain("bowl", "sfadamw(lr=0.5)", "", -4, 1, k);
+        CHECK(e != NULL);
+        CHECK(e[X + AFTER] == rows[3 * k] && e[Y + AFTER] == rows[3 * k + 1]);
+        CHECK(e[X + EVAL] == avg[3 * k] && e[Y + EVAL] == avg[3 * k + 1]);
+        CHECK(e[STEP + LOSS_EVAL] == avg[3 * k + 2]);
+        CHECK_NEAR(e[STEP + AVG_WEIGHT], 1.0 / k, 1e-7);  /* equal weights: a plain mean */
+        differ |= avg[3 * k] != rows[3 * k];
+    }
+    CHECK(differ);
+    /* the eval trace of an optimizer without modes is its trace */
+    memcpy(rows, rvw_trace("bowl", "adam(lr=0.3)", "", -4, 1, 20), sizeof rows);
+    double *same = rvw_trace_eval("bowl", "adam(lr=0.3)", "", -4, 1, 20);
+    CHECK(same != NULL && memcmp(same, rows, sizeof rows) == 0);
+    CHECK(rvw_trace_eval("bowl", "sfadamw(lr=-1)", "", 0, 0, 3) == NULL);
+    CHECK_STR(rvw_error(), "spec 'sfadamw(lr=-1)': lr must be >= 0, got -1");
+}
+
 static void test_schedule_and_canonical(void)
 {
     double *c = rvw_schedule_curve("step(lr=1, step_size=2, gamma=0.5)", 5);
@@ -148,6 +217,7 @@ int main(void)
     test_gradcheck();
     test_trace_equals_lab();
     test_explain();
+    test_newer_rules();
     test_schedule_and_canonical();
     return check_summary("test_web_api");
 }

@@ -164,10 +164,11 @@ RVW_EXPORT double *rvw_gradcheck(const char *spec, double x, double y, double h)
 
 /* ---- traces and schedules --------------------------------------------- */
 
-/* (steps + 1) rows of [x, y, loss], exactly `ravine trace`. schedule may be
-   empty for the optimizer's own lr. */
-RVW_EXPORT double *rvw_trace(const char *surface, const char *optim, const char *schedule,
-                             double x, double y, int steps)
+typedef rv_status (*lab_tracer)(const rv_surface *, const char *, const rv_schedule *,
+                                const double[2], long, double *);
+
+static double *trace_with(lab_tracer tracer, const char *surface, const char *optim,
+                          const char *schedule, double x, double y, int steps)
 {
     if (!steps_ok(steps))
         return NULL;
@@ -175,10 +176,26 @@ RVW_EXPORT double *rvw_trace(const char *surface, const char *optim, const char 
     if (setup(surface, schedule, &s))
         return NULL;
     double *o = output((size_t)(steps + 1) * 3);
-    if (o && rv_lab_trace(s.surface, optim, s.schedule, (double[]){x, y}, steps, o))
+    if (o && tracer(s.surface, optim, s.schedule, (double[]){x, y}, steps, o))
         o = NULL;
     release(&s);
     return o;
+}
+
+/* (steps + 1) rows of [x, y, loss], exactly `ravine trace`. schedule may be
+   empty for the optimizer's own lr. */
+RVW_EXPORT double *rvw_trace(const char *surface, const char *optim, const char *schedule,
+                             double x, double y, int steps)
+{
+    return trace_with(rv_lab_trace, surface, optim, schedule, x, y, steps);
+}
+
+/* The same run's rows as eval mode holds them: schedule-free's average x
+   (`ravine trace --eval`); for other optimizers the rows of rvw_trace. */
+RVW_EXPORT double *rvw_trace_eval(const char *surface, const char *optim, const char *schedule,
+                                  double x, double y, int steps)
+{
+    return trace_with(rv_lab_trace_eval, surface, optim, schedule, x, y, steps);
 }
 
 /* lr(t) for t = 0 .. n-1. */
@@ -198,22 +215,36 @@ RVW_EXPORT double *rvw_schedule_curve(const char *spec, int n)
 
 /* ---- one update, explained -------------------------------------------- */
 
-/* Per coordinate, the kernel's intermediate values. */
-enum { RVW_TRACE_FIELDS = 11 };
+/* Per coordinate, the kernel's intermediate values; per update, the
+   figures of the rule (rv_explain_step). */
+enum { RVW_TRACE_FIELDS = 11, RVW_STEP_FIELDS = 12 };
 
 static void put_value(double *o, const rv_explain_value *t)
 {
     const float v[RVW_TRACE_FIELDS] = {t->grad, t->grad_used, t->buf,   t->m,
                                        t->v,    t->vmax,      t->denom, t->param_before,
-                                       t->param_decayed, t->param_after, 0};
+                                       t->param_decayed, t->param_after, t->param_eval};
     for (int i = 0; i < RVW_TRACE_FIELDS; i++)
+        o[i] = v[i];
+}
+
+static void put_step(double *o, const rv_explain_step *s)
+{
+    const double v[RVW_STEP_FIELDS - 1] = {s->step_size, s->bias1, s->bias2,  s->mu,
+                                           s->mu_next,   s->mu_product, s->rho, s->rect,
+                                           s->avg_weight, s->lr_max, s->weight_sum};
+    for (int i = 0; i < RVW_STEP_FIELDS - 1; i++)
         o[i] = v[i];
 }
 
 /* Replay update k (1-based) of a trace and report what the kernel saw:
        [lr, loss_before, loss_after, n_state,
-        x: grad, grad_used, buf, m, v, vmax, denom, before, decayed, after, -,
-        y: the same]
+        x: grad, grad_used, buf, m, v, vmax, denom, before, decayed, after, eval,
+        y: the same,
+        step_size, bias1, bias2, mu, mu_next, mu_product, rho, rect,
+        avg_weight, lr_max, weight_sum, loss at the eval point after the update]
+   (eval: the coordinate eval mode holds after the update, schedule-free's
+   average x; the step figures as rv_explain_step has them).
    Each update is replayed the way the lab runs it (float32 point, the
    gradient evaluated in double there and rounded to float, lr from the
    schedule) through the algorithm's own traced kernel, so the numbers are
@@ -237,16 +268,18 @@ RVW_EXPORT double *rvw_explain(const char *surface, const char *optim, const cha
     lab_method m;
     if (!st)
         st = lab_method_parse(optim, &m);
-    double *o = st ? NULL : output(4 + 2 * RVW_TRACE_FIELDS);
+    enum { STEP = 4 + 2 * RVW_TRACE_FIELDS };
+    double *o = st ? NULL : output(STEP + RVW_STEP_FIELDS);
     if (o) {
         double *before = rows + 3 * (k - 1), *after = rows + 3 * k;
         o[0] = s.schedule ? rv_schedule_lr(s.schedule, k - 1) : m.is_newton ? m.newton.lr : m.h.lr;
         o[1] = before[2];
         o[2] = after[2];
         o[3] = 0;
+        memset(o + 4, 0, (STEP - 4 + RVW_STEP_FIELDS) * sizeof *o);
+        o[STEP + RVW_STEP_FIELDS - 1] = after[2];
         if (m.is_newton) {
             double g[2], H[4], f;
-            memset(o + 4, 0, 2 * RVW_TRACE_FIELDS * sizeof *o);
             if (!rv_surface_eval(s.surface, before, &f, g, H))
                 for (int i = 0; i < 2; i++) {
                     double *c = o + 4 + i * RVW_TRACE_FIELDS;
@@ -254,7 +287,7 @@ RVW_EXPORT double *rvw_explain(const char *surface, const char *optim, const cha
                     c[2] = H[2 * i];
                     c[3] = H[2 * i + 1];
                     c[7] = c[8] = before[i];
-                    c[9] = after[i];
+                    c[9] = c[10] = after[i];
                 }
         } else {
             /* the library's explainer: float32 point and state, the gradient
@@ -273,10 +306,13 @@ RVW_EXPORT double *rvw_explain(const char *surface, const char *optim, const cha
                         break;
                 }
             }
-            memset(o + 4, 0, 2 * RVW_TRACE_FIELDS * sizeof *o);
             if (last) {
                 put_value(o + 4, &last->values[0]);
                 put_value(o + 4 + RVW_TRACE_FIELDS, &last->values[1]);
+                put_step(o + STEP, last);
+                double xe[2] = {last->values[0].param_eval, last->values[1].param_eval}, fe;
+                o[STEP + RVW_STEP_FIELDS - 1] =
+                    rv_surface_eval(s.surface, xe, &fe, NULL, NULL) ? NAN : fe;
             }
             rv_explainer_free(ex);
         }

@@ -18,6 +18,7 @@
 
 #include "model.h"
 #include "../common/clock.h"
+#include "parallel.h"
 #include "ravine/checkpoint.h"
 #include "ravine/clip.h"
 #include "ravine/ravine.h"
@@ -56,6 +57,7 @@ typedef struct charlm_config {
     const char *label;     /* prefix of the progress line, may be NULL */
     const char *checkpoint;   /* save here at every evaluation; NULL = never */
     const char *schedule;     /* the schedule's spec, stored in checkpoints */
+    charlm_parallel *parallel; /* data parallel under mpirun (NULL: one process) */
 } charlm_config;
 
 typedef struct charlm_point {
@@ -76,6 +78,24 @@ typedef struct charlm_result {
     int diverged;          /* the loss became non-finite; training stopped */
 } charlm_result;
 
+/* Checkpoints carry what the batches depend on besides the step: the seed
+   and the batch size, so a resumed run can refuse to continue with others. */
+#define CHARLM_EXTRA_SEED "charlm/seed"
+#define CHARLM_EXTRA_BATCH "charlm/batch"
+
+/* Save with the seed and batch size beside the numbers (the whole run under
+   mpirun: rank 0 writes one file of the one-process format). */
+static inline rv_status charlm_checkpoint_save(charlm_parallel *par, rv_optim *opt,
+                                               const charlm_config *cfg, size_t batch,
+                                               const char *path)
+{
+    char seed[32], rows[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
+    snprintf(rows, sizeof rows, "%zu", batch);
+    const rv_checkpoint_extra extra[] = {{CHARLM_EXTRA_SEED, seed}, {CHARLM_EXTRA_BATCH, rows}};
+    return charlm_parallel_save(par, opt, cfg->schedule, extra, 2, path);
+}
+
 static inline void charlm_result_free(charlm_result *r)
 {
     free(r->curve);
@@ -89,7 +109,8 @@ static inline rv_status charlm_train(charlm_model *m, rv_optim *opt, const rv_sc
                                      const charlm_config *cfg, charlm_result *res)
 {
     memset(res, 0, sizeof *res);
-    long first = rv_optim_step_count(opt), every = cfg->eval_every > 0 ? cfg->eval_every : 1;
+    charlm_parallel *par = cfg->parallel;
+    long first = charlm_parallel_steps(par, opt), every = cfg->eval_every > 0 ? cfg->eval_every : 1;
     size_t max_points = (size_t)((cfg->steps > first ? cfg->steps - first : 0) / every + 3);
     res->curve = calloc(max_points, sizeof *res->curve);
     if (!res->curve)
@@ -118,21 +139,27 @@ static inline rv_status charlm_train(charlm_model *m, rv_optim *opt, const rv_sc
             by[b] = train->y[i];
         }
         int flags = CHARLM_BACKWARD;
+        size_t lo, rows;   /* this rank's share of the batch (all of it in one process) */
+        charlm_parallel_share(par, B, &lo, &rows);
         if (cfg->dropout > 0) {   /* masks from a stream of their own, keyed by step */
             ex_rng dr = ex_rng_keyed(cfg->seed ^ 0xd5a61266f0c9392cull, (uint64_t)t);
             charlm_dropout_mask(m, B, cfg->dropout, &dr);
+            memmove(m->mask, m->mask + lo * (size_t)m->shape.hidden,
+                    rows * (size_t)m->shape.hidden * sizeof *m->mask);
             flags |= CHARLM_DROPOUT;
         }
-        double loss = charlm_loss(m, bx, by, B, flags) / (double)B;
+        double nats = charlm_loss(m, bx + lo * C, by + lo, rows, flags);
+        charlm_parallel_weigh(par, m, B, rows);
+        double loss = charlm_parallel_sum(par, nats) / (double)B;
         if (!isfinite(loss)) {
             res->diverged = 1;
             break;
         }
-        if (cfg->clip > 0 && (s = rv_clip_grad_norm(opt, cfg->clip, NULL, NULL)))
+        if (cfg->clip > 0 && (s = charlm_parallel_clip(par, opt, cfg->clip)))
             break;
         double lr = rv_schedule_lr(sched, t);
         double t1 = ex_now();
-        if ((s = rv_optim_set_lr(opt, lr)) || (s = rv_optim_step(opt)))
+        if ((s = charlm_parallel_step(par, opt, lr)))
             break;
         double t2 = ex_now();
         res->optim_seconds += t2 - t1;
@@ -148,7 +175,7 @@ static inline rv_status charlm_train(charlm_model *m, rv_optim *opt, const rv_sc
                                                         charlm_eval(m, &val_curve), lr};
             window_loss = 0;
             window_steps = 0;
-            if (cfg->checkpoint && (s = rv_checkpoint_save(opt, cfg->schedule, cfg->checkpoint)))
+            if (cfg->checkpoint && (s = charlm_checkpoint_save(par, opt, cfg, B, cfg->checkpoint)))
                 break;
         }
         if (cfg->progress && (t2 - last_report > 0.2 || done == cfg->steps)) {

@@ -120,16 +120,36 @@ static inline void ex_json_number(FILE *f, double v)
         fputs("null", f);
 }
 
+/* A JSON string: control bytes escaped, and any byte outside printable
+   ASCII written as U+FFFD unless it is part of a valid UTF-8 character, so
+   the output is valid JSON whatever a path holds. */
 static inline void ex_json_string(FILE *f, const char *s)
 {
     fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", *s);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t k = 0;
+        if (*p >= 0xC2 && *p <= 0xF4) {   /* lead bytes of well-formed sequences */
+            size_t more = *p < 0xE0 ? 1 : *p < 0xF0 ? 2 : 3;
+            unsigned c = *p & (0x3F >> more);
+            for (k = 1; k <= more && (p[k] & 0xC0) == 0x80; k++)
+                c = c << 6 | (p[k] & 0x3F);
+            k = k == more + 1 && c >= (more == 2 ? 0x800u : more == 3 ? 0x10000u : 0x80u) &&
+                        c <= 0x10FFFF && !(c >= 0xD800 && c <= 0xDFFF)
+                    ? more + 1
+                    : 0;
+        }
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7F)
+            fprintf(f, "\\u%04x", *p);
+        else if (*p < 0x80)
+            fputc(*p, f);
+        else if (k)
+            fwrite(p, 1, k, f);
         else
-            fputc(*s, f);
+            fputs("\\ufffd", f);
+        p += k ? k : 1;
     }
     fputc('"', f);
 }

@@ -236,39 +236,74 @@ static inline void gpt_matrix_path(const char *path, char *buf, size_t size)
         snprintf(buf, size, "%s.matrix", path);
 }
 
-/* Save every optimizer (the matrix optimizer's file first, so the main
-   file never claims a step its partner has not reached). */
-static inline rv_status gpt_optims_save(const gpt_optims *o, const char *path)
+/* Save every optimizer with the caller's extra entries (the matrix
+   optimizer's file first, so the main file never claims a step its partner
+   has not reached). */
+static inline rv_status gpt_optims_save(const gpt_optims *o, const char *path,
+                                        const rv_checkpoint_extra *extra, size_t n_extra)
 {
     rv_status s;
     if (o->matrix) {
         char other[4096];
         gpt_matrix_path(path, other, sizeof other);
-        if ((s = rv_checkpoint_save(o->matrix, o->schedule_matrix, other)))
+        if ((s = rv_checkpoint_save_extra(o->matrix, o->schedule_matrix,
+                                          rv_optim_step_count(o->matrix), extra, n_extra, other)))
             return s;
     }
-    return rv_checkpoint_save(o->main, o->schedule, path);
+    return rv_checkpoint_save_extra(o->main, o->schedule, rv_optim_step_count(o->main), extra,
+                                    n_extra, path);
 }
 
-/* Restore every optimizer from gpt_optims_save's files: all or nothing. */
+/* 1 if a checkpoint described by info was saved by opt's algorithm with
+   opt's tensors (names and sizes, in order): what a load would refuse, seen
+   before anything is loaded. */
+static inline int gpt_checkpoint_fits(const rv_optim *opt, const rv_checkpoint_info *info)
+{
+    const char *name = rv_optim_type_name(rv_optim_get_type(opt));
+    size_t len = strlen(name);
+    if (strncmp(info->optimizer, name, len) != 0 || (info->optimizer[len] != '(' && info->optimizer[len]))
+        return 0;
+    if (info->n_params != rv_optim_param_count(opt))
+        return 0;
+    for (size_t i = 0; i < info->n_params; i++) {
+        rv_param_view v;
+        if (rv_optim_param_view(opt, i, &v) || strcmp(v.name, info->tensors[i].key) != 0 ||
+            v.n != info->tensors[i].n)
+            return 0;
+    }
+    return 1;
+}
+
+/* Restore every optimizer from gpt_optims_save's files. Both files are
+   verified whole, and checked against their optimizers, before either is
+   loaded, so a refused pair changes nothing. RV_ERR_MISMATCH with an empty
+   rv_errmsg(): the two files are at different steps. */
 static inline rv_status gpt_optims_load(gpt_optims *o, const char *path)
 {
-    rv_checkpoint_info info;
+    rv_checkpoint_info info = {0}, minfo = {0};
+    char other[4096];
     rv_status s = rv_checkpoint_inspect(path, &info);
-    if (s)
-        return s;
-    if (o->matrix) {
-        char other[4096];
+    if (s == RV_OK && o->matrix) {
         gpt_matrix_path(path, other, sizeof other);
-        rv_checkpoint_info minfo;
-        if ((s = rv_checkpoint_inspect(other, &minfo)))
-            return s;
-        if (minfo.step != info.step)
-            return RV_ERR_MISMATCH;
-        if ((s = rv_checkpoint_load(o->matrix, other, NULL, NULL)))
-            return s;
+        if ((s = rv_checkpoint_inspect(other, &minfo)) == RV_OK && minfo.step != info.step) {
+            rv_clear_error();
+            s = RV_ERR_MISMATCH;
+        }
     }
-    return rv_checkpoint_load(o->main, path, NULL, NULL);
+    /* a file that does not fit its optimizer is loaded first, so that the
+       load refuses it (with its message) before the other file changed anything */
+    if (s == RV_OK) {
+        int main_fits = gpt_checkpoint_fits(o->main, &info);
+        int matrix_first = o->matrix && main_fits && !gpt_checkpoint_fits(o->matrix, &minfo);
+        if (matrix_first && (s = rv_checkpoint_load(o->matrix, other, NULL, NULL)) == RV_OK)
+            s = rv_checkpoint_load(o->main, path, NULL, NULL);
+        if (!matrix_first && (s = rv_checkpoint_load(o->main, path, NULL, NULL)) == RV_OK &&
+            o->matrix)
+            s = rv_checkpoint_load(o->matrix, other, NULL, NULL);
+    }
+    rv_checkpoint_info_free(&info);
+    rv_checkpoint_info_free(&minfo);
+    return s;
 }
 
 typedef struct gpt_train_config {
@@ -281,6 +316,8 @@ typedef struct gpt_train_config {
     int progress;            /* progress line on stderr */
     const char *label;       /* prefix of the progress line, may be NULL */
     const char *checkpoint;  /* save here at every evaluation; NULL = never */
+    const rv_checkpoint_extra *extra;   /* entries of the caller's own saved with it */
+    size_t n_extra;
 } gpt_train_config;
 
 typedef struct gpt_point {
@@ -390,7 +427,8 @@ static inline rv_status gpt_train(gpt_model *m, gpt_optims *o, const gpt_stream 
                             res->seconds};
             window_loss = 0;
             window_steps = 0;
-            if (cfg->checkpoint && (s = gpt_optims_save(o, cfg->checkpoint)))
+            if (cfg->checkpoint &&
+                (s = gpt_optims_save(o, cfg->checkpoint, cfg->extra, cfg->n_extra)))
                 break;
         }
         if (cfg->progress && (t1 - last_report > 0.2 || done == cfg->steps)) {

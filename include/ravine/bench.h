@@ -45,6 +45,37 @@ const rv_optim_type *rv_bench_traffic_type(size_t n_state);
    sgd 12, sgd with momentum 20, adam 28, adam with amsgrad 36. */
 size_t rv_bench_bytes_per_param(const rv_optim_type *type, const rv_hparams *h);
 
+/* ---- independent yardsticks ------------------------------------------ */
+
+/* The memory layout of an optimizer step: parameters (float32, or bf16
+   over a float32 master) and n_state state buffers of one precision. */
+typedef struct rv_bench_traffic {
+    rv_precision params;   /* RV_FP32 or RV_BF16 */
+    rv_precision state;    /* RV_FP32, RV_BF16 or RV_INT8 */
+    int n_state;           /* 0..3 */
+} rv_bench_traffic;
+
+/* The layout of an optimizer (spec hyperparameters h) with parameters of
+   dtype params. 0 if its state mixes precisions (sfadamw keeps z in float32
+   whatever state= says), 1 otherwise. */
+int rv_bench_traffic_of(const rv_optim_type *type, const rv_hparams *h, rv_precision params,
+                        rv_bench_traffic *out);
+
+/* Bytes a step moves per parameter: parameter and gradient (12 for float32;
+   a bf16 parameter reads its gradient (2) and master (4) and writes the
+   master (4) and itself (2)), and each state buffer read and written
+   (8, 4 or 2 bytes, int8 adding its scale's 8 bytes per 256 values). */
+double rv_bench_traffic_bytes(const rv_bench_traffic *t);
+
+/* A plain OpenMP loop with that traffic and trivial arithmetic, compiled on
+   its own (src/bench/stream.c), over its own n-element arrays: the
+   yardstick a user would write, independent of the library's threaded step. */
+typedef struct rv_bench_stream rv_bench_stream;
+rv_status rv_bench_stream_create(rv_bench_stream **out, const rv_bench_traffic *t, size_t n,
+                                 int threads);
+void rv_bench_stream_run(rv_bench_stream *stream);   /* one pass */
+void rv_bench_stream_free(rv_bench_stream *stream);
+
 typedef struct rv_bench_timing {
     double median_ms;    /* median time of one rv_optim_step */
     double min_ms;       /* fastest step */
@@ -56,6 +87,25 @@ typedef struct rv_bench_timing {
    (and times nothing further) if a step fails. reps must be >= 1. */
 rv_status rv_bench_steps(rv_optim *const *opts, size_t n, int warmup, int reps,
                          rv_bench_timing *out);
+
+/* Something to time: an optimizer step or one pass of a yardstick loop. */
+typedef struct rv_bench_job {
+    rv_optim *opt;              /* one of the two */
+    rv_bench_stream *stream;
+} rv_bench_job;
+
+/* rv_bench_steps for a mix of optimizers and yardstick loops, interleaved. */
+rv_status rv_bench_run(const rv_bench_job *jobs, size_t n, int warmup, int reps,
+                       rv_bench_timing *out);
+
+/* Floating-point rate of the matrix product muon uses (C = A·B, m x k by
+   k x n, float32, through the library's BLAS), in GFLOP/s: the median of
+   reps products after one warm-up. 0 if memory runs out. */
+double rv_bench_sgemm_gflops(size_t m, size_t n, size_t k, int reps);
+
+/* FLOPs of muon's Newton-Schulz iteration on a rows x cols matrix:
+   ns_steps * (4 m^2 k + 2 m^3), m = min(rows, cols), k = max. */
+double rv_bench_muon_flops(const rv_hparams *h, size_t rows, size_t cols);
 
 /* A tensor of a model layout. */
 typedef struct rv_bench_tensor {

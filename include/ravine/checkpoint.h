@@ -17,28 +17,45 @@
        rv_schedule *lr;
        rv_schedule_parse(info.schedule, &lr);
        for (long t = info.schedule_step; t < 10000; t++) { ... rv_schedule_lr(lr, t) ... }
+       rv_checkpoint_info_free(&info);
 
    A resumed run is bit-identical to an uninterrupted one: parameters and
-   state are stored as raw float32, per-tensor step counts are restored, and
-   every group's learning rate is stored exactly (the other hyperparameters
-   as the group's canonical spec, exact for values written with at most 9
-   significant digits).
+   state are stored as the optimizer holds them (float32, bfloat16
+   parameters with their float32 masters, bf16 or int8 state with its block
+   scales, each buffer at its own length), with every tensor's shape, step
+   count and per-tensor scalars (nadam's mu_product, schedule-free's lr_max
+   and weight_sum), schedule-free's train/eval mode, and every group's
+   learning rate exactly (the other hyperparameters as the group's
+   canonical spec, exact for values written with at most 9 significant
+   digits).
 
-   File layout (safetensors): 8-byte little-endian header length N, N bytes
-   of JSON, then raw little-endian float32 data. Tensors: "param/<key>" and
-   "state/<key>/<buffer>" (torch's buffer names: exp_avg, exp_avg_sq,
-   momentum_buffer, ...), where <key> is the tensor's name, or "tensor<i>"
-   for an unnamed tensor. Metadata (all strings) records the format and its
-   version, the optimizer, each group's spec and lr, each tensor's group and
-   step, the global and skipped step counts, the schedule and its position,
+   File layout (safetensors, format version 2): 8-byte little-endian header
+   length N, N bytes of JSON, then raw little-endian data. Tensors:
+   "param/<key>" (F32 or BF16, with the tensor's shape), "state/<key>/<buffer>"
+   (torch's buffer names: exp_avg, exp_avg_sq, momentum_buffer, ...; F32,
+   BF16, or U8 codes with "state/<key>/<buffer>.absmax" block scales),
+   "state/<key>/master" for a bf16 tensor, and "scalar/<key>/<name>" (F64),
+   where <key> is the tensor's name, or "tensor<i>" for an unnamed tensor.
+   Metadata (all strings) records the format and its version, the
+   optimizer, each group's spec and lr, each tensor's group and step, the
+   global and skipped step counts, the schedule and its position, the mode,
    a CRC-32 (zlib.crc32) of each tensor's bytes and one of the header itself.
-   docs/safety.md describes every field.
+   docs/safety.md describes every field; files of format version 1 load as
+   they always did.
 
    Loading validates the whole file into temporary buffers before touching
    the optimizer: a truncated, damaged, oversized, inconsistent or foreign
    file, or one from another optimizer or tensor layout, fails with
    RV_ERR_IO / RV_ERR_FORMAT / RV_ERR_CHECKSUM / RV_ERR_VERSION /
-   RV_ERR_MISMATCH and a message saying what and where, and changes nothing. */
+   RV_ERR_MISMATCH (RV_ERR_NOMEM when memory runs out) and a message saying
+   what and where, and changes nothing. Work and memory are linear in the
+   file; the JSON header takes at most a few times its own size.
+
+   Saving replaces a regular file atomically; a symbolic link is kept and
+   the file it points to is replaced; anything else (a folder, a FIFO, a
+   device such as /dev/null) is refused. The replaced file keeps its
+   permission bits, a new one gets 0666 minus the umask. docs/safety.md
+   lists every limit. */
 #ifndef RAVINE_CHECKPOINT_H
 #define RAVINE_CHECKPOINT_H
 
@@ -50,21 +67,53 @@
 extern "C" {
 #endif
 
-/* Longest spec string a checkpoint stores (optimizer group or schedule). */
-#define RV_CHECKPOINT_TEXT_MAX 1024
+/* An entry of the caller's own stored with the checkpoint, such as the
+   seed of the data order a resumed run must keep: metadata
+   "extra/<key>" = value, both non-empty valid UTF-8 for the key, UTF-8 for
+   the value. */
+typedef struct rv_checkpoint_extra {
+    const char *key;
+    const char *value;
+} rv_checkpoint_extra;
 
-/* What a checkpoint holds, apart from the numbers. */
+/* One tensor of a checkpoint, as it was saved: what a program needs to
+   register it again before loading (e.g. `ravine replay --resume`). */
+typedef struct rv_checkpoint_tensor_info {
+    char *key;                    /* its name, or "tensor<i>" for an unnamed tensor i */
+    size_t group;
+    size_t n;                     /* elements */
+    size_t ndim;                  /* its shape: 1 and {n} for a tensor added without one */
+    size_t shape[RV_MAX_DIMS];
+    rv_precision dtype;           /* RV_FP32, or RV_BF16 (a bf16 tensor over a float32 master) */
+    long step;
+    int has_state;                /* 0: saved before its first step */
+} rv_checkpoint_tensor_info;
+
+/* What a checkpoint holds, apart from the numbers. The texts have no
+   length limit: they are allocated, and rv_checkpoint_info_free releases
+   them (a failed call fills nothing and allocates nothing). */
 typedef struct rv_checkpoint_info {
-    int version;                              /* file format version */
-    char optimizer[RV_CHECKPOINT_TEXT_MAX];   /* group 0's canonical spec */
+    int version;                  /* file format version */
+    char *optimizer;              /* group 0's canonical spec */
     size_t n_groups;
-    size_t n_params;                          /* tensors */
-    size_t numel;                             /* parameter elements over all tensors */
-    long step;                                /* completed steps (rv_optim_step_count) */
-    long skipped;                             /* steps skipped for non-finite gradients */
-    char schedule[RV_CHECKPOINT_TEXT_MAX];    /* canonical schedule spec, "" if none */
-    long schedule_step;                       /* the t of the next update's schedule(t) */
+    size_t n_params;              /* tensors */
+    size_t numel;                 /* parameter elements over all tensors */
+    long step;                    /* completed steps (rv_optim_step_count), at most 2^53 */
+    long skipped;                 /* steps skipped for non-finite gradients */
+    char *schedule;               /* canonical schedule spec, "" if none */
+    long schedule_step;           /* the t of the next update's schedule(t) */
+    rv_checkpoint_extra *extra;   /* the caller's entries, by key */
+    size_t n_extra;
+    int eval_mode;                /* saved in eval mode (schedule-free: the parameters hold x) */
+    rv_checkpoint_tensor_info *tensors;   /* n_params of them, in the optimizer's order */
 } rv_checkpoint_info;
+
+/* The value of the caller's entry key, or NULL if the file has none. */
+const char *rv_checkpoint_extra_value(const rv_checkpoint_info *info, const char *key);
+
+/* Release the texts of an info filled by a successful load or inspect
+   (safe on a zeroed info, and twice). */
+void rv_checkpoint_info_free(rv_checkpoint_info *info);
 
 typedef struct rv_checkpoint_options {
     /* 0 (default): each group takes the file's hyperparameters, as torch's
@@ -77,12 +126,19 @@ typedef struct rv_checkpoint_options {
    with schedule_spec (may be NULL) and its position = rv_optim_step_count.
    Atomic: a temporary file in the same folder is written, flushed, fsynced
    and renamed over path; on any failure path is left as it was. Tensor keys
-   must be unique and valid UTF-8. */
+   must be unique and valid UTF-8; counters must be at most 2^53 (a file
+   that could not be loaded is never written). */
 rv_status rv_checkpoint_save(const rv_optim *opt, const char *schedule_spec, const char *path);
 
 /* As rv_checkpoint_save, with an explicit schedule position. */
 rv_status rv_checkpoint_save_at(const rv_optim *opt, const char *schedule_spec,
                                 long schedule_step, const char *path);
+
+/* As rv_checkpoint_save_at, with n_extra entries of the caller's own (keys
+   unique). */
+rv_status rv_checkpoint_save_extra(const rv_optim *opt, const char *schedule_spec,
+                                   long schedule_step, const rv_checkpoint_extra *extra,
+                                   size_t n_extra, const char *path);
 
 /* Restore opt (same algorithm, groups, tensor names and sizes as when it was
    saved) from path. options NULL: defaults. info (may be NULL) receives the

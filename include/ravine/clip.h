@@ -20,10 +20,14 @@
    With a NaN or inf gradient and error_if_nonfinite = 0 the coefficient is
    NaN or 0 and, as in torch, the gradients become NaN/0.
 
-   Sums are accumulated in double over fixed blocks of 4096 elements and the
-   block sums added in order, so the result is the same for any number of
-   threads (and within a few float32 ulps of torch's float accumulation).
-   The _arrays forms work on plain buffers without an optimizer. */
+   Sums are accumulated in double in a fixed order within each tensor: lines
+   of 16 elements, blocks of 4096, each folded in order. The result is the
+   same for any number of threads, and the sharded optimizer (ravine/dist.h)
+   gets the same bits from any number of ranks; it is within a few float32
+   ulps of torch's float accumulation. A tensor left out of
+   steps (rv_optim_set_buffers with grad NULL) is left out here too, as torch
+   skips a .grad of None. The _arrays forms work on plain buffers without an
+   optimizer. */
 #ifndef RAVINE_CLIP_H
 #define RAVINE_CLIP_H
 

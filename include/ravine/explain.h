@@ -43,6 +43,8 @@ typedef struct rv_explain_value {
     float param_before;
     float param_decayed;   /* adamw decay=before: p*(1 - lr*wd); else param_before */
     float param_after;
+    float param_eval;      /* what eval mode holds after the update: for sfadamw the average
+                              x = lerp(y, z, 1 - 1/beta1) (rv_optim_eval); else param_after */
 } rv_explain_value;
 
 typedef struct rv_explain_step {
@@ -52,6 +54,13 @@ typedef struct rv_explain_step {
     double step_size;      /* adam: lr/(1-beta1^t); adagrad: lr/(1+(t-1)*lr_decay); else lr */
     size_t n;
     const rv_explain_value *values;   /* n values, valid until the next step or free */
+    /* figures of the newer rules (0 where they do not apply) */
+    double mu, mu_next;    /* nadam: momentum coefficients of updates t and t+1 */
+    double mu_product;     /* nadam: mu_1*...*mu_t after the update, float32 as torch keeps it */
+    double rho, rect;      /* radam: rho_t; r_t, the variance rectification (0 while rho_t <= 5,
+                              when the step is unadapted momentum) */
+    double avg_weight;     /* sfadamw: c = weight/weight_sum, this update's share of the average x */
+    double lr_max, weight_sum;   /* sfadamw: running maximum of lr, sum of averaging weights */
 } rv_explain_step;
 
 typedef struct rv_explainer rv_explainer;   /* opaque */

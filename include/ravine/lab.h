@@ -27,6 +27,15 @@ extern "C" {
 rv_status rv_lab_trace(const rv_surface *s, const char *optim_spec, const rv_schedule *schedule,
                        const double start[2], long steps, double *rows);
 
+/* The same run, but each row holds the point eval mode would hold after k
+   updates and its loss: for sfadamw the average x = lerp(y, z, 1 - 1/beta1)
+   of schedule_free's eval() (rv_lab_trace gives y, where the gradients are
+   taken); for every other method the rows of rv_lab_trace. A row whose x is
+   outside the domain is NaN while the run goes on. */
+rv_status rv_lab_trace_eval(const rv_surface *s, const char *optim_spec,
+                            const rv_schedule *schedule, const double start[2], long steps,
+                            double *rows);
+
 typedef struct rv_race_result {
     long steps_to_threshold;   /* least k with loss after k updates < threshold; -1 if never */
     double final_loss;         /* loss after the last update (NaN/inf if diverged) */

@@ -55,6 +55,17 @@
        rv_sfadamw  [lr=0.0025, betas=(0.9,0.999), eps=1e-8, weight_decay=0, warmup_steps=0, r=0,
                     weight_lr_power=2]                Schedule-Free AdamW (Defazio et al. 2024)
 
+   Every element-wise optimizer also takes state=fp32|bf16|int8: its moment
+   buffers stored as float32, bfloat16, or 8-bit block-wise quantized (one
+   scale per 256 values; 8-bit Optimizers, Dettmers et al. 2022). The update
+   itself always runs in float32. Buffers that are copies of parameters
+   (sfadamw's z) stay float32.
+
+   bf16 parameters: rv_optim_add_param_bf16() registers a bfloat16 tensor
+   and gradient; the optimizer keeps a float32 master copy, applies the
+   float32 rule to it and writes the parameter back rounded to nearest even,
+   bit-identical to torch's fp32 master step followed by .to(torch.bfloat16).
+
    Shapes. adafactor and muon work on whole tensors (row and column
    statistics, matrix products), so they need each tensor's shape; add such
    tensors with rv_optim_add_param_shaped(). The other algorithms update
@@ -73,6 +84,7 @@
 #define RAVINE_OPTIM_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "ravine/status.h"
 
 #ifdef __cplusplus
@@ -123,6 +135,14 @@ typedef enum rv_decay_order {
     RV_DECAY_AFTER  = 1   /* seed 000: the Adam step, then p -= lr*wd*p */
 } rv_decay_order;
 
+/* How values are stored: parameters and gradients (RV_FP32 or RV_BF16),
+   and an element-wise optimizer's state (its `state=` key). */
+typedef enum rv_precision {
+    RV_FP32 = 0,   /* float */
+    RV_BF16 = 1,   /* bfloat16 in uint16_t: float32's top half, rounded to nearest even */
+    RV_INT8 = 2    /* state only: block-wise dynamic 8-bit quantization, one scale per block */
+} rv_precision;
+
 typedef enum rv_adjust_lr {
     RV_ADJUST_LR_ORIGINAL = 0,   /* muon: lr * sqrt(max(1, rows/cols)) (Keller Jordan) */
     RV_ADJUST_LR_MATCH_RMS_ADAMW /* muon: lr * 0.2 * sqrt(max(rows, cols)) (Moonshot) */
@@ -157,6 +177,7 @@ typedef struct rv_hparams {
     double warmup_steps;    /* sfadamw (a whole number) */
     double r;               /* sfadamw: polynomial weighting power of the average */
     double weight_lr_power; /* sfadamw: averaging weight = lr_max^weight_lr_power */
+    rv_precision state;     /* element-wise optimizers: how moments are stored (state=fp32|bf16|int8) */
 } rv_hparams;
 
 /* torch defaults for the algorithm (zeros for fields it does not read). */
@@ -186,7 +207,8 @@ rv_status rv_hparams_parse(const char *spec, const rv_optim_type **type, rv_hpar
 /* Apply "key=value, ..." overrides (the inside of a spec) to h. */
 rv_status rv_hparams_override(const rv_optim_type *type, rv_hparams *h, const char *overrides);
 
-/* Canonical spec with every key the algorithm reads, e.g.
+/* Canonical spec with every key the algorithm reads (state= only when it is
+   not fp32), e.g.
    "adam(lr=0.001,betas=(0.9,0.999),eps=1e-08,weight_decay=0,amsgrad=false,maximize=false)".
    Returns the length it needed (like snprintf): with size too small the
    text is cut (and still terminated), so call it with size 0 first to learn
@@ -197,6 +219,7 @@ size_t rv_hparams_format(const rv_optim_type *type, const rv_hparams *h, char *b
 
 #define RV_MAX_STATE 4     /* state buffers per tensor, at most */
 #define RV_MAX_SCALARS 2   /* per-tensor scalars, at most */
+#define RV_QUANT_BLOCK 256 /* values per scale of int8 state */
 
 /* Number of float state buffers per tensor (each as long as the tensor
    for the element-wise algorithms): sgd 0 or 1 (momentum), polyak 1,
@@ -222,6 +245,11 @@ size_t rv_scalar_count(const rv_optim_type *type, const rv_hparams *h);
    adafactor R + C for an R x C matrix. */
 size_t rv_state_floats(const rv_optim_type *type, const rv_hparams *h, size_t n, size_t ndim,
                        const size_t *shape);
+/* Bytes of that state as stored under h->state (bf16: 2 per value; int8: 1
+   per value and a float32 scale per RV_QUANT_BLOCK values; buffers that
+   hold parameters, like sfadamw's z, always 4). */
+size_t rv_state_bytes(const rv_optim_type *type, const rv_hparams *h, size_t n, size_t ndim,
+                      const size_t *shape);
 const char *rv_scalar_name(const rv_optim_type *type, const rv_hparams *h, size_t i);
 
 /* Everything the stateless kernels keep for one tensor between updates. */
@@ -286,6 +314,15 @@ rv_status rv_optim_add_param(rv_optim *opt, size_t group, const char *name, floa
 rv_status rv_optim_add_param_shaped(rv_optim *opt, size_t group, const char *name, float *param,
                                     float *grad, size_t ndim, const size_t *shape, size_t *index);
 
+/* Register a bfloat16 tensor (uint16_t storage) with its gradient; ndim 1
+   with shape {n} for a plain vector. The optimizer keeps a float32 master
+   copy (state buffer "master"), made from param when the state is first
+   allocated. */
+rv_status rv_optim_add_param_bf16(rv_optim *opt, size_t group, const char *name, uint16_t *param,
+                                  uint16_t *grad, size_t ndim, const size_t *shape, size_t *index);
+/* Point a bf16 tensor at new buffers (grad NULL leaves it out of steps). */
+rv_status rv_optim_set_buffers_bf16(rv_optim *opt, size_t index, uint16_t *param, uint16_t *grad);
+
 /* Point a registered tensor at new buffers of the same size. grad NULL
    leaves the tensor out of the following steps (its step count and state
    stay as they are), as torch skips a parameter whose .grad is None. */
@@ -337,13 +374,20 @@ typedef struct rv_param_view {
     size_t ndim;            /* dimensions given (0: none, or a scalar) */
     size_t shape[RV_MAX_DIMS];
     int has_shape;          /* 1 if added with rv_optim_add_param_shaped */
-    float *param;
-    float *grad;            /* NULL: left out of steps */
+    rv_precision dtype;     /* of param and grad */
+    float *param;           /* float32 tensors (NULL for bf16 ones: see param_data) */
+    float *grad;            /* NULL: left out of steps (or a bf16 tensor) */
+    void *param_data;       /* the parameter whatever its dtype */
+    void *grad_data;
+    float *master;          /* bf16 tensors: the float32 master copy (NULL before state exists) */
     long step;              /* updates applied to this tensor */
     size_t n_state;
-    float *state[RV_MAX_STATE];
+    float *state[RV_MAX_STATE];      /* float32 buffers (NULL for bf16/int8 ones: see state_data) */
     const char *state_name[RV_MAX_STATE];
-    size_t state_len[RV_MAX_STATE];  /* floats in each buffer */
+    size_t state_len[RV_MAX_STATE];  /* values in each buffer */
+    rv_precision state_precision[RV_MAX_STATE];
+    void *state_data[RV_MAX_STATE];  /* the buffer whatever its precision */
+    float *state_absmax[RV_MAX_STATE]; /* int8: one scale per RV_QUANT_BLOCK values */
     size_t n_scalars;
     double scalar[RV_MAX_SCALARS];
     const char *scalar_name[RV_MAX_SCALARS];

@@ -26,7 +26,8 @@
        ravine/status.h    status codes, rv_strerror, rv_errmsg
        ravine/spec.h      the spec-string grammar
        ravine/optim.h     algorithms, kernels, stateful optimizers
-       ravine/schedule.h  learning-rate schedules */
+       ravine/schedule.h  learning-rate schedules
+       ravine/bind.h      whole-optimizer calls for language bindings (Python) */
 #ifndef RAVINE_RAVINE_H
 #define RAVINE_RAVINE_H
 
@@ -42,6 +43,7 @@
 #include "ravine/lab.h"
 #include "ravine/explain.h"
 #include "ravine/diagnose.h"
+#include "ravine/bind.h"
 
 #define RAVINE_VERSION_MAJOR 0
 #define RAVINE_VERSION_MINOR 1

@@ -27,7 +27,12 @@
        }
 
    Errors: RV_ERR_SPEC_SYNTAX with rv_errmsg() showing the spec and the
-   position ("adam(lr=)": expected a value at column 9). */
+   position ("adam(lr=)": expected a value at column 9).
+
+   Limits (parsing takes time and memory linear in the text): at most
+   RV_SPEC_MAX_ARGS keys in one call, RV_SPEC_MAX_ITEMS values in one tuple,
+   values nested RV_SPEC_MAX_DEPTH deep; past them the spec is refused with
+   RV_ERR_SPEC_SYNTAX naming the limit. */
 #ifndef RAVINE_SPEC_H
 #define RAVINE_SPEC_H
 
@@ -37,6 +42,10 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#define RV_SPEC_MAX_ARGS 256
+#define RV_SPEC_MAX_ITEMS 4096
+#define RV_SPEC_MAX_DEPTH 16
 
 typedef enum rv_value_kind {
     RV_VALUE_NUMBER,

@@ -59,6 +59,7 @@ typedef enum rv_status {
     RV_ERR_WARMUP_STEPS,    /* sfadamw */
     RV_ERR_R,               /* sfadamw */
     RV_ERR_WEIGHT_LR_POWER, /* sfadamw */
+    RV_ERR_STATE_PRECISION, /* state=fp32|bf16|int8 */
 
     /* tensors and the optimizer's mode */
     RV_ERR_SHAPE,           /* a tensor lacks the shape its algorithm needs, or the shape is wrong */
@@ -89,6 +90,7 @@ typedef enum rv_status {
     RV_ERR_SCHED_DIV,
     RV_ERR_SCHED_T_MULT,
     RV_ERR_SCHED_JOIN,
+    RV_ERR_SCHED_BEGIN,     /* transition_begin */
 
     /* surfaces (the lab) */
     RV_ERR_SURFACE_PARAM,
@@ -101,6 +103,10 @@ typedef enum rv_status {
     RV_ERR_CHECKSUM,
     RV_ERR_VERSION,
     RV_ERR_MISMATCH,
+
+    /* ranks of a sharded optimizer (ravine/dist.h) */
+    RV_ERR_RANKS,           /* the ranks disagree (setup, call, or this step's settings) */
+    RV_ERR_COMM,            /* a communication call failed */
 
     RV_STATUS_COUNT
 } rv_status;

@@ -2,6 +2,7 @@
    and the GPT-2 124M tensor list. See ravine/bench.h. */
 #include "ravine/bench.h"
 #include "optim/type.h"
+#include "optim/matmul.h"
 #include "optim/fused.h"
 #include "core/error.h"
 
@@ -139,9 +140,24 @@ rv_status rv_bench_steps(rv_optim *const *opts, size_t n, int warmup, int reps,
 {
     if (!opts || !out)
         return rv_fail(RV_ERR_NULL, "rv_bench_steps: %s is NULL", opts ? "out" : "opts");
+    rv_bench_job *jobs = calloc(n ? n : 1, sizeof *jobs);
+    if (!jobs)
+        return rv_fail(RV_ERR_NOMEM, "rv_bench_steps: out of memory");
     for (size_t i = 0; i < n; i++)
-        if (!opts[i])
-            return rv_fail(RV_ERR_NULL, "rv_bench_steps: optimizer %zu is NULL", i);
+        jobs[i].opt = opts[i];
+    rv_status s = rv_bench_run(jobs, n, warmup, reps, out);
+    free(jobs);
+    return s;
+}
+
+rv_status rv_bench_run(const rv_bench_job *jobs, size_t n, int warmup, int reps,
+                       rv_bench_timing *out)
+{
+    if (!jobs || !out)
+        return rv_fail(RV_ERR_NULL, "rv_bench_steps: %s is NULL", jobs ? "out" : "jobs");
+    for (size_t i = 0; i < n; i++)
+        if (!jobs[i].opt == !jobs[i].stream)
+            return rv_fail(RV_ERR_NULL, "rv_bench_steps: job %zu needs one optimizer or loop", i);
     if (warmup < 0)
         return rv_fail(RV_ERR_ARG, "rv_bench_steps: warmup must be >= 0, got %d", warmup);
     if (reps < 1)
@@ -155,7 +171,10 @@ rv_status rv_bench_steps(rv_optim *const *opts, size_t n, int warmup, int reps,
     for (int r = -warmup; r < reps && !s; r++)
         for (size_t i = 0; i < n && !s; i++) {
             double t0 = now_ms();
-            s = rv_optim_step(opts[i]);
+            if (jobs[i].opt)
+                s = rv_optim_step(jobs[i].opt);
+            else
+                rv_bench_stream_run(jobs[i].stream);
             if (r >= 0)
                 ms[i * (size_t)reps + (size_t)r] = now_ms() - t0;
         }
@@ -168,6 +187,60 @@ rv_status rv_bench_steps(rv_optim *const *opts, size_t n, int warmup, int reps,
     }
     free(ms);
     return s;
+}
+
+int rv_bench_traffic_of(const rv_optim_type *type, const rv_hparams *h, rv_precision params,
+                        rv_bench_traffic *out)
+{
+    if (!type || !h || !out)
+        return 0;
+    size_t k = type->state_count(h, NULL);
+    int uniform = k <= 3;
+    for (size_t i = 0; i < k; i++)
+        if (h->state != RV_FP32 && type->state_kind && type->state_kind(h, i) == RV_BUF_EXACT)
+            uniform = 0;
+    *out = (rv_bench_traffic){params, h->state, (int)(k <= 3 ? k : 3)};
+    return uniform;
+}
+
+static int compare_floats(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double rv_bench_sgemm_gflops(size_t m, size_t n, size_t k, int reps)
+{
+    float *a = malloc(m * k * sizeof *a), *b = malloc(k * n * sizeof *b), *c = malloc(m * n * sizeof *c);
+    double *ms = malloc((size_t)(reps > 0 ? reps : 1) * sizeof *ms);
+    double rate = 0;
+    if (a && b && c && ms && reps > 0) {
+        for (size_t i = 0; i < m * k; i++)
+            a[i] = (float)((i * 7 % 13) - 6) * 0.01f;
+        for (size_t i = 0; i < k * n; i++)
+            b[i] = (float)((i * 5 % 11) - 5) * 0.01f;
+        rv_matmul(0, m, n, k, 1.0f, a, b, 0.0f, c);
+        for (int r = 0; r < reps; r++) {
+            double t0 = now_ms();
+            rv_matmul(0, m, n, k, 1.0f, a, b, 0.0f, c);
+            ms[r] = now_ms() - t0;
+        }
+        qsort(ms, (size_t)reps, sizeof *ms, compare_floats);
+        rate = 2.0 * (double)m * (double)n * (double)k / (ms[reps / 2] * 1e6);
+    }
+    free(a);
+    free(b);
+    free(c);
+    free(ms);
+    return rate;
+}
+
+double rv_bench_muon_flops(const rv_hparams *h, size_t rows, size_t cols)
+{
+    if (!h)
+        return 0;
+    double m = (double)(rows < cols ? rows : cols), k = (double)(rows < cols ? cols : rows);
+    return h->ns_steps * (4.0 * m * m * k + 2.0 * m * m * m);
 }
 
 /* ---- GPT-2 124M --------------------------------------------------------- */

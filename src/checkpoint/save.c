@@ -1,65 +1,26 @@
 /* Writing a checkpoint: build the safetensors header, then write header and
-   raw float32 data to a temporary file that is fsynced and renamed over the
+   raw little-endian data (each entry as the optimizer holds it) to a temporary file that is fsynced and renamed over the
    target, so the target is always either the old file or the new one. */
 #include "checkpoint/internal.h"
+#include "core/atomic.h"
 #include "core/error.h"
+#include "core/text.h"
 #include "ravine/schedule.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 ssize_t (*rv_checkpoint_write_fn)(int fd, const void *buf, size_t n) = write;
 int (*rv_checkpoint_fsync_fn)(int fd) = fsync;
 
-/* ---- a growable string ------------------------------------------------ */
+/* ---- JSON text --------------------------------------------------------- */
 
-typedef struct text {
-    char *s;
-    size_t len, cap;
-    int oom;
-} text;
-
-static void put_n(text *t, const char *s, size_t n)
-{
-    if (t->oom)
-        return;
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 4096;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(t->s, cap);
-        if (!grown) {
-            t->oom = 1;
-            return;
-        }
-        t->s = grown;
-        t->cap = cap;
-    }
-    memcpy(t->s + t->len, s, n);
-    t->len += n;
-    t->s[t->len] = '\0';
-}
-
-static void put(text *t, const char *s) { put_n(t, s, strlen(s)); }
-
-static void putf(text *t, const char *fmt, ...) RV_PRINTF(2, 3);
-static void putf(text *t, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof buf)
-        t->oom = 1;   /* never happens: only numbers go through here */
-    else
-        put_n(t, buf, (size_t)n);
-}
+typedef rv_text text;
+#define put rv_text_put
+#define put_n rv_text_put_n
+#define putf rv_text_putf
 
 /* A JSON string literal: quotes, backslashes and control bytes escaped;
    UTF-8 passes through (checked before). */
@@ -71,7 +32,7 @@ static void put_json(text *t, const char *s)
         if (c == '"' || c == '\\') {
             char e[3] = {'\\', (char)c, 0};
             put(t, e);
-        } else if (c < 0x20) {
+        } else if (c < 0x20 || c == 0x7F) {
             putf(t, "\\u%04x", c);
         } else {
             put_n(t, p, 1);
@@ -99,9 +60,12 @@ static void meta_long(text *t, const char *key, long value)
 /* ---- what gets written ------------------------------------------------ */
 
 typedef struct entry {
-    char *name;          /* "param/w", "state/w/exp_avg" */
-    const float *data;
-    size_t n;
+    char *name;          /* "param/w", "state/w/exp_avg", "scalar/w/mu_product" */
+    const void *data;
+    rv_checkpoint_dtype dtype;
+    size_t n;            /* values */
+    const size_t *dims;  /* the shape written: ndim dimensions ([] for ndim 0) */
+    size_t ndim;
     uint32_t crc;
 } entry;
 
@@ -130,18 +94,24 @@ static int host_little_endian(void)
     return *(const unsigned char *)&one == 1;
 }
 
-/* CRC of n floats as little-endian bytes. */
-static uint32_t crc_floats(const float *x, size_t n)
+/* One value of `size` bytes, in a big-endian host's order, as little-endian bytes. */
+static void little_endian(const unsigned char *x, size_t size, unsigned char *out)
 {
-    if (host_little_endian())
-        return rv_crc32(0, x, n * sizeof *x);
+    for (size_t b = 0; b < size; b++)
+        out[b] = x[size - 1 - b];
+}
+
+/* CRC of an entry's values as little-endian bytes. */
+static uint32_t crc_entry(const entry *e)
+{
+    size_t size = rv_checkpoint_dtype_size(e->dtype);
+    if (host_little_endian() || size == 1)
+        return rv_crc32(0, e->data, e->n * size);
     uint32_t crc = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &x[i], 4);
-        unsigned char b[4] = {(unsigned char)u, (unsigned char)(u >> 8), (unsigned char)(u >> 16),
-                              (unsigned char)(u >> 24)};
-        crc = rv_crc32(crc, b, 4);
+    unsigned char b[8];
+    for (size_t i = 0; i < e->n; i++) {
+        little_endian((const unsigned char *)e->data + i * size, size, b);
+        crc = rv_crc32(crc, b, size);
     }
     return crc;
 }
@@ -155,17 +125,107 @@ static char *join(const char *a, const char *b, const char *c)
     return s;
 }
 
+static const char *const *sort_keys;
+static int by_key(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    int c = strcmp(sort_keys[i], sort_keys[j]);
+    return c ? c : (i > j) - (i < j);
+}
+
+/* Tensor keys must be unique: sorted, equal keys sit side by side (n log n,
+   not n^2, for models with many tensors). The first pair by position is
+   named. */
+static rv_status check_unique(char *const *keys, size_t n, const char *path)
+{
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order)
+        return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    sort_keys = (const char *const *)keys;
+    qsort(order, n, sizeof *order, by_key);
+    size_t first = n, second = n;
+    for (size_t i = 1; i < n; i++)
+        if (!strcmp(keys[order[i - 1]], keys[order[i]]) && order[i] < second)
+            first = order[i - 1], second = order[i];
+    free(order);
+    if (second < n)
+        return rv_fail(RV_ERR_ARG,
+                       "checkpoint '%s': tensors %zu and %zu are both named '%s'; checkpoints need "
+                       "unique names",
+                       path, first, second, keys[second]);
+    return RV_OK;
+}
+
+/* State exists once the first step (or rv_optim_ensure_state) allocated
+   it: a bf16 tensor's master, else its first buffer. (Every algorithm with
+   per-tensor scalars also has buffers.) */
+static int has_state(const rv_param_view *v)
+{
+    if (!v->n)
+        return 0;
+    return v->dtype == RV_BF16 ? v->master != NULL : v->n_state && v->state_data[0];
+}
+
+/* The entries of tensor i: its parameter, then its state as layout.c lays
+   it out, each pointing at the optimizer's own memory. *count is how many
+   (counted only when e is NULL). */
+static rv_status tensor_entries(const rv_optim *opt, const plan *p, size_t i, entry *e,
+                                size_t *count, const char *path)
+{
+    const rv_param_view *v = &p->views[i];
+    *count = 1;
+    if (e) {
+        if (!(e[0].name = join("param/", p->keys[i], NULL)))
+            return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
+        e[0].data = v->param_data;
+        e[0].dtype = v->dtype == RV_BF16 ? RV_DT_BF16 : RV_DT_F32;
+        e[0].n = v->n;
+        /* a tensor added without a shape is a vector */
+        e[0].dims = v->has_shape ? v->shape : &v->n;
+        e[0].ndim = v->has_shape ? v->ndim : 1;
+    }
+    if (!has_state(v))
+        return RV_OK;
+    const rv_optim_type *type = rv_optim_get_type(opt);
+    rv_hparams h;
+    rv_optim_group_hparams(opt, v->group, &h);
+    rv_shape shape;
+    rv_checkpoint_view_shape(v, &shape);
+    rv_checkpoint_slot slots[RV_CHECKPOINT_MAX_SLOTS];
+    size_t n = rv_checkpoint_slots(type, &h, &shape, v->dtype, RV_CHECKPOINT_VERSION, slots);
+    *count += n;
+    for (size_t k = 0; e && k < n; k++) {
+        const rv_checkpoint_slot *s = &slots[k];
+        entry *x = &e[1 + k];
+        if (s->kind == RV_SLOT_BUFFER && v->state_precision[s->index] != s->prec)
+            return rv_fail(RV_ERR_ARG, "checkpoint '%s': tensor %zu's state buffer %s is not held "
+                                       "as its group's hyperparameters say",
+                           path, i, s->name);
+        if (!(x->name = rv_checkpoint_slot_key(p->keys[i], s)))
+            return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
+        x->data = s->kind == RV_SLOT_MASTER   ? (const void *)v->master
+                  : s->kind == RV_SLOT_BUFFER ? (const void *)v->state_data[s->index]
+                  : s->kind == RV_SLOT_ABSMAX ? (const void *)v->state_absmax[s->index]
+                                              : (const void *)&v->scalar[s->index];
+        x->dtype = s->dtype;
+        x->n = s->len;
+        x->ndim = s->kind == RV_SLOT_SCALAR ? 0 : 1;
+        x->dims = &x->n;
+    }
+    return RV_OK;
+}
+
 static rv_status make_plan(const rv_optim *opt, const char *path, plan *p)
 {
     memset(p, 0, sizeof *p);
-    size_t n = rv_optim_param_count(opt);
+    size_t n = rv_optim_param_count(opt), n_entries = 0;
     p->n_params = n;
     p->views = calloc(n ? n : 1, sizeof *p->views);
     p->keys = calloc(n ? n : 1, sizeof *p->keys);
-    p->entries = calloc(n ? n * 5 : 1, sizeof *p->entries);   /* param + at most 4 states */
-    if (!p->views || !p->keys || !p->entries)
+    if (!p->views || !p->keys)
         return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
-    const rv_optim_type *type = rv_optim_get_type(opt);
     for (size_t i = 0; i < n; i++) {
         rv_param_view *v = &p->views[i];
         rv_status s = rv_optim_param_view(opt, i, v);
@@ -178,39 +238,64 @@ static rv_status make_plan(const rv_optim *opt, const char *path, plan *p)
                            "checkpoint '%s': tensor %zu's name is not valid UTF-8, which "
                            "safetensors headers require",
                            path, i);
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(p->keys[i], p->keys[j]))
-                return rv_fail(RV_ERR_ARG,
-                               "checkpoint '%s': tensors %zu and %zu are both named '%s'; "
-                               "checkpoints need unique names",
-                               path, j, i, p->keys[i]);
-        entry *e = &p->entries[p->n_entries];
-        if (!(e->name = join("param/", p->keys[i], NULL)))
-            return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
-        e->data = v->param;
-        e->n = v->n;
-        p->n_entries++;
-        /* state exists once the first step (or rv_optim_ensure_state) ran */
-        if (!v->n || !v->state[0])
-            continue;
-        rv_hparams h;
-        rv_optim_group_hparams(opt, v->group, &h);
-        for (size_t k = 0; k < v->n_state; k++) {
-            e = &p->entries[p->n_entries];
-            if (!(e->name = join("state/", p->keys[i], rv_state_name(type, &h, k))))
-                return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
-            e->data = v->state[k];
-            e->n = v->n;
+        if (v->step < 0 || (uint64_t)v->step > RV_CHECKPOINT_MAX_WHOLE)
+            return rv_fail(RV_ERR_ARG, "checkpoint '%s': tensor %zu's step count %ld is past 2^53",
+                           path, i, v->step);
+        size_t k;
+        tensor_entries(opt, p, i, NULL, &k, path);
+        n_entries += k;
+    }
+    rv_status s = check_unique(p->keys, n, path);
+    if (s)
+        return s;
+    if (!(p->entries = calloc(n_entries ? n_entries : 1, sizeof *p->entries)))
+        return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
+    for (size_t i = 0; i < n; i++) {
+        size_t k;
+        s = tensor_entries(opt, p, i, &p->entries[p->n_entries], &k, path);
+        /* names made before a failure are freed with the plan */
+        for (size_t j = 0; j < k && p->entries[p->n_entries].name; j++)
             p->n_entries++;
-        }
+        if (s)
+            return s;
     }
     return RV_OK;
 }
 
 /* The JSON header, padded with spaces to a multiple of 8 bytes (as the
    safetensors writer does), header_crc32 filled in last. */
+/* The caller's entries: keys non-empty, unique, UTF-8; values UTF-8. */
+static rv_status check_extra(const rv_checkpoint_extra *extra, size_t n, const char *path)
+{
+    if (n && !extra)
+        return rv_fail(RV_ERR_NULL, "checkpoint '%s': %zu extra entries but extra is NULL", path, n);
+    char **keys = malloc((n ? n : 1) * sizeof *keys);
+    if (!keys)
+        return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
+    rv_status s = RV_OK;
+    for (size_t i = 0; i < n && !s; i++) {
+        const rv_checkpoint_extra *e = &extra[i];
+        if (!e->key || !e->value)
+            s = rv_fail(RV_ERR_NULL, "checkpoint '%s': extra entry %zu has a NULL %s", path, i,
+                        e->key ? "value" : "key");
+        else if (!e->key[0] || !rv_checkpoint_valid_utf8(e->key) || !rv_checkpoint_valid_utf8(e->value))
+            s = rv_fail(RV_ERR_ARG, "checkpoint '%s': extra entry %zu's %s is %s", path, i,
+                        !e->key[0] || !rv_checkpoint_valid_utf8(e->key) ? "key" : "value",
+                        !e->key[0] ? "empty" : "not valid UTF-8");
+        keys[i] = (char *)e->key;
+    }
+    if (!s) {
+        s = check_unique(keys, n, path);
+        if (s == RV_ERR_ARG)   /* same check as tensor names; say which entries */
+            s = rv_fail(RV_ERR_ARG, "checkpoint '%s': two extra entries have the same key", path);
+    }
+    free(keys);
+    return s;
+}
+
 static rv_status build_header(const rv_optim *opt, const plan *p, const char *schedule,
-                              long schedule_step, const char *path, text *t)
+                              long schedule_step, const rv_checkpoint_extra *extra, size_t n_extra,
+                              const char *path, text *t)
 {
     const rv_optim_type *type = rv_optim_get_type(opt);
     put(t, "{");
@@ -220,9 +305,12 @@ static rv_status build_header(const rv_optim *opt, const plan *p, const char *sc
         if (i)
             put(t, ",");
         put_json(t, e->name);
-        putf(t, ":{\"dtype\":\"F32\",\"shape\":[%zu],\"data_offsets\":[%zu,%zu]}", e->n, offset,
-             offset + 4 * e->n);
-        offset += 4 * e->n;
+        size_t bytes = e->n * rv_checkpoint_dtype_size(e->dtype);
+        putf(t, ":{\"dtype\":\"%s\",\"shape\":[", rv_checkpoint_dtype_name(e->dtype));
+        for (size_t d = 0; d < e->ndim; d++)
+            putf(t, "%s%zu", d ? "," : "", e->dims[d]);
+        putf(t, "],\"data_offsets\":[%zu,%zu]}", offset, offset + bytes);
+        offset += bytes;
     }
     if (p->n_entries)
         put(t, ",");
@@ -233,12 +321,21 @@ static rv_status build_header(const rv_optim *opt, const plan *p, const char *sc
     for (size_t g = 0; g < rv_optim_group_count(opt); g++) {
         rv_hparams h;
         rv_optim_group_hparams(opt, g, &h);
-        char spec[RV_CHECKPOINT_TEXT_MAX], key[64], lr[64];
-        if (rv_hparams_format(type, &h, spec, sizeof spec) >= sizeof spec)
-            return rv_fail(RV_ERR_ARG, "checkpoint '%s': group %zu's spec is longer than %d bytes",
-                           path, g, RV_CHECKPOINT_TEXT_MAX - 1);
+        char key[64], lr[64];
+        size_t need = rv_hparams_format(type, &h, NULL, 0);
+        char *spec = malloc(need + 1);
+        if (!spec)
+            return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
+        /* a spec that did not come out whole is never stored cut */
+        if (rv_hparams_format(type, &h, spec, need + 1) != need || strlen(spec) != need) {
+            free(spec);
+            return rv_fail(RV_ERR_ARG, "checkpoint '%s': group %zu's canonical spec could not be "
+                                       "written whole (%zu bytes)",
+                           path, g, need);
+        }
         snprintf(key, sizeof key, "group/%zu/spec", g);
         meta(t, key, spec);
+        free(spec);
         /* the spec prints 9 digits; lr is often computed (schedules), so
            it is also stored exactly */
         snprintf(key, sizeof key, "group/%zu/lr", g);
@@ -266,6 +363,15 @@ static rv_status build_header(const rv_optim *opt, const plan *p, const char *sc
     meta_long(t, "skipped", rv_optim_skipped_count(opt));
     meta(t, "schedule", schedule);
     meta_long(t, "schedule_step", schedule_step);
+    /* schedule-free: whether the parameters hold x (eval) or y (train) */
+    meta(t, "mode", rv_optim_is_training(opt) ? "train" : "eval");
+    for (size_t i = 0; i < n_extra; i++) {
+        char *k = join("extra/", extra[i].key, NULL);
+        if (!k)
+            return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
+        meta(t, k, extra[i].value);
+        free(k);
+    }
     meta(t, "checksum", "crc32");
     for (size_t i = 0; i < p->n_entries; i++) {
         char *k = join("crc32/", p->entries[i].name, NULL);
@@ -279,7 +385,7 @@ static rv_status build_header(const rv_optim *opt, const plan *p, const char *sc
     put(t, ",\"header_crc32\":\"");
     size_t crc_at = t->len;
     put(t, "00000000\"}}");
-    while (t->len % 8)
+    while (!t->oom && t->len % 8)
         put(t, " ");
     if (t->oom)
         return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory building the header", path);
@@ -294,143 +400,98 @@ static rv_status build_header(const rv_optim *opt, const plan *p, const char *sc
 
 /* ---- writing ---------------------------------------------------------- */
 
-static int write_all(int fd, const void *buf, size_t n)
+static rv_status write_entry(rv_atomic_file *f, const entry *e)
 {
-    const char *p = buf;
-    while (n) {
-        ssize_t w = rv_checkpoint_write_fn(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = EIO;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int write_floats(int fd, const float *x, size_t n)
-{
-    if (host_little_endian())
-        return write_all(fd, x, n * sizeof *x);
+    size_t size = rv_checkpoint_dtype_size(e->dtype);
+    if (host_little_endian() || size == 1)
+        return rv_atomic_write(f, e->data, e->n * size);
     unsigned char buf[4096];
-    while (n) {
-        size_t k = n < sizeof buf / 4 ? n : sizeof buf / 4;
-        for (size_t i = 0; i < k; i++) {
-            uint32_t u;
-            memcpy(&u, &x[i], 4);
-            for (int b = 0; b < 4; b++)
-                buf[4 * i + b] = (unsigned char)(u >> (8 * b));
-        }
-        if (write_all(fd, buf, 4 * k))
-            return -1;
-        x += k;
-        n -= k;
+    const unsigned char *x = e->data;
+    for (size_t left = e->n; left;) {
+        size_t k = left < sizeof buf / size ? left : sizeof buf / size;
+        for (size_t i = 0; i < k; i++)
+            little_endian(x + i * size, size, buf + i * size);
+        rv_status s = rv_atomic_write(f, buf, k * size);
+        if (s)
+            return s;
+        x += k * size;
+        left -= k;
     }
-    return 0;
+    return RV_OK;
 }
 
 static rv_status write_file(const char *path, const text *header, const plan *p)
 {
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    char *dir = malloc(len + 2);
-    if (!tmp || !dir) {
-        free(tmp);
-        free(dir);
+    size_t len = strlen(path) + 16;
+    char *label = malloc(len);
+    if (!label)
         return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
-    }
-    snprintf(tmp, len + 16, "%s.tmp-XXXXXX", path);
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, len + 2, ".");
-    else if (slash == path)
-        snprintf(dir, len + 2, "/");
-    else
-        snprintf(dir, len + 2, "%.*s", (int)(slash - path), path);
-
-    rv_status s = RV_OK;
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        s = rv_fail(RV_ERR_IO, "checkpoint '%s': cannot create a temporary file in '%s': %s", path,
-                    dir, strerror(errno));
-        goto out;
+    snprintf(label, len, "checkpoint '%s'", path);
+    rv_atomic_file f;
+    rv_status s = rv_atomic_open(&f, path, label, RV_ATOMIC_REGULAR_ONLY, rv_checkpoint_write_fn,
+                                 rv_checkpoint_fsync_fn);
+    if (s) {
+        free(label);
+        return s;
     }
     unsigned char len8[8];
     for (int b = 0; b < 8; b++)
         len8[b] = (unsigned char)((uint64_t)header->len >> (8 * b));
-    int bad = write_all(fd, len8, 8) || write_all(fd, header->s, header->len);
-    for (size_t i = 0; !bad && i < p->n_entries; i++)
-        bad = write_floats(fd, p->entries[i].data, p->entries[i].n);
-    if (bad) {
-        s = rv_fail(RV_ERR_IO, "checkpoint '%s': write failed: %s; the old file is unchanged", path,
-                    strerror(errno));
-    } else if (fchmod(fd, 0644) || rv_checkpoint_fsync_fn(fd)) {
-        s = rv_fail(RV_ERR_IO, "checkpoint '%s': flushing to disk failed: %s; the old file is unchanged",
-                    path, strerror(errno));
-    }
-    if (close(fd) && !s)
-        s = rv_fail(RV_ERR_IO, "checkpoint '%s': closing failed: %s; the old file is unchanged", path,
-                    strerror(errno));
-    if (!s && rename(tmp, path))
-        s = rv_fail(RV_ERR_IO, "checkpoint '%s': cannot replace the file: %s; the old file is unchanged",
-                    path, strerror(errno));
-    if (s) {
-        unlink(tmp);
-        goto out;
-    }
-    /* make the rename itself durable; some file systems cannot sync a
-       folder (EINVAL), which is not an error of the save */
-    int dfd = open(dir, O_RDONLY);
-    if (dfd >= 0) {
-        if (rv_checkpoint_fsync_fn(dfd) && errno != EINVAL && errno != EBADF)
-            s = rv_fail(RV_ERR_IO, "checkpoint '%s': written, but syncing the folder '%s' failed: %s",
-                        path, dir, strerror(errno));
-        close(dfd);
-    }
-out:
-    free(tmp);
-    free(dir);
+    s = rv_atomic_write(&f, len8, 8);
+    if (!s)
+        s = rv_atomic_write(&f, header->s, header->len);
+    for (size_t i = 0; !s && i < p->n_entries; i++)
+        s = write_entry(&f, &p->entries[i]);
+    if (s)
+        rv_atomic_abort(&f);
+    else
+        s = rv_atomic_commit(&f);
+    free(label);
+    return s;
+}
+
+rv_status rv_checkpoint_save_extra(const rv_optim *opt, const char *schedule_spec,
+                                   long schedule_step, const rv_checkpoint_extra *extra,
+                                   size_t n_extra, const char *path)
+{
+    if (!opt || !path)
+        return rv_fail(RV_ERR_NULL, "rv_checkpoint_save: %s is NULL", opt ? "path" : "optimizer");
+    if (!path[0])
+        return rv_fail(RV_ERR_ARG, "rv_checkpoint_save: path is empty");
+    /* counters a loader would refuse are refused here: no unloadable file */
+    long steps = rv_optim_step_count(opt), skipped = rv_optim_skipped_count(opt);
+    if ((uint64_t)steps > RV_CHECKPOINT_MAX_WHOLE || (uint64_t)skipped > RV_CHECKPOINT_MAX_WHOLE)
+        return rv_fail(RV_ERR_ARG, "checkpoint '%s': the step count %ld (skipped %ld) is past 2^53",
+                       path, steps, skipped);
+    if (schedule_step < 0 || (uint64_t)schedule_step > RV_CHECKPOINT_MAX_WHOLE)
+        return rv_fail(RV_ERR_ARG, "checkpoint '%s': schedule_step must be in [0, 2^53], got %ld", path,
+                       schedule_step);
+    rv_status s = check_extra(extra, n_extra, path);
+    if (s)
+        return s;
+    rv_schedule *sched = NULL;
+    if (schedule_spec && (s = rv_schedule_parse(schedule_spec, &sched)))
+        return s;
+    plan p;
+    text header = {0};
+    s = make_plan(opt, path, &p);
+    for (size_t i = 0; !s && i < p.n_entries; i++)
+        p.entries[i].crc = crc_entry(&p.entries[i]);
+    if (!s)
+        s = build_header(opt, &p, sched ? rv_schedule_text(sched) : "", schedule_step, extra, n_extra,
+                         path, &header);
+    if (!s)
+        s = write_file(path, &header, &p);
+    rv_text_free(&header);
+    rv_schedule_free(sched);
+    plan_free(&p);
     return s;
 }
 
 rv_status rv_checkpoint_save_at(const rv_optim *opt, const char *schedule_spec, long schedule_step,
                                 const char *path)
 {
-    if (!opt || !path)
-        return rv_fail(RV_ERR_NULL, "rv_checkpoint_save: %s is NULL", opt ? "path" : "optimizer");
-    if (!path[0])
-        return rv_fail(RV_ERR_ARG, "rv_checkpoint_save: path is empty");
-    if (schedule_step < 0)
-        return rv_fail(RV_ERR_ARG, "checkpoint '%s': schedule_step must be >= 0, got %ld", path,
-                       schedule_step);
-    char schedule[RV_CHECKPOINT_TEXT_MAX] = "";
-    if (schedule_spec) {
-        rv_schedule *sched;
-        rv_status s = rv_schedule_parse(schedule_spec, &sched);
-        if (s)
-            return s;
-        size_t need = rv_schedule_format(sched, schedule, sizeof schedule);
-        rv_schedule_free(sched);
-        if (need >= sizeof schedule)
-            return rv_fail(RV_ERR_ARG, "checkpoint '%s': schedule spec is longer than %d bytes", path,
-                           RV_CHECKPOINT_TEXT_MAX - 1);
-    }
-    plan p;
-    text header = {0};
-    rv_status s = make_plan(opt, path, &p);
-    for (size_t i = 0; !s && i < p.n_entries; i++)
-        p.entries[i].crc = crc_floats(p.entries[i].data, p.entries[i].n);
-    if (!s)
-        s = build_header(opt, &p, schedule, schedule_step, path, &header);
-    if (!s)
-        s = write_file(path, &header, &p);
-    free(header.s);
-    plan_free(&p);
-    return s;
+    return rv_checkpoint_save_extra(opt, schedule_spec, schedule_step, NULL, 0, path);
 }
 
 rv_status rv_checkpoint_save(const rv_optim *opt, const char *schedule_spec, const char *path)

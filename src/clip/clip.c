@@ -1,10 +1,13 @@
 /* Gradient clipping by global norm and by value, torch.nn.utils semantics.
 
-   The norm is reduced over fixed blocks: block b's sum is computed by one
-   thread in a fixed order, and the block sums are added in block order, so
-   the result does not depend on how many threads share the blocks. */
+   The norm's sums follow the fixed order of clip/norm_tree.h: blocks are
+   summed by one thread each and folded per tensor in order, so the result
+   does not depend on the thread count, and a sharded optimizer (src/dist/)
+   gets the same bits from its ranks' parts. */
 #include "ravine/clip.h"
+#include "clip/norm_tree.h"
 #include "core/error.h"
+#include "optim/precision.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -14,12 +17,12 @@
 #include <omp.h>
 #endif
 
-#define BLOCK ((size_t)4096)
 /* below this many elements everything runs on the calling thread */
 #define PARALLEL_MIN ((size_t)1 << 16)
 
+/* A block of one tensor (see clip/norm_tree.h). */
 typedef struct block {
-    size_t tensor, offset, len;
+    size_t tensor, at, len;
 } block;
 
 /* The tensors to work on: gradient buffers, sizes and names for messages. */
@@ -29,6 +32,10 @@ typedef struct grads {
     const char *const *names;   /* NULL: "array <i>" */
     size_t count;
     int threads;                /* 0: OpenMP's default */
+    /* optimizer form: a NULL buffer is a tensor left out of steps (torch
+       skips a .grad of None); it takes no part but keeps its place in the
+       index space */
+    int skip_null;
 } grads;
 
 #ifdef _OPENMP
@@ -39,53 +46,6 @@ static inline int threads_for(const grads *x, size_t total)
     return x->threads > 0 ? x->threads : omp_get_max_threads();
 }
 #endif
-
-/* Sum of |g|^p (or max |g| for p = inf) over one block, in double, with
-   eight interleaved accumulators in a fixed pattern (fast, and the same
-   order every time). NaN propagates. */
-static double block_sum(const float *g, size_t n, double p)
-{
-    double acc[8] = {0};
-    size_t i = 0;
-    if (isinf(p)) {
-        double m = 0;
-        for (; i < n; i++) {
-            double a = fabs((double)g[i]);
-            if (a > m || isnan(a))
-                m = a;
-            if (isnan(m))
-                break;
-        }
-        return m;
-    }
-    if (p == 2.0) {
-        for (; i + 8 <= n; i += 8)
-            for (int k = 0; k < 8; k++)
-                acc[k] += (double)g[i + k] * (double)g[i + k];
-        for (; i < n; i++)
-            acc[0] += (double)g[i] * (double)g[i];
-    } else if (p == 1.0) {
-        for (; i + 8 <= n; i += 8)
-            for (int k = 0; k < 8; k++)
-                acc[k] += fabs((double)g[i + k]);
-        for (; i < n; i++)
-            acc[0] += fabs((double)g[i]);
-    } else {
-        for (; i < n; i++)
-            acc[i & 7] += pow(fabs((double)g[i]), p);
-    }
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-/* The p-norm from a sum of |x|^p, rounded to float32 like a torch tensor. */
-static float finish(double sum, double p)
-{
-    if (isinf(p) || p == 1.0)
-        return (float)sum;
-    if (p == 2.0)
-        return (float)sqrt(sum);
-    return (float)pow(sum, 1.0 / p);
-}
 
 static rv_status check_norm_type(double p)
 {
@@ -98,61 +58,54 @@ static rv_status check_grads(const grads *x)
 {
     if (x->count && (!x->g || !x->n))
         return rv_fail(RV_ERR_NULL, "gradient clipping: grads or sizes is NULL");
-    for (size_t i = 0; i < x->count; i++)
+    for (size_t i = 0; !x->skip_null && i < x->count; i++)
         if (x->n[i] && !x->g[i])
             return rv_fail(RV_ERR_NULL, "gradient clipping: array %zu is NULL", i);
     return RV_OK;
 }
 
 /* Total norm over all tensors: each tensor's norm as float32, then the norm
-   of those norms as float32 (torch: norm(stack([norm(g) for g in grads]))). */
+   of those norms as float32 (torch: norm(stack([norm(g) for g in grads]))).
+   Blocks are summed in parallel, then folded per tensor in order. */
 static rv_status total_norm(const grads *x, double p, float *out)
 {
     size_t total = 0, n_blocks = 0;
     for (size_t t = 0; t < x->count; t++) {
         total += x->n[t];
-        n_blocks += (x->n[t] + BLOCK - 1) / BLOCK;
+        n_blocks += x->g[t] ? (x->n[t] + RV_NORM_BLOCK - 1) / RV_NORM_BLOCK : 0;
     }
     block *blocks = malloc((n_blocks ? n_blocks : 1) * sizeof *blocks);
     double *part = malloc((n_blocks ? n_blocks : 1) * sizeof *part);
-    if (!blocks || !part) {
+    double *sums = malloc((x->count ? x->count : 1) * sizeof *sums);
+    if (!blocks || !part || !sums) {
         free(blocks);
         free(part);
+        free(sums);
         return rv_fail(RV_ERR_NOMEM, "out of memory computing the gradient norm");
     }
     size_t b = 0;
     for (size_t t = 0; t < x->count; t++)
-        for (size_t off = 0; off < x->n[t]; off += BLOCK) {
-            size_t rest = x->n[t] - off;
-            blocks[b++] = (block){t, off, rest < BLOCK ? rest : BLOCK};
-        }
+        for (size_t at = 0; x->g[t] && at < x->n[t]; at = rv_norm_block_end(at, x->n[t]))
+            blocks[b++] = (block){t, at, rv_norm_block_end(at, x->n[t]) - at};
     long nb = (long)n_blocks;
     (void)total;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(threads_for(x, total))
 #endif
-    for (long k = 0; k < nb; k++)
-        part[k] = block_sum(x->g[blocks[k].tensor] + blocks[k].offset, blocks[k].len, p);
-
-    double sum_of_norms = 0;   /* over tensors: norm_t^p, or max */
+    for (long k = 0; k < nb; k++) {
+        const block *q = &blocks[k];
+        part[k] = rv_norm_block(x->g[q->tensor] + q->at, q->at, q->len, p);
+    }
     b = 0;
     for (size_t t = 0; t < x->count; t++) {
-        double s = 0;
-        for (size_t off = 0; off < x->n[t]; off += BLOCK, b++) {
-            if (isinf(p))
-                s = isnan(part[b]) || part[b] > s ? part[b] : s;
-            else
-                s += part[b];
-        }
-        double norm_t = (double)finish(s, p);
-        if (isinf(p))
-            sum_of_norms = isnan(norm_t) || norm_t > sum_of_norms ? norm_t : sum_of_norms;
-        else
-            sum_of_norms += p == 2.0 ? norm_t * norm_t : p == 1.0 ? fabs(norm_t) : pow(fabs(norm_t), p);
+        sums[t] = 0;
+        for (; b < n_blocks && blocks[b].tensor == t; b++)
+            sums[t] = rv_norm_fold(sums[t], part[b], p);
     }
+    *out = rv_norm_total(sums, x->count, p);
     free(blocks);
     free(part);
-    *out = finish(sum_of_norms, p);
+    free(sums);
     return RV_OK;
 }
 
@@ -160,7 +113,7 @@ static rv_status total_norm(const grads *x, double p, float *out)
 static void first_nonfinite(const grads *x, char *buf, size_t size)
 {
     for (size_t t = 0; t < x->count; t++)
-        for (size_t i = 0; i < x->n[t]; i++)
+        for (size_t i = 0; x->g[t] && i < x->n[t]; i++)
             if (!isfinite(x->g[t][i])) {
                 if (x->names)
                     snprintf(buf, size, "tensor %zu ('%s') has %g at index %zu", t, x->names[t],
@@ -194,16 +147,9 @@ static rv_status clip_norm(const grads *x, double max_norm, const rv_clip_option
     if (o.error_if_nonfinite && !isfinite(total)) {
         char where[256];
         first_nonfinite(x, where, sizeof where);
-        return rv_fail(RV_ERR_NONFINITE_GRAD,
-                       "the total gradient norm of order %g is %g, so it cannot be clipped (%s); "
-                       "nothing was changed",
-                       o.norm_type, (double)total, where);
+        return rv_clip_nonfinite(o.norm_type, total, where);
     }
-    /* torch: clip_coef = max_norm / (total + 1e-6), evaluated as
-       (total + 1e-6).reciprocal() * max_norm in float32, then clamp(max=1) */
-    float coef = (1.0f / (total + 1e-6f)) * (float)max_norm;
-    if (!(coef <= 1.0f) && !isnan(coef))
-        coef = 1.0f;
+    float coef = rv_clip_coefficient(total, max_norm);
     if (coef != 1.0f) {
         size_t all = 0;
         for (size_t t = 0; t < x->count; t++)
@@ -211,7 +157,7 @@ static rv_status clip_norm(const grads *x, double max_norm, const rv_clip_option
         (void)all;
         for (size_t t = 0; t < x->count; t++) {
             float *g = x->g[t];
-            long n = (long)x->n[t];
+            long n = g ? (long)x->n[t] : 0;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(threads_for(x, all))
 #endif
@@ -235,7 +181,7 @@ static rv_status clip_value(const grads *x, double clip_value)
     float hi = (float)clip_value, lo = -hi;
     for (size_t t = 0; t < x->count; t++) {
         float *g = x->g[t];
-        for (size_t i = 0; i < x->n[t]; i++)
+        for (size_t i = 0; g && i < x->n[t]; i++)
             g[i] = g[i] < lo ? lo : g[i] > hi ? hi : g[i];
     }
     return RV_OK;
@@ -243,12 +189,34 @@ static rv_status clip_value(const grads *x, double clip_value)
 
 /* ---- the optimizer's gradients -------------------------------------- */
 
+/* bf16 gradients are clipped in float32: widened into a copy, clipped with
+   the rest, and written back rounded to nearest even. */
 typedef struct opt_grads {
     grads x;
     float **g;
     size_t *n;
     const char **names;
+    uint16_t **bf16;    /* per tensor: its bf16 gradient, or NULL */
 } opt_grads;
+
+static void release(opt_grads *o)
+{
+    for (size_t i = 0; o->bf16 && i < o->x.count; i++)
+        if (o->bf16[i])
+            free(o->g[i]);
+    free(o->g);
+    free(o->n);
+    free(o->names);
+    free(o->bf16);
+}
+
+/* the clipped copies back into the bf16 gradients */
+static void write_back(opt_grads *o)
+{
+    for (size_t i = 0; i < o->x.count; i++)
+        if (o->bf16[i])
+            rv_bf16_narrow(o->g[i], o->bf16[i], o->n[i]);
+}
 
 static rv_status gather(const rv_optim *opt, opt_grads *o)
 {
@@ -256,13 +224,13 @@ static rv_status gather(const rv_optim *opt, opt_grads *o)
     if (!opt)
         return rv_fail(RV_ERR_NULL, "gradient clipping: optimizer is NULL");
     size_t count = rv_optim_param_count(opt);
-    o->g = malloc((count ? count : 1) * sizeof *o->g);
+    o->g = calloc(count ? count : 1, sizeof *o->g);
     o->n = malloc((count ? count : 1) * sizeof *o->n);
     o->names = malloc((count ? count : 1) * sizeof *o->names);
-    if (!o->g || !o->n || !o->names) {
-        free(o->g);
-        free(o->n);
-        free(o->names);
+    o->bf16 = calloc(count ? count : 1, sizeof *o->bf16);
+    o->x.count = count;
+    if (!o->g || !o->n || !o->names || !o->bf16) {
+        release(o);
         return rv_fail(RV_ERR_NOMEM, "out of memory in gradient clipping");
     }
     for (size_t i = 0; i < count; i++) {
@@ -271,16 +239,18 @@ static rv_status gather(const rv_optim *opt, opt_grads *o)
         o->g[i] = v.grad;
         o->n[i] = v.n;
         o->names[i] = v.name;
+        if (v.dtype == RV_BF16 && v.grad_data) {
+            o->bf16[i] = v.grad_data;
+            if (!(o->g[i] = malloc((v.n ? v.n : 1) * sizeof(float)))) {
+                o->bf16[i] = NULL;
+                release(o);
+                return rv_fail(RV_ERR_NOMEM, "out of memory widening bf16 gradients for clipping");
+            }
+            rv_bf16_widen(o->bf16[i], o->g[i], v.n);
+        }
     }
-    o->x = (grads){o->g, o->n, o->names, count, rv_optim_get_threads(opt)};
+    o->x = (grads){o->g, o->n, o->names, count, rv_optim_get_threads(opt), 1};
     return RV_OK;
-}
-
-static void release(opt_grads *o)
-{
-    free(o->g);
-    free(o->n);
-    free(o->names);
 }
 
 rv_clip_options rv_clip_defaults(void) { return (rv_clip_options){2.0, 0}; }
@@ -310,6 +280,8 @@ rv_status rv_clip_grad_norm(rv_optim *opt, double max_norm, const rv_clip_option
     if (s)
         return s;
     s = clip_norm(&o.x, max_norm, options, total_norm_out);
+    if (!s)
+        write_back(&o);
     release(&o);
     return s;
 }
@@ -318,7 +290,7 @@ rv_status rv_clip_grad_norm_arrays(float *const *g, const size_t *sizes, size_t 
                                    double max_norm, const rv_clip_options *options,
                                    double *total_norm_out)
 {
-    grads x = {g, sizes, NULL, count, 0};
+    grads x = {g, sizes, NULL, count, 0, 0};
     return clip_norm(&x, max_norm, options, total_norm_out);
 }
 
@@ -329,12 +301,14 @@ rv_status rv_clip_grad_value(rv_optim *opt, double v)
     if (s)
         return s;
     s = clip_value(&o.x, v);
+    if (!s)
+        write_back(&o);
     release(&o);
     return s;
 }
 
 rv_status rv_clip_grad_value_arrays(float *const *g, const size_t *sizes, size_t count, double v)
 {
-    grads x = {g, sizes, NULL, count, 0};
+    grads x = {g, sizes, NULL, count, 0, 0};
     return clip_value(&x, v);
 }

@@ -4,6 +4,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const char *const messages[RV_STATUS_COUNT] = {
     [RV_OK] = "success",
@@ -37,6 +39,7 @@ static const char *const messages[RV_STATUS_COUNT] = {
     [RV_ERR_WARMUP_STEPS] = "invalid warmup_steps",
     [RV_ERR_R] = "invalid r (averaging power)",
     [RV_ERR_WEIGHT_LR_POWER] = "invalid weight_lr_power",
+    [RV_ERR_STATE_PRECISION] = "invalid state precision",
     [RV_ERR_SHAPE] = "tensor shape missing or not what the algorithm needs",
     [RV_ERR_ALIGN] = "pointer not aligned for float",
     [RV_ERR_MODE] = "optimizer is in the wrong mode (schedule-free train/eval)",
@@ -61,6 +64,7 @@ static const char *const messages[RV_STATUS_COUNT] = {
     [RV_ERR_SCHED_DIV] = "invalid schedule divisor",
     [RV_ERR_SCHED_T_MULT] = "invalid schedule period multiplier",
     [RV_ERR_SCHED_JOIN] = "invalid schedule join",
+    [RV_ERR_SCHED_BEGIN] = "invalid schedule transition_begin",
     [RV_ERR_SURFACE_PARAM] = "invalid surface parameter",
     [RV_ERR_SURFACE_DOMAIN] = "point outside the surface's domain",
     [RV_ERR_EXPR] = "invalid expression",
@@ -69,6 +73,8 @@ static const char *const messages[RV_STATUS_COUNT] = {
     [RV_ERR_CHECKSUM] = "checksum mismatch",
     [RV_ERR_VERSION] = "unsupported format version",
     [RV_ERR_MISMATCH] = "file does not match the optimizer",
+    [RV_ERR_RANKS] = "the ranks disagree",
+    [RV_ERR_COMM] = "communication failed",
 };
 
 const char *rv_strerror(rv_status status)
@@ -78,17 +84,58 @@ const char *rv_strerror(rv_status status)
     return messages[status];
 }
 
-static _Thread_local char last_message[1024];
+/* Messages longer than this keep their start (what failed) and their end
+   (why), and say how much of the middle, usually an echoed spec, was left
+   out: the reason is never lost to a long echo. */
+#define MESSAGE_MAX 1024
+#define MESSAGE_HEAD 360
+
+static _Thread_local char last_message[MESSAGE_MAX];
 
 const char *rv_errmsg(void) { return last_message; }
 
 void rv_clear_error(void) { last_message[0] = '\0'; }
 
+static int continuation(char c) { return ((unsigned char)c & 0xC0) == 0x80; }
+
+/* Copy the head and tail of full (len bytes) around a note of what was left
+   out, cutting only between UTF-8 characters. */
+static void elide(const char *full, size_t len)
+{
+    char note[64];
+    size_t head = MESSAGE_HEAD;
+    while (head > 0 && continuation(full[head]))
+        head--;
+    size_t room = MESSAGE_MAX - 1 - head - (sizeof note - 1);
+    size_t tail = len - room;
+    while (tail < len && continuation(full[tail]))
+        tail++;
+    int n = snprintf(note, sizeof note, " [... %zu bytes left out ...] ", tail - head);
+    memcpy(last_message, full, head);
+    memcpy(last_message + head, note, (size_t)n);
+    memcpy(last_message + head + (size_t)n, full + tail, len - tail);
+    last_message[head + (size_t)n + (len - tail)] = '\0';
+}
+
 rv_status rv_fail(rv_status status, const char *fmt, ...)
 {
-    va_list ap;
+    va_list ap, again;
     va_start(ap, fmt);
-    vsnprintf(last_message, sizeof last_message, fmt, ap);
+    va_copy(again, ap);
+    int n = vsnprintf(last_message, sizeof last_message, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof last_message) {
+        char *full = malloc((size_t)n + 1);
+        if (full) {
+            vsnprintf(full, (size_t)n + 1, fmt, again);
+            elide(full, (size_t)n);
+            free(full);
+        } else {
+            /* no memory for the whole text: say so instead of a cut reason */
+            static const char cut[] = " [... message cut: out of memory ...]";
+            memcpy(last_message + sizeof last_message - sizeof cut, cut, sizeof cut);
+        }
+    }
+    va_end(again);
     return status;
 }

@@ -1,6 +1,9 @@
-/* Loss-curve diagnosis: robust summary figures of a curve and a verdict
-   chosen from them in a fixed order (see ravine/diagnose.h for the rules).
-   Medians and a running median keep single outliers from deciding anything. */
+/* Loss-curve diagnosis: robust summary figures of a curve, every finding
+   they support, and the most urgent one as the verdict (see
+   ravine/diagnose.h for the rules). Medians and a running median keep single
+   outliers from deciding anything. Working memory is two arrays of the
+   finite points (the judged scale z and scratch for medians); the losses and
+   steps are read where the caller keeps them unless values are missing. */
 #include "ravine/diagnose.h"
 #include "core/error.h"
 
@@ -23,6 +26,11 @@
 #define BARELY_MOVED_IMPROVEMENT 0.03 /* ... and under 3% over the last third */
 #define CONVERGED_RATIO 1e-6      /* late under 1e-6 x early: converged to ~0 */
 #define SPIKE_Z 6.0
+#define SPIKE_Z_STRONG 10.0       /* a strong spike */
+#define SPIKE_Z_CERTAIN 30.0      /* one spike this far out is enough whatever the noise */
+#define SPIKE_Z_TAIL 4.0          /* noise tail: peaks between this and SPIKE_Z */
+#define SPIKE_MARGINAL_MIN 3      /* weaker spikes: at least this many */
+#define SPIKE_TAIL_RATIO 3.0      /* a light tail: fewer tail peaks than 3x the spikes */
 #define SPIKE_JUMP 0.22314355131420976 /* log(1.25): 25% above the running median */
 #define SPIKE_JUMP_LINEAR 0.1     /* 10% of the spread on a linear scale */
 #define SPIKE_FRACTION 0.10       /* at most 10% of the points: "isolated" */
@@ -64,57 +72,75 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median of v[0..n) using scratch (n doubles). */
+/* Median of v[0..n) using scratch (n doubles; may be v itself). */
 static double median(const double *v, size_t n, double *scratch)
 {
     if (!n)
         return NAN;
-    memcpy(scratch, v, n * sizeof *v);
+    if (scratch != v)
+        memcpy(scratch, v, n * sizeof *v);
     qsort(scratch, n, sizeof *scratch, cmp_double);
     return n % 2 ? scratch[n / 2] : 0.5 * (scratch[n / 2 - 1] + scratch[n / 2]);
 }
 
-/* Least-squares slope of y against x. */
-static double slope_of(const double *x, const double *y, size_t n)
+/* The finite points: y the losses, z the judged scale, s the steps (NULL:
+   0, 1, 2, ...). */
+typedef struct curve {
+    const double *y, *s;
+    const double *z;
+    size_t m;
+    double *scratch;           /* m doubles */
+} curve;
+
+static double step_at(const curve *c, size_t i) { return c->s ? c->s[i] : (double)i; }
+
+/* Median of the w points of z ending just before index end. */
+static double window_median(const double *v, size_t end, size_t w, double *scratch)
 {
-    double mx = 0, my = 0;
-    for (size_t i = 0; i < n; i++)
-        mx += x[i], my += y[i];
-    mx /= (double)n, my /= (double)n;
-    double sxy = 0, sxx = 0;
-    for (size_t i = 0; i < n; i++)
-        sxy += (x[i] - mx) * (y[i] - my), sxx += (x[i] - mx) * (x[i] - mx);
-    return sxx > 0 ? sxy / sxx : 0.0;
+    size_t lo = end >= w ? end - w : 0;
+    return median(v + lo, end - lo, scratch);
+}
+
+/* z[i] minus the median of the 7 points around it. */
+static double running_residual(const curve *c, size_t i)
+{
+    double win[2 * RUNNING_HALF + 1];
+    size_t lo = i >= RUNNING_HALF ? i - RUNNING_HALF : 0;
+    size_t hi = i + RUNNING_HALF + 1 < c->m ? i + RUNNING_HALF + 1 : c->m;
+    memcpy(win, c->z + lo, (hi - lo) * sizeof *win);
+    return c->z[i] - median(win, hi - lo, win);
 }
 
 /* Figures of the last half: trend, teeth, sign changes. Returns the trend
    per point (|slope| against the index), the yardstick for a tooth. */
-static double teeth(rv_diagnosis *d, const double *z, const double *s, size_t m, double *scratch)
+static double teeth(rv_diagnosis *d, const curve *c)
 {
-    size_t h0 = m / 2, nh = m - h0;
-    const double *zh = z + h0, *sh = s + h0;
-    d->slope = slope_of(sh, zh, nh);
-    /* residuals of a line fitted against the index, so uneven steps do not matter */
-    double *idx = scratch, *res = scratch + nh;
+    size_t h0 = c->m / 2, nh = c->m - h0;
+    const double *zh = c->z + h0;
+    /* trend per step (least squares of z against the step) */
+    double ms = 0, mz = 0;
     for (size_t i = 0; i < nh; i++)
-        idx[i] = (double)i;
-    double b = slope_of(idx, zh, nh), mz = 0;
-    for (size_t i = 0; i < nh; i++)
-        mz += zh[i];
-    mz /= (double)nh;
-    double a = mz - b * ((double)nh - 1) / 2.0, num = 0, den = 0;
-    for (size_t i = 0; i < nh; i++)
-        res[i] = zh[i] - (a + b * (double)i);
+        ms += step_at(c, h0 + i), mz += zh[i];
+    ms /= (double)nh, mz /= (double)nh;
+    double sxy = 0, sxx = 0;
     for (size_t i = 0; i < nh; i++) {
-        den += res[i] * res[i];
+        double ds = step_at(c, h0 + i) - ms;
+        sxy += ds * (zh[i] - mz), sxx += ds * ds;
+    }
+    d->slope = sxx > 0 ? sxy / sxx : 0.0;
+    /* residuals of a line fitted against the index, so uneven steps do not matter */
+    double mi = ((double)nh - 1) / 2.0, ixy = 0, ixx = 0;
+    for (size_t i = 0; i < nh; i++)
+        ixy += ((double)i - mi) * (zh[i] - mz), ixx += ((double)i - mi) * ((double)i - mi);
+    double b = ixx > 0 ? ixy / ixx : 0.0, a = mz - b * mi, num = 0, den = 0;
+    for (size_t i = 0; i < nh; i++) {
+        double r = zh[i] - (a + b * (double)i);
+        den += r * r;
         if (i + 1 < nh)
-            num += res[i] * res[i + 1];
+            num += r * (zh[i + 1] - (a + b * (double)(i + 1)));
     }
     d->tooth_autocorr = den > 0 ? num / den : 0.0;
     size_t flips = 0, pairs = 0;
-    double *diff = scratch + 2 * nh;
-    for (size_t i = 0; i + 1 < nh; i++)
-        diff[i] = fabs(zh[i + 1] - zh[i]);
     for (size_t i = 0; i + 2 < nh; i++) {
         double d1 = zh[i + 1] - zh[i], d2 = zh[i + 2] - zh[i + 1];
         if (d1 == 0 || d2 == 0)
@@ -123,43 +149,48 @@ static double teeth(rv_diagnosis *d, const double *z, const double *s, size_t m,
         flips += (d1 > 0) != (d2 > 0);
     }
     d->sign_change_rate = pairs ? (double)flips / (double)pairs : 0.0;
-    d->tooth_size = nh > 1 ? median(diff, nh - 1, scratch + 3 * nh) : 0.0;
+    double *diff = c->scratch;
+    for (size_t i = 0; i + 1 < nh; i++)
+        diff[i] = fabs(zh[i + 1] - zh[i]);
+    d->tooth_size = nh > 1 ? median(diff, nh - 1, diff) : 0.0;
     return fabs(b);
 }
 
 /* Spikes: points well above a running median that rise above the point
-   before them (so a steep early drop never counts) and fall after. */
-static void spikes(rv_diagnosis *d, const double *z, const double *s, size_t m, double jump,
-                   double *scratch)
+   before them (so a steep early drop never counts) and fall after. The
+   noise is the robust spread (1.4826 MAD) of the residuals. */
+static void spikes(rv_diagnosis *d, const curve *c, double jump, double *largest)
 {
-    double *res = scratch, *win = scratch + m, *tmp = scratch + m + 2 * RUNNING_HALF + 1;
-    for (size_t i = 0; i < m; i++) {
-        size_t lo = i >= RUNNING_HALF ? i - RUNNING_HALF : 0;
-        size_t hi = i + RUNNING_HALF + 1 < m ? i + RUNNING_HALF + 1 : m;
-        memcpy(win, z + lo, (hi - lo) * sizeof *z);
-        res[i] = z[i] - median(win, hi - lo, tmp);
-    }
-    double *absres = tmp + 2 * RUNNING_HALF + 1;
+    *largest = 0;
+    const double *z = c->z;
+    size_t m = c->m;
     for (size_t i = 0; i < m; i++)
-        absres[i] = fabs(res[i]);
-    double sigma = 1.4826 * median(absres, m, absres + m);
+        c->scratch[i] = fabs(running_residual(c, i));
+    double sigma = 1.4826 * median(c->scratch, m, c->scratch);
     d->noise = sigma;
     if (sigma < 1e-3 * jump)
         sigma = 1e-3 * jump;
     double best_z[RV_DIAGNOSE_MAX_SPIKES];
     size_t kept = 0;
-    d->spikes = 0;
+    d->spikes = d->strong_spikes = d->noise_tail = 0;
     d->max_spike_z = 0;
     for (size_t i = 1; i + 1 < m; i++) {
-        double zs = res[i] / sigma;
-        if (zs > d->max_spike_z && z[i] > z[i - 1] && z[i + 1] < z[i])
+        if (!(z[i] > z[i - 1] && z[i + 1] < z[i]))
+            continue;   /* only a peak can be a spike */
+        double res = running_residual(c, i), zs = res / sigma;
+        if (zs > d->max_spike_z)
             d->max_spike_z = zs;
-        if (!(zs > SPIKE_Z && res[i] > jump && z[i] - z[i - 1] > jump && z[i + 1] < z[i]))
+        if (zs > SPIKE_Z_TAIL && zs <= SPIKE_Z)
+            d->noise_tail++;
+        if (!(zs > SPIKE_Z && res > jump && z[i] - z[i - 1] > jump))
             continue;
         d->spikes++;
+        d->strong_spikes += zs > SPIKE_Z_STRONG;
+        if (zs > *largest)
+            *largest = zs;
         if (kept < RV_DIAGNOSE_MAX_SPIKES) {
             best_z[kept] = zs;
-            d->spike_steps[kept++] = s[i];
+            d->spike_steps[kept++] = step_at(c, i);
         } else {
             size_t weakest = 0;
             for (size_t k = 1; k < kept; k++)
@@ -170,23 +201,51 @@ static void spikes(rv_diagnosis *d, const double *z, const double *s, size_t m, 
                 for (size_t k = weakest; k + 1 < kept; k++)
                     best_z[k] = best_z[k + 1], d->spike_steps[k] = d->spike_steps[k + 1];
                 best_z[kept - 1] = zs;
-                d->spike_steps[kept - 1] = s[i];
+                d->spike_steps[kept - 1] = step_at(c, i);
             }
         }
     }
     d->n_spike_steps = kept;
 }
 
-/* Median of the w points ending just before index end. */
-static double window_median(const double *v, size_t end, size_t w, double *scratch)
+static rv_finding *add_finding(rv_diagnosis *d, rv_verdict kind, const char *advice)
 {
-    size_t lo = end >= w ? end - w : 0;
-    return median(v + lo, end - lo, scratch);
+    rv_finding *f = &d->findings[d->n_findings++];
+    f->kind = kind;
+    f->advice = advice;
+    f->evidence[0] = '\0';
+    return f;
 }
 
-static void judge(rv_diagnosis *d, const double *y, const double *z, const double *s, size_t m,
-                  double *scratch)
+/* Short curves: only the trend. */
+static void judge_short(rv_diagnosis *d, const curve *c)
 {
+    const double *y = c->y, *z = c->z;
+    size_t m = c->m;
+    d->limited = 1;
+    double growth = z[m - 1] - z[0];   /* too few points for medians */
+    if (growth > (d->log_scale ? log(GROWTH_RATIO) : GROWTH_RATIO - 1.0)) {
+        rv_finding *f = add_finding(d, RV_VERDICT_DIVERGING, advice_growth);
+        snprintf(f->evidence, sizeof f->evidence,
+                 "only %zu finite points, and the loss went from %.4g to %.4g", m, y[0], y[m - 1]);
+    } else if (growth >= -0.01) {
+        rv_finding *f = add_finding(d, RV_VERDICT_PLATEAU, advice_short);
+        snprintf(f->evidence, sizeof f->evidence,
+                 "only %zu finite points, and the loss went from %.4g to %.4g", m, y[0], y[m - 1]);
+    }
+    snprintf(d->reason, sizeof d->reason,
+             "only %zu finite points (%d needed to judge oscillation, plateaus and spikes): "
+             "the loss went from %.4g to %.4g",
+             m, RV_DIAGNOSE_MIN_POINTS, y[0], y[m - 1]);
+    d->advice = d->n_findings && d->findings[0].kind == RV_VERDICT_DIVERGING ? advice_growth
+                                                                              : advice_short;
+}
+
+static void judge(rv_diagnosis *d, const curve *c)
+{
+    const double *y = c->y, *z = c->z;
+    size_t m = c->m;
+    double *scratch = c->scratch;
     double jump = d->log_scale ? SPIKE_JUMP : SPIKE_JUMP_LINEAR;
     size_t w = m / 10 > 3 ? m / 10 : 3;
     if (w > m)
@@ -197,101 +256,106 @@ static void judge(rv_diagnosis *d, const double *y, const double *z, const doubl
         if (z[i] < z_min)
             z_min = z[i];
 
-    if (m < RV_DIAGNOSE_MIN_POINTS) {
-        d->limited = 1;
-        d->advice = advice_short;
-        double growth = z[m - 1] - z[0];   /* too few points for medians */
-        d->verdict = growth > (d->log_scale ? log(GROWTH_RATIO) : GROWTH_RATIO - 1.0) ? RV_VERDICT_DIVERGING
-                   : growth < -0.01                                     ? RV_VERDICT_HEALTHY
-                                                                        : RV_VERDICT_PLATEAU;
-        if (d->verdict == RV_VERDICT_DIVERGING)
-            d->advice = advice_growth;
-        snprintf(d->reason, sizeof d->reason,
-                 "only %zu finite points (%d needed to judge oscillation, plateaus and spikes): "
-                 "the loss went from %.4g to %.4g",
-                 m, RV_DIAGNOSE_MIN_POINTS, y[0], y[m - 1]);
-        return;
-    }
-
-    double trend_per_point = teeth(d, z, s, m, scratch);
+    double trend_per_point = teeth(d, c);
     size_t third = m / 3;
     double z_two_thirds = window_median(z, m - third, w, scratch);
     d->late_improvement = d->log_scale ? 1.0 - exp(z_late - z_two_thirds) : z_two_thirds - z_late;
-    spikes(d, z, s, m, jump, scratch);
+    double largest_spike;
+    spikes(d, c, jump, &largest_spike);
 
     /* grew: still rising over the last half, or risen and stuck high */
     double growth = z_late - z_early, from_min = z_late - z_min;
-    double half_rise = d->slope * (s[m - 1] - s[m / 2]);
+    double half_rise = d->slope * (step_at(c, m - 1) - step_at(c, m / 2));
     int rising = half_rise > (d->log_scale ? log(RISING_RATIO) : RISING_RATIO - 1.0);
     int grew = growth > (d->log_scale ? log(GROWTH_RATIO) : GROWTH_RATIO - 1.0);
     int grew_from_min = from_min > (d->log_scale ? log(GROWTH_FROM_MIN) : 1.0);
     int is_teeth = d->tooth_autocorr < TOOTH_AUTOCORR && d->sign_change_rate > TOOTH_FLIPS &&
                    d->tooth_size > TOOTH_MIN &&
                    d->tooth_size > TOOTH_OVER_TREND * trend_per_point;
+    rv_finding *f;
     if ((grew || grew_from_min) && (rising || (grew && !is_teeth))) {
-        d->verdict = RV_VERDICT_DIVERGING;
-        d->advice = advice_growth;
+        f = add_finding(d, RV_VERDICT_DIVERGING, advice_growth);
         if (d->log_scale)
-            snprintf(d->reason, sizeof d->reason,
+            snprintf(f->evidence, sizeof f->evidence,
                      "the loss grew: %.4g early, %.4g late (%.3gx), lowest %.4g at step %.9g",
                      d->early_loss, d->late_loss, d->late_to_early, d->min_loss, d->min_step);
         else
-            snprintf(d->reason, sizeof d->reason,
-                     "the loss grew: %.4g early, %.4g late, lowest %.4g at step %.9g",
-                     d->early_loss, d->late_loss, d->min_loss, d->min_step);
-        return;
+            snprintf(f->evidence, sizeof f->evidence,
+                     "the loss grew: %.4g early, %.4g late, lowest %.4g at step %.9g", d->early_loss,
+                     d->late_loss, d->min_loss, d->min_step);
     }
-    if (d->log_scale && d->late_loss <= CONVERGED_RATIO * fmax(d->early_loss, y[0])) {
-        d->verdict = RV_VERDICT_HEALTHY;
-        d->advice = advice_healthy;
+    int converged = d->log_scale && d->late_loss <= CONVERGED_RATIO * fmax(d->early_loss, y[0]);
+    if (converged && !d->n_findings) {
+        /* float noise of a converged run is not teeth, spikes or a stall */
         snprintf(d->reason, sizeof d->reason,
                  "the loss converged: from %.4g at the start to %.4g late", y[0], d->late_loss);
         return;
     }
     if (is_teeth) {
-        d->verdict = RV_VERDICT_OSCILLATING;
-        d->advice = advice_oscillating;
-        snprintf(d->reason, sizeof d->reason,
+        f = add_finding(d, RV_VERDICT_OSCILLATING, advice_oscillating);
+        snprintf(f->evidence, sizeof f->evidence,
                  "the loss zig-zags: %.0f%% of consecutive changes flip sign, teeth of %.3g%s "
                  "per step against a trend of %.3g%s per step (lag-1 autocorrelation %.2f)",
                  100 * d->sign_change_rate, d->log_scale ? 100 * d->tooth_size : d->tooth_size,
                  d->log_scale ? "%" : " spreads",
                  d->log_scale ? 100 * trend_per_point : trend_per_point,
                  d->log_scale ? "%" : " spreads", d->tooth_autocorr);
-        return;
+    }
+    /* spikes that stand apart from the noise: one beyond doubt, two strong
+       ones, or a strong one or three weaker ones above a light noise tail
+       (heavy-tailed noise puts single points far out by chance) */
+    size_t marginal = d->spikes - d->strong_spikes;
+    int isolated = d->spikes && (double)d->spikes <= SPIKE_FRACTION * (double)m;
+    int light_tail = (double)d->noise_tail < SPIKE_TAIL_RATIO * (double)d->spikes;
+    int standing_out = largest_spike > SPIKE_Z_CERTAIN || d->strong_spikes >= 2 ||
+                       (light_tail && (d->strong_spikes || marginal >= SPIKE_MARGINAL_MIN));
+    if (isolated && standing_out) {
+        f = add_finding(d, RV_VERDICT_SPIKY, advice_spiky);
+        snprintf(f->evidence, sizeof f->evidence,
+                 "%zu isolated spike%s (%zu over z = 10), the largest %.3g robust standard "
+                 "deviations above the running median, %zu noise points at z 4-6 (first spike at "
+                 "step %.9g)",
+                 d->spikes, d->spikes == 1 ? "" : "s", d->strong_spikes, d->max_spike_z,
+                 d->noise_tail, d->spike_steps[0]);
     }
     /* a change within the noise of two window medians (one standard error,
        at most 5%) is no change */
     double resolvable = fmin(0.05, 1.2533 * d->noise * sqrt(2.0 / (double)w));
-    if (d->late_improvement < fmax(PLATEAU_IMPROVEMENT, resolvable) ||
-        (d->log_scale && d->late_to_early > BARELY_MOVED_RATIO &&
-         d->late_improvement < BARELY_MOVED_IMPROVEMENT)) {
-        d->verdict = RV_VERDICT_PLATEAU;
-        d->advice = advice_plateau;
-        snprintf(d->reason, sizeof d->reason,
+    int diverging = d->n_findings && d->findings[0].kind == RV_VERDICT_DIVERGING;
+    if (!converged && !diverging && (d->late_improvement < fmax(PLATEAU_IMPROVEMENT, resolvable) ||
+                       (d->log_scale && d->late_to_early > BARELY_MOVED_RATIO &&
+                        d->late_improvement < BARELY_MOVED_IMPROVEMENT))) {
+        f = add_finding(d, RV_VERDICT_PLATEAU, advice_plateau);
+        snprintf(f->evidence, sizeof f->evidence,
                  "the loss stalled: it improved %.3g%s over the last third (from step %.9g) "
                  "and sits at %.4g (%.3gx the early loss)",
                  d->log_scale ? 100 * d->late_improvement : d->late_improvement,
-                 d->log_scale ? "%" : " spreads", s[m - third - 1], d->late_loss,
+                 d->log_scale ? "%" : " spreads", step_at(c, m - third - 1), d->late_loss,
                  d->log_scale ? d->late_to_early : NAN);
-        return;
     }
-    if (d->spikes && (double)d->spikes <= SPIKE_FRACTION * (double)m) {
-        d->verdict = RV_VERDICT_SPIKY;
-        d->advice = advice_spiky;
+    if (!d->n_findings)
         snprintf(d->reason, sizeof d->reason,
-                 "%zu isolated spike%s on a falling curve, the largest %.3g robust standard "
-                 "deviations above the running median (first at step %.9g)",
-                 d->spikes, d->spikes == 1 ? "" : "s", d->max_spike_z, d->spike_steps[0]);
+                 "the loss fell from %.4g to %.4g and is still improving (%.3g%s over the last third)",
+                 d->early_loss, d->late_loss,
+                 d->log_scale ? 100 * d->late_improvement : d->late_improvement,
+                 d->log_scale ? "%" : " spreads");
+}
+
+/* The verdict: the most urgent finding (findings were added in urgency
+   order), or healthy. */
+static void conclude(rv_diagnosis *d)
+{
+    if (!d->n_findings) {
+        d->verdict = RV_VERDICT_HEALTHY;
+        if (!d->limited || !d->advice)
+            d->advice = advice_healthy;
         return;
     }
-    d->verdict = RV_VERDICT_HEALTHY;
-    d->advice = advice_healthy;
-    snprintf(d->reason, sizeof d->reason,
-             "the loss fell from %.4g to %.4g and is still improving (%.3g%s over the last third)",
-             d->early_loss, d->late_loss,
-             d->log_scale ? 100 * d->late_improvement : d->late_improvement,
-             d->log_scale ? "%" : " spreads");
+    const rv_finding *top = &d->findings[0];
+    d->verdict = top->kind;
+    if (!d->limited)
+        memcpy(d->reason, top->evidence, sizeof d->reason);
+    d->advice = top->advice;
 }
 
 rv_status rv_diagnose(const double *loss, const double *steps, size_t n, rv_diagnosis *out)
@@ -300,8 +364,14 @@ rv_status rv_diagnose(const double *loss, const double *steps, size_t n, rv_diag
         return rv_fail(RV_ERR_NULL, "rv_diagnose: %s is NULL", loss ? "out" : "loss");
     if (!n)
         return rv_fail(RV_ERR_SIZE, "rv_diagnose: the curve is empty (n = 0)");
-    if (n > ((size_t)-1) / (8 * sizeof(double)))
+    if (n > ((size_t)-1) / (4 * sizeof(double)))
         return rv_fail(RV_ERR_SIZE, "rv_diagnose: n = %zu is too large", n);
+    for (size_t i = 0; steps && i < n; i++)
+        if (!isfinite(steps[i]) || (i && !(steps[i] > steps[i - 1])))
+            return rv_fail(RV_ERR_ARG,
+                           "rv_diagnose: steps must be finite and increase: step[%zu] = %.9g, "
+                           "step[%zu] = %.9g",
+                           i ? i - 1 : 0, i ? steps[i - 1] : steps[0], i, steps[i]);
 
     rv_diagnosis d;
     memset(&d, 0, sizeof d);
@@ -323,44 +393,51 @@ rv_status rv_diagnose(const double *loss, const double *steps, size_t n, rv_diag
     d.points = m;
 
     if (!m) {
-        d.verdict = RV_VERDICT_DIVERGING;
-        d.advice = advice_nonfinite;
         d.limited = 1;
         d.first_step = d.last_step = STEP(0);
         d.early_loss = d.late_loss = d.min_loss = d.min_step = NAN;
-        snprintf(d.reason, sizeof d.reason, "no finite loss: NaN/inf from step %.9g on",
+        rv_finding *f = add_finding(&d, RV_VERDICT_DIVERGING, advice_nonfinite);
+        snprintf(f->evidence, sizeof f->evidence, "no finite loss: NaN/inf from step %.9g on",
                  d.first_nonfinite_step);
+        memcpy(d.reason, f->evidence, sizeof d.reason);
+        conclude(&d);
         *out = d;
         return RV_OK;
     }
 
-    /* y, z, s, then scratch space for medians and residuals */
-    double *buf = malloc(8 * m * sizeof *buf + 64 * sizeof *buf);
+    /* z and scratch; the finite losses and their steps are copied only when
+       some values are missing */
+    size_t arrays = d.missing ? 4 : 2;
+    double *buf = malloc(arrays * m * sizeof *buf + 64 * sizeof *buf);
     if (!buf)
-        return rv_fail(RV_ERR_NOMEM, "rv_diagnose: out of memory for %zu points", m);
-    double *y = buf, *z = buf + m, *s = buf + 2 * m, *scratch = buf + 3 * m;
-    int no_negative = 1;
-    for (size_t i = 0, k = 0; i < last; i++) {
-        if (!isfinite(loss[i]))
-            continue;
-        y[k] = loss[i];
-        s[k] = STEP(i);
-        no_negative &= loss[i] >= 0;
-        k++;
+        return rv_fail(RV_ERR_NOMEM, "rv_diagnose: out of memory for %zu points (%zu bytes)", m,
+                       arrays * m * sizeof *buf);
+    curve c = {loss, steps, buf, m, buf + m};
+    if (d.missing) {
+        double *y = buf + 2 * m, *s = buf + 3 * m;
+        for (size_t i = 0, k = 0; i < last; i++)
+            if (isfinite(loss[i]))
+                y[k] = loss[i], s[k] = STEP(i), k++;
+        c.y = y, c.s = s;
     }
+    const double *y = c.y;
+    double *z = buf;
+    int no_negative = 1;
+    for (size_t i = 0; i < m; i++)
+        no_negative &= y[i] >= 0;
 #undef STEP
-    d.first_step = s[0];
-    d.last_step = s[m - 1];
+    d.first_step = step_at(&c, 0);
+    d.last_step = step_at(&c, m - 1);
     d.min_loss = y[0];
-    d.min_step = s[0];
+    d.min_step = step_at(&c, 0);
     for (size_t i = 1; i < m; i++)
         if (y[i] < d.min_loss)
-            d.min_loss = y[i], d.min_step = s[i];
+            d.min_loss = y[i], d.min_step = step_at(&c, i);
     size_t w = m / 10 > 3 ? m / 10 : 3;
     if (w > m)
         w = m;
-    d.early_loss = median(y, w, scratch);
-    d.late_loss = window_median(y, m, w, scratch);
+    d.early_loss = median(y, w, c.scratch);
+    d.late_loss = window_median(y, m, w, c.scratch);
 
     /* zeros are fine (a run that reached the exact minimum): they sit on the floor */
     /* the scale's reference: the early loss, or the first when the curve hit 0 at once */
@@ -383,20 +460,28 @@ rv_status rv_diagnose(const double *loss, const double *steps, size_t n, rv_diag
     }
 
     if (last < n) {
-        d.verdict = RV_VERDICT_DIVERGING;
-        d.advice = advice_nonfinite;
         d.limited = m < RV_DIAGNOSE_MIN_POINTS;
-        snprintf(d.reason, sizeof d.reason,
+        rv_finding *f = add_finding(&d, RV_VERDICT_DIVERGING, advice_nonfinite);
+        snprintf(f->evidence, sizeof f->evidence,
                  "the loss became %s at step %.9g and never recovered (last finite loss %.4g at "
                  "step %.9g)",
                  isnan(loss[last]) ? "NaN" : "infinite", d.first_nonfinite_step, y[m - 1],
-                 s[m - 1]);
+                 step_at(&c, m - 1));
+        memcpy(d.reason, f->evidence, sizeof d.reason);
         if (m >= RV_DIAGNOSE_MIN_POINTS) {
-            (void)teeth(&d, z, s, m, scratch);
-            spikes(&d, z, s, m, d.log_scale ? SPIKE_JUMP : SPIKE_JUMP_LINEAR, scratch);
+            double largest;
+            (void)teeth(&d, &c);
+            spikes(&d, &c, d.log_scale ? SPIKE_JUMP : SPIKE_JUMP_LINEAR, &largest);
         }
+        d.limited = 0;   /* the reason is the NaN, not the length */
+        conclude(&d);
+        d.limited = m < RV_DIAGNOSE_MIN_POINTS;
+    } else if (m < RV_DIAGNOSE_MIN_POINTS) {
+        judge_short(&d, &c);
+        conclude(&d);
     } else {
-        judge(&d, y, z, s, m, scratch);
+        judge(&d, &c);
+        conclude(&d);
     }
     free(buf);
     *out = d;

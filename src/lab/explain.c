@@ -92,6 +92,12 @@ void rv_explainer_free(rv_explainer *e)
 const float *rv_explainer_params(const rv_explainer *e) { return e ? e->params : NULL; }
 const char *rv_explainer_spec(const rv_explainer *e) { return e ? e->spec : ""; }
 
+/* NAdam's momentum coefficient of update t (torch: beta1*(1 - 0.5*0.96^(t*psi))) */
+static double nadam_mu(const rv_hparams *h, double t)
+{
+    return h->beta1 * (1 - 0.5 * pow(0.96, t * h->momentum_decay));
+}
+
 rv_status rv_explainer_step(rv_explainer *e, const float *grads, const rv_explain_step **out)
 {
     if (!e || !grads)
@@ -112,6 +118,10 @@ rv_status rv_explainer_step(rv_explainer *e, const float *grads, const rv_explai
         e->type->update_traced(&c, &e->params[i], grads[i], cells, &tr);
         for (size_t j = 0; j < e->n_state; j++)
             v->state_after[j] = *cells[j];
+        /* the parameter eval mode would hold, by the algorithm's own switch */
+        v->param_eval = e->params[i];
+        if (e->type->to_eval)
+            e->type->to_eval(&e->h, 1, &v->param_eval, cells);
         v->grad = tr.grad;
         v->grad_used = tr.grad_used;
         v->buf = tr.buf;
@@ -126,7 +136,8 @@ rv_status rv_explainer_step(rv_explainer *e, const float *grads, const rv_explai
     e->t = t;
     const char *name = e->type->name;
     int adam = !strcmp(name, "adam") || !strcmp(name, "adamw");
-    e->last = (rv_explain_step){t, e->h.lr, 1, 1, e->h.lr, e->n, e->values};
+    e->last = (rv_explain_step){.t = t, .lr = e->h.lr, .bias1 = 1, .bias2 = 1,
+                                .step_size = e->h.lr, .n = e->n, .values = e->values};
     if (adam) {
         e->last.bias1 = 1.0 - pow(e->h.beta1, (double)t);
         e->last.bias2 = 1.0 - pow(e->h.beta2, (double)t);
@@ -135,6 +146,19 @@ rv_status rv_explainer_step(rv_explainer *e, const float *grads, const rv_explai
         e->last.step_size = e->h.lr / (1.0 + (double)(t - 1) * e->h.lr_decay);
     } else if (!strcmp(name, "adamax")) {
         e->last.step_size = e->h.lr / (1.0 - pow(e->h.beta1, (double)t));
+    } else if (!strcmp(name, "nadam")) {
+        e->last.mu = nadam_mu(&e->h, (double)t);
+        e->last.mu_next = nadam_mu(&e->h, (double)(t + 1));
+        e->last.mu_product = e->scalars[0];
+    } else if (!strcmp(name, "radam")) {
+        const rv_hparams *h = &e->h;
+        double rho_inf = 2 / (1 - h->beta2) - 1, b2t = pow(h->beta2, (double)t);
+        e->last.rho = rho_inf - 2 * (double)t * b2t / (1 - b2t);
+        e->last.rect = c.rectify ? c.rect : 0;
+    } else if (!strcmp(name, "sfadamw")) {
+        e->last.avg_weight = c.lerp_w;
+        e->last.lr_max = e->scalars[0];
+        e->last.weight_sum = e->scalars[1];
     }
     if (out)
         *out = &e->last;
@@ -358,10 +382,9 @@ static void describe_nadam(text *o, const rv_explainer *e, const rv_explain_valu
     describe_lerp(o, "m", v->state_before[0], "g", v->grad_used, 1 - h->beta1, "1-beta1", v->m);
     put(o, "  v     = beta2*v + (1-beta2)*g^2 = %s*%s + %s*%s^2 = %s\n", D(h->beta2).s,
         FP(v->state_before[1]).s, D(1 - h->beta2).s, FP(v->grad_used).s, F(v->v).s);
-    double mu = h->beta1 * (1 - 0.5 * pow(0.96, (double)t * h->momentum_decay));
-    double mu_next = h->beta1 * (1 - 0.5 * pow(0.96, (double)(t + 1) * h->momentum_decay));
+    const rv_explain_step *s = &e->last;
     put(o, "  mu_t  = beta1*(1 - 0.5*0.96^(t*momentum_decay)) = %s, mu_t+1 = %s, "
-        "mu_product = %s\n", D(mu).s, D(mu_next).s, D(e->scalars[0]).s);
+        "mu_product = %s\n", D(s->mu).s, D(s->mu_next).s, D(s->mu_product).s);
     put(o, "  denom = sqrt(v/(1-beta2^%ld)) + eps = %s\n", t, F(v->denom).s);
     put(o, "  p     = p - lr*(1-mu_t)/(1-mu_product)*g/denom - lr*mu_t+1/(1-mu_product*mu_t+1)*m/denom"
         "\n        = %s + %s*%s/%s + %s*%s/%s = %s\n", F(v->param_decayed).s, F(e->coeffs.neg_lr).s,
@@ -381,9 +404,8 @@ static void describe_radam(text *o, const rv_explainer *e, const rv_explain_valu
     describe_lerp(o, "m", v->state_before[0], "g", v->grad_used, 1 - h->beta1, "1-beta1", v->m);
     put(o, "  v     = beta2*v + (1-beta2)*g^2 = %s*%s + %s*%s^2 = %s\n", D(h->beta2).s,
         FP(v->state_before[1]).s, D(1 - h->beta2).s, FP(v->grad_used).s, F(v->v).s);
-    double rho_inf = 2 / (1 - h->beta2) - 1;
-    double rho_t = rho_inf - 2 * (double)t * pow(h->beta2, (double)t) / (1 - pow(h->beta2, (double)t));
-    put(o, "  rho_inf = 2/(1-beta2) - 1 = %s, rho_t = %s\n", D(rho_inf).s, D(rho_t).s);
+    put(o, "  rho_inf = 2/(1-beta2) - 1 = %s, rho_t = %s\n", D(2 / (1 - h->beta2) - 1).s,
+        D(e->last.rho).s);
     if (c->rectify)
         put(o, "  rho_t > 5: p = p - lr*m/(1-beta1^%ld) * sqrt(1-beta2^%ld)/(sqrt(v)+eps) * r_t, "
             "r_t = %s, sqrt(v)+eps = %s\n", t, t, F(c->rect).s, F(v->denom).s);
@@ -428,14 +450,14 @@ static void describe_sfadamw(text *o, const rv_explainer *e, const rv_explain_va
         h->weight_decay != 0 ? " + weight_decay*y" : "", FP(v->grad).s, F(v->denom).s,
         h->weight_decay != 0 ? " + wd*y" : "", F(v->grad_used).s);
     put(o, "  c = weight/weight_sum = %s   (this step's share of the average; lr_max = %s)\n",
-        F(c->lerp_w).s, D(e->scalars[0]).s);
+        F(c->lerp_w).s, D(e->last.lr_max).s);
     put(o, "  y = lerp(y, z, c) + lr*(beta1*(1-c) - 1)*n = lerp(%s, %s, %s) + %s*%s = %s\n",
         FP(v->param_before).s, FP(v->state_before[0]).s, F(c->lerp_w).s, FP(c->y_coef).s,
         FP(v->grad_used).s, F(v->param_after).s);
     put(o, "  z = z - lr*n = %s - %s*%s = %s\n", F(v->state_before[0]).s, F(c->lr).s,
         FP(v->grad_used).s, F(v->m).s);
-    float w = (float)(1.0 - 1.0 / h->beta1), x = v->param_after + w * (v->m - v->param_after);
-    put(o, "  x = lerp(y, z, 1 - 1/beta1) = %s   (the average: what eval mode evaluates)\n", F(x).s);
+    put(o, "  x = lerp(y, z, 1 - 1/beta1) = %s   (the average: what eval mode evaluates)\n",
+        F(v->param_eval).s);
 }
 
 size_t rv_explainer_describe(const rv_explainer *e, char *buf, size_t size)

@@ -1,10 +1,13 @@
 /* The lab's run loop: one method on one surface from one start, every row
    visited. Optimizers hold (x, y) as float32 and are updated by rv_update,
    the same kernels as every other caller; the surface is evaluated in
-   double at the float32 point. */
+   double at the float32 point. Schedule-free's average x, what its eval
+   mode holds, is formed by the algorithm's own mode switch. */
 #include "lab/method.h"
+#include "optim/type.h"
 #include "core/error.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,8 +42,20 @@ static void widen(const float p[2], double x[2])
     }
 }
 
+/* The point eval mode would hold (schedule-free's average x, by the
+   algorithm's own switch) and its loss; a point outside the domain is NaN. */
+static void eval_point(const lab_method *m, const rv_surface *s, const float p[2],
+                       const rv_state *state, double x[2], double *f)
+{
+    float q[2] = {p[0], p[1]};
+    m->type->to_eval(&m->h, 2, q, state->buf);
+    widen(q, x);
+    if (rv_surface_eval(s, x, f, NULL, NULL) != RV_OK)
+        x[0] = x[1] = *f = NAN;
+}
+
 rv_status lab_run(const rv_surface *s, const char *method_spec, const rv_schedule *schedule,
-                  const double start[2], long steps, lab_visit visit, void *ctx)
+                  const double start[2], long steps, int eval, lab_visit visit, void *ctx)
 {
     if (!s || !start || !visit)
         return rv_fail(RV_ERR_NULL, "lab: %s is NULL", !s ? "surface" : !start ? "start" : "output");
@@ -64,7 +79,13 @@ rv_status lab_run(const rv_surface *s, const char *method_spec, const rv_schedul
             }
         }
 
-    /* float32 parameters for optimizers, double for Newton */
+    /* float32 parameters for optimizers, double for Newton; a start past
+       float32's range would silently become infinite */
+    if (!m.is_newton && !(fabs(start[0]) <= FLT_MAX && fabs(start[1]) <= FLT_MAX))
+        return rv_fail(RV_ERR_NONFINITE_ARG,
+                       "start (%.9g, %.9g) is outside float32's range (at most %.9g in magnitude), "
+                       "which the optimizer's parameters are held in",
+                       start[0], start[1], (double)FLT_MAX);
     float p[2] = {(float)start[0], (float)start[1]};
     double x[2] = {start[0], start[1]};
     if (!m.is_newton)
@@ -82,11 +103,15 @@ rv_status lab_run(const rv_surface *s, const char *method_spec, const rv_schedul
         return st;
 
     const double nan2[2] = {NAN, NAN};
+    eval = eval && !m.is_newton && m.type->to_eval;
     int alive = 1;
     for (long k = 0; k <= steps; k++) {
         if (alive && k > 0 && rv_surface_eval(s, x, &f, g, H) != RV_OK)
             alive = 0;
-        if (visit(ctx, k, alive ? x : nan2, alive ? f : NAN))
+        double xe[2], fe;
+        if (alive && eval)
+            eval_point(&m, s, p, &state, xe, &fe);
+        if (visit(ctx, k, !alive ? nan2 : eval ? xe : x, !alive ? NAN : eval ? fe : f))
             break;
         if (k == steps || !alive)
             continue;

@@ -37,8 +37,11 @@ int lab_newton_step(const lab_newton *m, double lr, const double g[2], const dou
 typedef int (*lab_visit)(void *ctx, long k, const double p[2], double loss);
 
 /* Validate everything (method, schedule lrs, start inside the domain), then
-   run. Fails before the first visit or not at all. */
+   run. Fails before the first visit or not at all. With eval set, visits the
+   point eval mode would hold (schedule-free's average x; the same point for
+   algorithms without modes) and its loss, NaN where x is outside the domain,
+   while the gradients are still taken at the training point. */
 rv_status lab_run(const rv_surface *s, const char *method_spec, const rv_schedule *schedule,
-                  const double start[2], long steps, lab_visit visit, void *ctx);
+                  const double start[2], long steps, int eval, lab_visit visit, void *ctx);
 
 #endif

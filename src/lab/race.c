@@ -37,7 +37,7 @@ rv_status rv_lab_race_one(const rv_surface *s, const char *optim_spec,
     if (!isfinite(threshold))
         return rv_fail(RV_ERR_NONFINITE_ARG, "threshold must be finite, got %.9g", threshold);
     race_state rs = {threshold, 0, {-1, NAN, 0}};
-    rv_status st = lab_run(s, optim_spec, schedule, start, steps, visit, &rs);
+    rv_status st = lab_run(s, optim_spec, schedule, start, steps, 0, visit, &rs);
     if (st)
         return st;
     *out = rs.r;

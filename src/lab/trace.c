@@ -1,4 +1,5 @@
-/* rv_lab_trace: every point of one method's path as rows of x, y, loss. */
+/* rv_lab_trace: every point of one method's path as rows of x, y, loss;
+   rv_lab_trace_eval: the points eval mode would hold along it. */
 #include "ravine/lab.h"
 #include "lab/method.h"
 #include "core/error.h"
@@ -22,5 +23,15 @@ rv_status rv_lab_trace(const rv_surface *s, const char *optim_spec, const rv_sch
     if (!rows)
         return rv_fail(RV_ERR_NULL, "rv_lab_trace: rows is NULL");
     trace_rows t = {rows};
-    return lab_run(s, optim_spec, schedule, start, steps, put_row, &t);
+    return lab_run(s, optim_spec, schedule, start, steps, 0, put_row, &t);
+}
+
+rv_status rv_lab_trace_eval(const rv_surface *s, const char *optim_spec,
+                            const rv_schedule *schedule, const double start[2], long steps,
+                            double *rows)
+{
+    if (!rows)
+        return rv_fail(RV_ERR_NULL, "rv_lab_trace_eval: rows is NULL");
+    trace_rows t = {rows};
+    return lab_run(s, optim_spec, schedule, start, steps, 1, put_row, &t);
 }

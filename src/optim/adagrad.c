@@ -4,7 +4,7 @@
 #include "kernels/adagrad.h"
 
 static const char *const adagrad_keys[] = {"lr", "lr_decay", "weight_decay",
-                                           "initial_accumulator_value", "eps", "maximize", NULL};
+                                           "initial_accumulator_value", "eps", "maximize", "state", NULL};
 
 static void adagrad_defaults(rv_hparams *h)
 {
@@ -20,7 +20,7 @@ static rv_status adagrad_validate(const rv_hparams *h)
         (s = rv_check_min(RV_ERR_WEIGHT_DECAY, "weight_decay", h->weight_decay, 0.0)) ||
         (s = rv_check_min(RV_ERR_INITIAL_ACCUMULATOR, "initial_accumulator_value",
                           h->initial_accumulator_value, 0.0)) ||
-        (s = rv_check_positive(RV_ERR_EPS, "eps", h->eps)))
+        (s = rv_check_min(RV_ERR_EPS, "eps", h->eps, 0.0)))   /* torch allows 0 */
         return s;
     return RV_OK;
 }
@@ -43,6 +43,13 @@ static rv_state_fill adagrad_fill(const rv_hparams *h, size_t i)
 {
     (void)i;
     return (rv_state_fill){.value = (float)h->initial_accumulator_value};
+}
+
+static rv_buffer_kind adagrad_kind(const rv_hparams *h, size_t i)
+{
+    (void)h;
+    (void)i;
+    return RV_BUF_NONNEG;   /* a sum of squares */
 }
 
 static void adagrad_prepare(const rv_hparams *h, long step, double *scalars, rv_coeffs *c)
@@ -90,6 +97,7 @@ static const rv_optim_type adagrad_type = {
     .state_count = adagrad_state_count,
     .state_name = adagrad_state_name,
     .state_fill = adagrad_fill,
+    .state_kind = adagrad_kind,
     .prepare = adagrad_prepare,
     .update = adagrad_update,
     .update_traced = adagrad_traced,

@@ -6,7 +6,7 @@
 
 #include <math.h>
 
-static const char *const adamax_keys[] = {"lr", "betas", "eps", "weight_decay", "maximize", NULL};
+static const char *const adamax_keys[] = {"lr", "betas", "eps", "weight_decay", "maximize", "state", NULL};
 
 static void adamax_defaults(rv_hparams *h)
 {
@@ -41,6 +41,13 @@ static const char *adamax_state_name(const rv_hparams *h, const rv_shape *shape,
     (void)shape;
     static const char *const names[] = {"exp_avg", "exp_inf"};
     return i < 2 ? names[i] : NULL;
+}
+
+/* exp_avg is signed, exp_inf (a running maximum of |g|) is not */
+static rv_buffer_kind adamax_kind(const rv_hparams *h, size_t i)
+{
+    (void)h;
+    return i == 0 ? RV_BUF_SIGNED : RV_BUF_NONNEG;
 }
 
 static void adamax_prepare(const rv_hparams *h, long step, double *scalars, rv_coeffs *c)
@@ -90,6 +97,7 @@ static const rv_optim_type adamax_type = {
     .validate = adamax_validate,
     .state_count = adamax_state_count,
     .state_name = adamax_state_name,
+    .state_kind = adamax_kind,
     .prepare = adamax_prepare,
     .update = adamax_update,
     .update_traced = adamax_traced,

@@ -34,6 +34,19 @@ rv_status rv_check_positive(rv_status code, const char *field, double value)
     return RV_OK;
 }
 
+rv_status rv_type_validate(const rv_optim_type *type, const rv_hparams *h)
+{
+    if (h->state != RV_FP32 && h->state != RV_BF16 && h->state != RV_INT8)
+        return rv_fail(RV_ERR_STATE_PRECISION, "state must be fp32, bf16 or int8, got %d",
+                       (int)h->state);
+    if (h->state != RV_FP32 && !type->update)
+        return rv_fail(RV_ERR_STATE_PRECISION,
+                       "%s keeps float32 state only (state=bf16 and int8 are for the element-wise "
+                       "optimizers)",
+                       type->name);
+    return type->validate(h);
+}
+
 rv_status rv_check_whole(rv_status code, const char *field, double value, double lo, double hi)
 {
     if (!isfinite(value) || value != floor(value) || value < lo || value > hi)

@@ -5,7 +5,7 @@
 #include "kernels/lion.h"
 #include "core/error.h"
 
-static const char *const lion_keys[] = {"lr", "betas", "weight_decay", NULL};
+static const char *const lion_keys[] = {"lr", "betas", "weight_decay", "state", NULL};
 
 static void lion_defaults(rv_hparams *h)
 {

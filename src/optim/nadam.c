@@ -9,7 +9,7 @@
 #include <math.h>
 
 static const char *const nadam_keys[] = {"lr", "betas", "eps", "weight_decay", "momentum_decay",
-                                         "decoupled_weight_decay", "maximize", NULL};
+                                         "decoupled_weight_decay", "maximize", "state", NULL};
 static const char *const nadam_scalars[] = {"mu_product"};
 
 static void nadam_defaults(rv_hparams *h)
@@ -59,6 +59,13 @@ static void nadam_scalars_start(const rv_hparams *h, double *s)
 static double nadam_mu(const rv_hparams *h, double t)
 {
     return h->beta1 * (1.0 - 0.5 * pow(0.96, t * h->momentum_decay));
+}
+
+/* exp_avg is signed, exp_avg_sq is not */
+static rv_buffer_kind nadam_kind(const rv_hparams *h, size_t i)
+{
+    (void)h;
+    return i == 0 ? RV_BUF_SIGNED : RV_BUF_NONNEG;
 }
 
 static void nadam_prepare(const rv_hparams *h, long step, double *scalars, rv_coeffs *c)
@@ -121,6 +128,7 @@ static const rv_optim_type nadam_type = {
     .validate = nadam_validate,
     .state_count = nadam_state_count,
     .state_name = nadam_state_name,
+    .state_kind = nadam_kind,
     .n_scalars = 1,
     .scalar_names = nadam_scalars,
     .scalars_start = nadam_scalars_start,

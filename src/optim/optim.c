@@ -13,8 +13,15 @@
    same cache line of state (64-byte aligned). The state itself lives in
    arenas laid out like the index space (see alloc_state), so its streams are
    as unbroken as the parameters'. Each element's update depends only on
-   that element, so results are identical for any thread count. */
+   that element, so results are identical for any thread count.
+
+   Parameters may be bfloat16 and state bfloat16 or int8 (optim/precision.h):
+   such tensors are updated in chunks of RV_QUANT_BLOCK elements moved to
+   float32 scratch and back; with int8 state the index space is cut on
+   multiples of RV_QUANT_BLOCK, so every quantization block is one thread's. */
 #include "optim/type.h"
+#include "optim/precision.h"
+#include "kernels/bf16.h"
 #include "core/error.h"
 
 #include <limits.h>
@@ -26,7 +33,8 @@
 #include <omp.h>
 #endif
 
-/* elements per cache line; tensors are padded to it in the index space */
+/* elements per cache line of float32 state; tensors are padded to it in the
+   index space (to RV_QUANT_BLOCK while any group keeps int8 state) */
 #define RV_LINE ((size_t)16)
 /* below this many elements a step runs on the calling thread: waking the
    team costs microseconds, and only from about 64K elements (some 12 us of
@@ -38,11 +46,15 @@ typedef struct rv_param {
     size_t group;
     size_t n;
     rv_shape shape;
-    float *param;
-    float *grad;               /* NULL: left out of steps */
+    rv_precision dtype;        /* of param and grad: RV_FP32 or RV_BF16 */
+    void *param;
+    void *grad;                /* NULL: left out of steps */
+    float *master;             /* bf16 tensors: the float32 copy the rule updates */
     long step;
     size_t n_state;
-    float *state[RV_MAX_STATE]; /* n_state buffers, in an arena of the optimizer */
+    rv_buffer state[RV_MAX_STATE]; /* n_state buffers, in an arena of the optimizer */
+    int plain;                 /* float32 parameter and state: no conversions */
+    int ready;                 /* state (and master) allocated, possibly of no buffers */
     double scalars[RV_MAX_SCALARS];
     int fresh;                 /* state allocated by the current call, not yet initialised */
     size_t coeff;              /* this step's entry in rv_optim.coeffs */
@@ -53,9 +65,10 @@ struct rv_optim {
     rv_hparams *groups;
     size_t n_groups;
     rv_param *params;
-    size_t n_params;
+    size_t n_params, cap_params;
     size_t *start;             /* n_params + 1 offsets of the padded index space */
-    float **arenas;            /* state memory, one block per allocating call */
+    size_t line;               /* its granularity: RV_LINE, or RV_QUANT_BLOCK with int8 state */
+    void **arenas;             /* state memory, one block per allocating call */
     size_t n_arenas;
     int layout_stale;          /* start[] must be rebuilt (tensors were added) */
     rv_coeffs *coeffs;         /* this step's distinct coefficient sets (<= n_params) */
@@ -85,7 +98,7 @@ rv_status rv_optim_create(rv_optim **out, const rv_optim_type *type, const rv_hp
     if (!type)
         return rv_fail(RV_ERR_NULL, "rv_optim_create: type is NULL");
     rv_hparams hp = h ? *h : rv_hparams_defaults(type);
-    rv_status s = type->validate(&hp);
+    rv_status s = rv_type_validate(type, &hp);
     if (s)
         return s;
     rv_optim *o = calloc(1, sizeof *o);
@@ -116,6 +129,8 @@ static void free_state(rv_optim *o)
     for (size_t i = 0; i < o->n_params; i++) {
         memset(o->params[i].state, 0, sizeof o->params[i].state);
         o->params[i].n_state = 0;
+        o->params[i].master = NULL;
+        o->params[i].ready = 0;
     }
     for (size_t a = 0; a < o->n_arenas; a++)
         free(o->arenas[a]);
@@ -146,7 +161,7 @@ rv_status rv_optim_add_group(rv_optim *o, const rv_hparams *h, size_t *group)
     if (!o)
         return rv_fail(RV_ERR_NULL, "rv_optim_add_group: optimizer is NULL");
     rv_hparams hp = h ? *h : o->groups[0];
-    rv_status s = o->type->validate(&hp);
+    rv_status s = rv_type_validate(o->type, &hp);
     if (s)
         return s;
     rv_hparams *grown = realloc(o->groups, (o->n_groups + 1) * sizeof *grown);
@@ -182,6 +197,17 @@ static rv_status check_buffers(const char *name, size_t n, const float *param, c
     return RV_OK;
 }
 
+static rv_status check_bf16_buffers(const char *name, size_t n, const uint16_t *param,
+                                    const uint16_t *grad)
+{
+    if (n && !param)
+        return rv_fail(RV_ERR_NULL, "tensor '%s': param is NULL", name);
+    if ((uintptr_t)param % _Alignof(uint16_t) || (uintptr_t)grad % _Alignof(uint16_t))
+        return rv_fail(RV_ERR_ALIGN, "tensor '%s': a bf16 %s pointer is not 2-byte aligned", name,
+                       (uintptr_t)param % 2 ? "param" : "grad");
+    return RV_OK;
+}
+
 static rv_status check_shape_need(const rv_optim_type *type, const char *name, const rv_shape *s)
 {
     if (type->shape_need == RV_SHAPE_KNOWN && !s->has_shape)
@@ -197,35 +223,49 @@ static rv_status check_shape_need(const rv_optim_type *type, const char *name, c
     return RV_OK;
 }
 
-static rv_status add_param(rv_optim *o, size_t group, const char *name, float *param, float *grad,
-                           const rv_shape *shape, size_t *index)
+/* The tensor tables grow by doubling, so adding n tensors costs O(n). */
+static int grow_tables(rv_optim *o)
+{
+    size_t cap = o->cap_params ? 2 * o->cap_params : 16;
+    if (cap > SIZE_MAX / sizeof(rv_param))
+        return 1;
+    rv_param *params = realloc(o->params, cap * sizeof *params);
+    if (params)
+        o->params = params;
+    rv_coeffs *coeffs = params ? realloc(o->coeffs, cap * sizeof *coeffs) : NULL;
+    if (!coeffs)
+        return 1;
+    o->coeffs = coeffs;
+    o->cap_params = cap;
+    return 0;
+}
+
+static rv_status add_param(rv_optim *o, size_t group, const char *name, rv_precision dtype,
+                           void *param, void *grad, const rv_shape *shape, size_t *index)
 {
     const char *shown = name ? name : "";
     size_t n = shape->n;
     if (group >= o->n_groups)
         return rv_fail(RV_ERR_INDEX, "param group %zu does not exist (%zu groups)", group,
                        o->n_groups);
-    rv_status s = check_buffers(shown, n, param, grad);
+    rv_status s = dtype == RV_FP32 ? check_buffers(shown, n, param, grad)
+                                   : check_bf16_buffers(shown, n, param, grad);
     if (s || (s = check_shape_need(o->type, shown, shape)))
         return s;
     if (n > SIZE_MAX / (RV_MAX_STATE * sizeof(float)) - RV_LINE)
         return rv_fail(RV_ERR_SIZE, "tensor '%s': %zu elements is too many", shown, n);
     char *copy = strdup(shown);
-    rv_param *grown = copy ? realloc(o->params, (o->n_params + 1) * sizeof *grown) : NULL;
-    rv_coeffs *cgrown = grown ? realloc(o->coeffs, (o->n_params + 1) * sizeof *cgrown) : NULL;
-    if (grown)
-        o->params = grown;
-    if (!cgrown) {
+    if (!copy || (o->n_params == o->cap_params && grow_tables(o))) {
         free(copy);
         return rv_fail(RV_ERR_NOMEM, "out of memory adding a tensor");
     }
-    o->coeffs = cgrown;
     rv_param *p = &o->params[o->n_params];
     memset(p, 0, sizeof *p);
     p->name = copy;
     p->group = group;
     p->n = n;
     p->shape = *shape;
+    p->dtype = dtype;
     p->param = param;
     p->grad = grad;
     if (index)
@@ -241,7 +281,25 @@ rv_status rv_optim_add_param(rv_optim *o, size_t group, const char *name, float 
     if (!o)
         return rv_fail(RV_ERR_NULL, "rv_optim_add_param: optimizer is NULL");
     rv_shape shape = {.n = n};
-    return add_param(o, group, name, param, grad, &shape, index);
+    return add_param(o, group, name, RV_FP32, param, grad, &shape, index);
+}
+
+static rv_status shape_of(const char *name, size_t ndim, const size_t *dims, rv_shape *shape)
+{
+    const char *shown = name ? name : "";
+    if (ndim > RV_MAX_DIMS)
+        return rv_fail(RV_ERR_SHAPE, "tensor '%s': %zu dimensions, at most %d are supported",
+                       shown, ndim, RV_MAX_DIMS);
+    if (ndim && !dims)
+        return rv_fail(RV_ERR_NULL, "tensor '%s': shape is NULL", shown);
+    *shape = (rv_shape){.n = 1, .ndim = ndim, .has_shape = 1};
+    for (size_t d = 0; d < ndim; d++) {
+        if (dims[d] && shape->n > SIZE_MAX / dims[d])
+            return rv_fail(RV_ERR_SIZE, "tensor '%s': the shape's size overflows", shown);
+        shape->n *= dims[d];
+        shape->dims[d] = dims[d];
+    }
+    return RV_OK;
 }
 
 rv_status rv_optim_add_param_shaped(rv_optim *o, size_t group, const char *name, float *param,
@@ -249,20 +307,19 @@ rv_status rv_optim_add_param_shaped(rv_optim *o, size_t group, const char *name,
 {
     if (!o)
         return rv_fail(RV_ERR_NULL, "rv_optim_add_param_shaped: optimizer is NULL");
-    const char *shown = name ? name : "";
-    if (ndim > RV_MAX_DIMS)
-        return rv_fail(RV_ERR_SHAPE, "tensor '%s': %zu dimensions, at most %d are supported",
-                       shown, ndim, RV_MAX_DIMS);
-    if (ndim && !dims)
-        return rv_fail(RV_ERR_NULL, "tensor '%s': shape is NULL", shown);
-    rv_shape shape = {.n = 1, .ndim = ndim, .has_shape = 1};
-    for (size_t d = 0; d < ndim; d++) {
-        if (dims[d] && shape.n > SIZE_MAX / dims[d])
-            return rv_fail(RV_ERR_SIZE, "tensor '%s': the shape's size overflows", shown);
-        shape.n *= dims[d];
-        shape.dims[d] = dims[d];
-    }
-    return add_param(o, group, name, param, grad, &shape, index);
+    rv_shape shape;
+    rv_status s = shape_of(name, ndim, dims, &shape);
+    return s ? s : add_param(o, group, name, RV_FP32, param, grad, &shape, index);
+}
+
+rv_status rv_optim_add_param_bf16(rv_optim *o, size_t group, const char *name, uint16_t *param,
+                                  uint16_t *grad, size_t ndim, const size_t *dims, size_t *index)
+{
+    if (!o)
+        return rv_fail(RV_ERR_NULL, "rv_optim_add_param_bf16: optimizer is NULL");
+    rv_shape shape;
+    rv_status s = shape_of(name, ndim, dims, &shape);
+    return s ? s : add_param(o, group, name, RV_BF16, param, grad, &shape, index);
 }
 
 rv_status rv_optim_set_buffers(rv_optim *o, size_t index, float *param, float *grad)
@@ -272,6 +329,9 @@ rv_status rv_optim_set_buffers(rv_optim *o, size_t index, float *param, float *g
     if (index >= o->n_params)
         return rv_fail(RV_ERR_INDEX, "tensor %zu does not exist (%zu tensors)", index, o->n_params);
     rv_param *p = &o->params[index];
+    if (p->dtype != RV_FP32)
+        return rv_fail(RV_ERR_ARG, "tensor %zu ('%s') is bf16: use rv_optim_set_buffers_bf16",
+                       index, p->name);
     rv_status s = check_buffers(p->name, p->n, param, grad);
     if (s)
         return s;
@@ -280,16 +340,46 @@ rv_status rv_optim_set_buffers(rv_optim *o, size_t index, float *param, float *g
     return RV_OK;
 }
 
+rv_status rv_optim_set_buffers_bf16(rv_optim *o, size_t index, uint16_t *param, uint16_t *grad)
+{
+    if (!o)
+        return rv_fail(RV_ERR_NULL, "rv_optim_set_buffers_bf16: optimizer is NULL");
+    if (index >= o->n_params)
+        return rv_fail(RV_ERR_INDEX, "tensor %zu does not exist (%zu tensors)", index, o->n_params);
+    rv_param *p = &o->params[index];
+    if (p->dtype != RV_BF16)
+        return rv_fail(RV_ERR_ARG, "tensor %zu ('%s') is float32: use rv_optim_set_buffers",
+                       index, p->name);
+    rv_status s = check_bf16_buffers(p->name, p->n, param, grad);
+    if (s)
+        return s;
+    p->param = param;
+    p->grad = grad;
+    return RV_OK;
+}
+
+/* The index space's granularity: a cache line of float32 state, or a
+   quantization block while any group keeps int8 state. */
+static size_t line_for(const rv_optim *o)
+{
+    for (size_t g = 0; g < o->n_groups; g++)
+        if (o->groups[g].state == RV_INT8)
+            return RV_QUANT_BLOCK;
+    return RV_LINE;
+}
+
 static rv_status build_layout(rv_optim *o)
 {
     size_t *s = malloc((o->n_params + 1) * sizeof *s);
     if (!s)
         return rv_fail(RV_ERR_NOMEM, "out of memory planning the step");
+    size_t line = line_for(o);
     s[0] = 0;
     for (size_t i = 0; i < o->n_params; i++)
-        s[i + 1] = s[i] + ((o->params[i].n + RV_LINE - 1) & ~(RV_LINE - 1));
+        s[i + 1] = s[i] + ((o->params[i].n + line - 1) & ~(line - 1));
     free(o->start);
     o->start = s;
+    o->line = line;
     o->layout_stale = 0;
     return RV_OK;
 }
@@ -337,11 +427,11 @@ static int for_spans(rv_optim *o, size_t lo, size_t hi, span_fn fn)
 }
 
 #ifdef _OPENMP
-/* Start of thread k's stretch out of `threads`: equal shares of whole cache lines. */
-static size_t stretch_start(size_t total, size_t k, size_t threads)
+/* Start of thread k's stretch out of `threads`: equal shares of whole lines. */
+static size_t stretch_start(size_t total, size_t line, size_t k, size_t threads)
 {
-    size_t lines = total / RV_LINE;
-    return (lines / threads * k + lines % threads * k / threads) * RV_LINE;
+    size_t lines = total / line;
+    return (lines / threads * k + lines % threads * k / threads) * line;
 }
 #endif
 
@@ -356,8 +446,8 @@ static int run_spans(rv_optim *o, span_fn fn)
 #pragma omp parallel num_threads(threads) reduction(| : any)
     {
         size_t k = (size_t)omp_get_thread_num(), team = (size_t)omp_get_num_threads();
-        size_t hi = k + 1 == team ? total : stretch_start(total, k + 1, team);
-        any |= for_spans(o, stretch_start(total, k, team), hi, fn);
+        size_t hi = k + 1 == team ? total : stretch_start(total, o->line, k + 1, team);
+        any |= for_spans(o, stretch_start(total, o->line, k, team), hi, fn);
     }
 #endif
     return any;
@@ -365,64 +455,175 @@ static int run_spans(rv_optim *o, span_fn fn)
 
 /* ---- the spans a step runs ------------------------------------------- */
 
+/* A float32 tensor with float32 state: the kernel runs on the buffers. */
+static void update_plain(rv_optim *o, rv_param *p, size_t off, size_t len)
+{
+    float *state[RV_MAX_STATE] = {0};
+    for (size_t j = 0; j < p->n_state; j++)
+        state[j] = (float *)p->state[j].data + off;
+    o->type->update(&o->coeffs[p->coeff], len, (float *)p->param + off, (float *)p->grad + off,
+                    state);
+}
+
+/* Ask for the cache lines of [from, from + n) of a stream of `size`-byte
+   values. */
+static void prefetch_range(const void *base, size_t size, size_t from, size_t n)
+{
+    const char *b = (const char *)base + from * size;
+    for (size_t k = 0; k < n * size; k += 64)
+        __builtin_prefetch(b + k);
+}
+
+/* The chunk `ahead` values on, in every stream of the tensor: the phases of a
+   chunk (load the state, update, store it) touch one or two streams at a
+   time, so without this the memory would see few misses in flight. */
+static void prefetch_chunk(const rv_param *p, size_t at, size_t end)
+{
+    if (at >= end)
+        return;
+    size_t n = end - at < RV_QUANT_BLOCK ? end - at : RV_QUANT_BLOCK;
+    size_t psize = p->dtype == RV_BF16 ? 2 : 4;
+    prefetch_range(p->param, psize, at, n);
+    prefetch_range(p->grad, psize, at, n);
+    if (p->dtype == RV_BF16)
+        prefetch_range(p->master, 4, at, n);
+    for (size_t j = 0; j < p->n_state; j++) {
+        const rv_buffer *b = &p->state[j];
+        prefetch_range(b->data, b->prec == RV_BF16 ? 2 : b->prec == RV_INT8 ? 1 : 4, at, n);
+    }
+}
+
+/* Anything stored below float32: chunk by chunk through float32 scratch
+   (a chunk of int8 state is one of its quantization blocks). */
+static void update_chunked(rv_optim *o, rv_param *p, size_t off, size_t len)
+{
+    enum { AHEAD = 2 * RV_QUANT_BLOCK };
+    float g32[RV_QUANT_BLOCK], scratch[RV_MAX_STATE][RV_QUANT_BLOCK];
+    int bf16 = p->dtype == RV_BF16;
+    for (size_t i = off; i < off + len; i += RV_QUANT_BLOCK) {
+        size_t m = off + len - i < RV_QUANT_BLOCK ? off + len - i : RV_QUANT_BLOCK;
+        prefetch_chunk(p, i + AHEAD, off + len);
+        float *p32 = bf16 ? p->master + i : (float *)p->param + i;
+        const float *g = bf16 ? g32 : (const float *)p->grad + i;
+        if (bf16)
+            rv_bf16_widen((const uint16_t *)p->grad + i, g32, m);
+        float *state[RV_MAX_STATE] = {0};
+        for (size_t j = 0; j < p->n_state; j++) {
+            const rv_buffer *b = &p->state[j];
+            state[j] = b->prec == RV_FP32 ? (float *)b->data + i : scratch[j];
+            if (b->prec != RV_FP32)
+                rv_buffer_load(b, i, m, scratch[j]);
+        }
+        o->type->update(&o->coeffs[p->coeff], m, p32, g, state);
+        for (size_t j = 0; j < p->n_state; j++)
+            if (p->state[j].prec != RV_FP32)
+                rv_buffer_store(&p->state[j], i, m, scratch[j]);
+        if (bf16)
+            rv_bf16_narrow(p32, (uint16_t *)p->param + i, m);
+    }
+}
+
 static int update_span(rv_optim *o, size_t t, size_t off, size_t len)
 {
     rv_param *p = &o->params[t];
     if (!p->grad)
         return 0;
-    float *state[RV_MAX_STATE] = {0};
-    for (size_t j = 0; j < p->n_state; j++)
-        state[j] = p->state[j] + off;
-    o->type->update(&o->coeffs[p->coeff], len, p->param + off, p->grad + off, state);
+    if (p->plain)
+        update_plain(o, p, off, len);
+    else if (!(p->dtype == RV_FP32 && o->type->update_stored &&
+               o->type->update_stored(&o->coeffs[p->coeff], len, (float *)p->param + off,
+                                      (const float *)p->grad + off, p->state, off)))
+        update_chunked(o, p, off, len);
     return 0;
 }
 
 static int nonfinite_span(rv_optim *o, size_t t, size_t off, size_t len)
 {
-    const float *g = o->params[t].grad;
-    if (!g)
+    const rv_param *p = &o->params[t];
+    if (!p->grad)
         return 0;
-    g += off;
+    if (p->dtype == RV_BF16)
+        return rv_bf16_any_nonfinite((const uint16_t *)p->grad + off, len);
+    const float *g = (const float *)p->grad + off;
     int bad = 0;
     for (size_t i = 0; i < len; i++)
         bad |= !isfinite(g[i]);
     return bad;
 }
 
-/* Fresh state is filled by the threads that will update it (first touch). */
+/* The float32 values a tensor's rule updates: the master of a bf16 tensor. */
+static float *rule_param(const rv_param *p)
+{
+    return p->dtype == RV_BF16 ? p->master : (float *)p->param;
+}
+
+/* Fresh state is filled by the threads that will update it (first touch):
+   the master from the bf16 parameter, then every buffer's starting value. */
 static int init_span(rv_optim *o, size_t t, size_t off, size_t len)
 {
     rv_param *p = &o->params[t];
-    if (p->fresh)
-        rv_state_fill_range(o->type, &o->groups[p->group], p->n_state, off, len, p->param,
-                            p->state);
+    if (!p->fresh)
+        return 0;
+    if (p->dtype == RV_BF16)
+        rv_bf16_widen((const uint16_t *)p->param + off, p->master + off, len);
+    const rv_hparams *h = &o->groups[p->group];
+    for (size_t j = 0; j < p->n_state; j++) {
+        rv_state_fill f = o->type->state_fill ? o->type->state_fill(h, j) : (rv_state_fill){0};
+        if (f.from_param)   /* such buffers are float32 (RV_BUF_EXACT) */
+            memcpy((float *)p->state[j].data + off, rule_param(p) + off, len * sizeof(float));
+        else
+            rv_buffer_fill(&p->state[j], off, len, f.value);
+    }
     return 0;
 }
 
 /* Fresh state of a whole-tensor algorithm: buffers of their own lengths. */
 static void init_whole(rv_optim *o, rv_param *p)
 {
+    if (p->dtype == RV_BF16)
+        rv_bf16_widen((const uint16_t *)p->param, p->master, p->n);
     const rv_hparams *h = &o->groups[p->group];
     for (size_t j = 0; j < p->n_state; j++) {
+        rv_state_fill f = o->type->state_fill ? o->type->state_fill(h, j) : (rv_state_fill){0};
         size_t len = rv_type_state_len(o->type, h, &p->shape, j);
-        float *one = p->state[j];
-        rv_state_fill_range(o->type, h, 1, 0, len, p->param, &one);
+        if (f.from_param)
+            memcpy(p->state[j].data, rule_param(p), len * sizeof(float));
+        else
+            rv_buffer_fill(&p->state[j], 0, len, f.value);
     }
 }
 
-static size_t padded(size_t n) { return (n + RV_LINE - 1) & ~(RV_LINE - 1); }
+/* How buffer j of a tensor is stored: the group's state precision, except
+   for buffers that hold parameters (always float32). */
+static rv_precision buffer_precision(const rv_optim *o, const rv_hparams *h, size_t j)
+{
+    rv_buffer_kind kind = o->type->state_kind ? o->type->state_kind(h, j) : RV_BUF_SIGNED;
+    return kind == RV_BUF_EXACT ? RV_FP32 : h->state;
+}
+
+static int buffer_nonnegative(const rv_optim *o, const rv_hparams *h, size_t j)
+{
+    return o->type->state_kind && o->type->state_kind(h, j) == RV_BUF_NONNEG;
+}
+
+/* Does tensor p take part in this allocation? */
+static int wants_state(const rv_param *p, int all)
+{
+    return !p->ready && p->n && (p->grad || all);
+}
 
 /* Allocate every missing state buffer of the tensors that take part in the
-   next step, all or nothing: on failure nothing changes. The tensors that
-   need state now share one 64-byte aligned arena laid out like the index
-   space (buffer 0 of every tensor, then buffer 1, ...; each padded to a
-   cache line), so the state of many small tensors forms unbroken streams
-   instead of scattered heap blocks. Whole-tensor algorithms also get their
-   scratch here. */
+   next step (all of them for rv_optim_ensure_state), all or nothing: on
+   failure nothing changes. The tensors that need state now share one
+   64-byte aligned arena laid out like the index space (buffer 0 of every
+   tensor, then buffer 1, ..., then the float32 masters of bf16 tensors; each
+   rounded up to 64 bytes), so the state of many small tensors forms
+   unbroken streams instead of scattered heap blocks. Whole-tensor
+   algorithms also get their scratch here. */
 static rv_status alloc_state(rv_optim *o, int all)
 {
     rv_status s;
-    if (o->layout_stale && (s = build_layout(o)))
+    if ((o->layout_stale || o->line != line_for(o)) && (s = build_layout(o)))
         return s;
     const rv_optim_type *type = o->type;
     size_t need = 0, tensors = 0, k_max = 0, work = o->work_floats;
@@ -431,21 +632,25 @@ static rv_status alloc_state(rv_optim *o, int all)
         const rv_hparams *h = &o->groups[p->group];
         if (!p->grad && !all)
             continue;
-        if (type->work_floats) {
-            size_t w = type->work_floats(h, &p->shape);
+        if (!type->update) {
+            /* whole-tensor scratch; bf16 tensors also need their gradient in float32 */
+            size_t w = (type->work_floats ? type->work_floats(h, &p->shape) : 0) +
+                       (p->dtype == RV_BF16 ? p->n : 0);
             work = w > work ? w : work;
         }
-        if (p->n_state || !p->n)
+        if (!wants_state(p, all))
             continue;
         size_t k = type->state_count(h, &p->shape);
-        for (size_t j = 0; j < k; j++) {
-            size_t len = padded(rv_type_state_len(type, h, &p->shape, j));
-            if (len > SIZE_MAX / sizeof(float) - need)
+        for (size_t j = 0; j <= k; j++) {
+            size_t bytes = j < k ? rv_buffer_bytes(buffer_precision(o, h, j),
+                                                   rv_type_state_len(type, h, &p->shape, j))
+                                 : p->dtype == RV_BF16 ? rv_buffer_bytes(RV_FP32, p->n) : 0;
+            if (bytes > SIZE_MAX - need)
                 return rv_fail(RV_ERR_NOMEM, "optimizer state of %zu tensors is too large",
                                tensors + 1);
-            need += len;
+            need += bytes;
         }
-        tensors += k > 0;
+        tensors++;
         k_max = k > k_max ? k : k_max;
     }
     float *scratch = NULL;
@@ -454,15 +659,15 @@ static rv_status alloc_state(rv_optim *o, int all)
             return rv_fail(RV_ERR_NOMEM, "out of memory allocating %zu floats of optimizer scratch",
                            work);
     }
-    float *arena = NULL;
+    char *arena = NULL;
     if (need) {
-        float **grown = realloc(o->arenas, (o->n_arenas + 1) * sizeof *grown);
+        void **grown = realloc(o->arenas, (o->n_arenas + 1) * sizeof *grown);
         if (grown)
             o->arenas = grown;
-        if (!grown || !(arena = aligned_alloc(64, need * sizeof(float)))) {
+        if (!grown || !(arena = aligned_alloc(64, need))) {
             free(scratch);
             return rv_fail(RV_ERR_NOMEM,
-                           "out of memory allocating optimizer state: %zu floats for %zu tensor(s)",
+                           "out of memory allocating optimizer state: %zu bytes for %zu tensor(s)",
                            need, tensors);
         }
         o->arenas[o->n_arenas++] = arena;
@@ -475,23 +680,40 @@ static rv_status alloc_state(rv_optim *o, int all)
     if (!need)
         return RV_OK;
     size_t off = 0;
-    for (size_t j = 0; j < k_max; j++)
+    for (size_t j = 0; j <= k_max; j++)
         for (size_t i = 0; i < o->n_params; i++) {
             rv_param *p = &o->params[i];
             const rv_hparams *h = &o->groups[p->group];
-            if (p->n_state || !p->n || (!p->grad && !all) || j >= type->state_count(h, &p->shape))
+            if (!wants_state(p, all) || j > type->state_count(h, &p->shape))
                 continue;
-            p->state[j] = arena + off;
             p->fresh = 1;
-            off += padded(rv_type_state_len(type, h, &p->shape, j));
+            if (j < type->state_count(h, &p->shape)) {
+                rv_precision prec = buffer_precision(o, h, j);
+                size_t len = rv_type_state_len(type, h, &p->shape, j);
+                rv_buffer_place(&p->state[j], prec, buffer_nonnegative(o, h, j), len, arena + off);
+                off += rv_buffer_bytes(prec, len);
+            }
         }
+    /* the masters last, so the state buffers' streams stay together */
+    for (size_t i = 0; i < o->n_params; i++) {
+        rv_param *p = &o->params[i];
+        if (p->fresh && p->dtype == RV_BF16) {
+            p->master = (float *)(void *)(arena + off);
+            off += rv_buffer_bytes(RV_FP32, p->n);
+        }
+    }
     for (size_t i = 0; i < o->n_params; i++) {
         rv_param *p = &o->params[i];
         if (!p->fresh)
             continue;
-        p->n_state = type->state_count(&o->groups[p->group], &p->shape);
+        const rv_hparams *h = &o->groups[p->group];
+        p->ready = 1;
+        p->n_state = type->state_count(h, &p->shape);
+        p->plain = p->dtype == RV_FP32;
+        for (size_t j = 0; j < p->n_state; j++)
+            p->plain &= p->state[j].prec == RV_FP32;
         if (type->scalars_start)
-            type->scalars_start(&o->groups[p->group], p->scalars);
+            type->scalars_start(h, p->scalars);
         if (!type->update)
             init_whole(o, p);
     }
@@ -509,6 +731,12 @@ rv_status rv_optim_ensure_state(rv_optim *o)
     return alloc_state(o, 1);
 }
 
+static float grad_value(const rv_param *p, size_t i)
+{
+    return p->dtype == RV_BF16 ? rv_bf16_to_f32(((const uint16_t *)p->grad)[i])
+                               : ((const float *)p->grad)[i];
+}
+
 /* Find the first non-finite gradient element. The scan reads every gradient
    once, on all threads; only when it finds one does a serial pass locate it. */
 static int find_nonfinite(rv_optim *o, size_t *tensor, size_t *index)
@@ -517,7 +745,7 @@ static int find_nonfinite(rv_optim *o, size_t *tensor, size_t *index)
         return 0;
     for (size_t t = 0; t < o->n_params; t++)
         for (size_t i = 0; o->params[t].grad && i < o->params[t].n; i++)
-            if (!isfinite(o->params[t].grad[i])) {
+            if (!isfinite(grad_value(&o->params[t], i))) {
                 *tensor = t;
                 *index = i;
                 return 1;
@@ -564,8 +792,19 @@ static void update_whole(rv_optim *o)
         rv_param *p = &o->params[i];
         if (!p->grad || !p->n)
             continue;
+        float *state[RV_MAX_STATE] = {0};
+        for (size_t j = 0; j < p->n_state; j++)
+            state[j] = p->state[j].data;   /* whole-tensor state is float32 */
         rv_tensor_ctx ctx = {&o->groups[p->group], &p->shape, o->work, thread_count(o)};
-        o->type->update_tensor(&o->coeffs[p->coeff], &ctx, p->param, p->grad, p->state);
+        if (p->dtype == RV_BF16) {
+            /* the gradient widened into the scratch's tail, the rule on the master */
+            float *g32 = o->work + (o->work_floats - p->n);
+            rv_bf16_widen(p->grad, g32, p->n);
+            o->type->update_tensor(&o->coeffs[p->coeff], &ctx, p->master, g32, state);
+            rv_bf16_narrow(p->master, p->param, p->n);
+        } else {
+            o->type->update_tensor(&o->coeffs[p->coeff], &ctx, p->param, p->grad, state);
+        }
     }
 }
 
@@ -577,20 +816,20 @@ rv_status rv_optim_step(rv_optim *o)
         return rv_fail(RV_ERR_MODE, "%s is in eval mode (parameters hold x): call rv_optim_train "
                        "before stepping", o->type->name);
     rv_status s;
-    if (o->layout_stale && (s = build_layout(o)))
+    if ((o->layout_stale || o->line != line_for(o)) && (s = build_layout(o)))
         return s;
     if (o->nonfinite != RV_NONFINITE_IGNORE) {
         size_t t, i;
         if (find_nonfinite(o, &t, &i)) {
             if (o->nonfinite == RV_NONFINITE_SKIP) {
-                o->skipped++;
+                o->skipped += o->skipped < LONG_MAX;
                 return RV_OK;
             }
             const rv_param *p = &o->params[t];
             return rv_fail(RV_ERR_NONFINITE_GRAD,
                            "non-finite gradient in tensor %zu ('%s') at index %zu: %.9g; "
                            "step not taken",
-                           t, p->name, i, (double)p->grad[i]);
+                           t, p->name, i, (double)grad_value(p, i));
         }
     }
     for (size_t i = 0; i < o->n_params; i++)
@@ -622,11 +861,23 @@ static rv_status switch_mode(rv_optim *o, int to_eval)
         to_eval ? o->type->to_eval : o->type->to_train;
     for (size_t i = 0; move && i < o->n_params; i++) {
         rv_param *p = &o->params[i];
-        if (p->n_state && p->n)
-            move(&o->groups[p->group], p->n, p->param, p->state);
+        if (!p->ready || !p->n)
+            continue;
+        float *state[RV_MAX_STATE] = {0};
+        for (size_t j = 0; j < p->n_state; j++)
+            state[j] = p->state[j].data;   /* the buffers move() reads are float32 */
+        move(&o->groups[p->group], p->n, rule_param(p), state);
+        if (p->dtype == RV_BF16)
+            rv_bf16_narrow(p->master, p->param, p->n);
     }
     o->eval_mode = to_eval;
     return RV_OK;
+}
+
+void rv_optim_mark_mode(rv_optim *o, int eval)
+{
+    if (o)
+        o->eval_mode = eval != 0;
 }
 
 rv_status rv_optim_eval(rv_optim *o) { return switch_mode(o, 1); }
@@ -641,6 +892,7 @@ rv_status rv_optim_zero_state(rv_optim *o)
     for (size_t i = 0; i < o->n_params; i++)
         o->params[i].step = 0;
     o->steps = 0;
+    o->eval_mode = 0;   /* the parameters, whatever they hold, are where training resumes */
     return RV_OK;
 }
 
@@ -688,17 +940,23 @@ rv_status rv_optim_group_set_hparams(rv_optim *o, size_t group, const rv_hparams
     if (group >= o->n_groups)
         return rv_fail(RV_ERR_INDEX, "param group %zu does not exist (%zu groups)", group,
                        o->n_groups);
-    rv_status s = o->type->validate(h);
+    rv_status s = rv_type_validate(o->type, h);
     if (s)
         return s;
     for (size_t i = 0; i < o->n_params; i++) {
         const rv_param *p = &o->params[i];
         size_t k = o->type->state_count(h, &p->shape);
-        if (p->group == group && p->n_state && p->n_state != k)
+        if (p->group == group && p->ready && p->n_state != k)
             return rv_fail(RV_ERR_ARG,
                            "param group %zu: the new hyperparameters need %zu state buffers, the "
                            "existing state has %zu; call rv_optim_zero_state first",
                            group, k, p->n_state);
+        for (size_t j = 0; p->group == group && p->ready && j < k; j++)
+            if (p->state[j].prec != buffer_precision(o, h, j))
+                return rv_fail(RV_ERR_STATE_PRECISION,
+                               "param group %zu: the existing state is stored with another "
+                               "precision; call rv_optim_zero_state first",
+                               group);
     }
     o->groups[group] = *h;
     return RV_OK;
@@ -754,12 +1012,21 @@ rv_status rv_optim_param_view(const rv_optim *o, size_t index, rv_param_view *ou
     out->ndim = p->shape.ndim;
     out->has_shape = p->shape.has_shape;
     memcpy(out->shape, p->shape.dims, sizeof out->shape);
-    out->param = p->param;
-    out->grad = p->grad;
+    out->dtype = p->dtype;
+    out->param_data = p->param;
+    out->grad_data = p->grad;
+    out->param = p->dtype == RV_FP32 ? p->param : NULL;
+    out->grad = p->dtype == RV_FP32 ? p->grad : NULL;
+    out->master = p->master;
     out->step = p->step;
     out->n_state = o->type->state_count(h, &p->shape);
     for (size_t s = 0; s < out->n_state && s < RV_MAX_STATE; s++) {
-        out->state[s] = p->state[s];
+        const rv_buffer *b = &p->state[s];
+        rv_precision prec = p->ready ? b->prec : buffer_precision(o, h, s);
+        out->state_data[s] = b->data;
+        out->state_precision[s] = prec;
+        out->state[s] = prec == RV_FP32 ? b->data : NULL;
+        out->state_absmax[s] = b->absmax;
         out->state_name[s] = o->type->state_name(h, &p->shape, s);
         out->state_len[s] = rv_type_state_len(o->type, h, &p->shape, s);
     }

@@ -3,7 +3,7 @@
 #include "optim/fused.h"
 #include "kernels/polyak.h"
 
-static const char *const polyak_keys[] = {"lr", "beta", "weight_decay", NULL};
+static const char *const polyak_keys[] = {"lr", "beta", "weight_decay", "state", NULL};
 
 static void polyak_defaults(rv_hparams *h)
 {

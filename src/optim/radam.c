@@ -8,7 +8,7 @@
 #include <math.h>
 
 static const char *const radam_keys[] = {"lr", "betas", "eps", "weight_decay",
-                                         "decoupled_weight_decay", "maximize", NULL};
+                                         "decoupled_weight_decay", "maximize", "state", NULL};
 
 static void radam_defaults(rv_hparams *h)
 {
@@ -43,6 +43,13 @@ static const char *radam_state_name(const rv_hparams *h, const rv_shape *shape, 
     (void)shape;
     static const char *const names[] = {"exp_avg", "exp_avg_sq"};
     return i < 2 ? names[i] : NULL;
+}
+
+/* exp_avg is signed, exp_avg_sq is not */
+static rv_buffer_kind radam_kind(const rv_hparams *h, size_t i)
+{
+    (void)h;
+    return i == 0 ? RV_BUF_SIGNED : RV_BUF_NONNEG;
 }
 
 static void radam_prepare(const rv_hparams *h, long step, double *scalars, rv_coeffs *c)
@@ -112,6 +119,7 @@ static const rv_optim_type radam_type = {
     .validate = radam_validate,
     .state_count = radam_state_count,
     .state_name = radam_state_name,
+    .state_kind = radam_kind,
     .prepare = radam_prepare,
     .update = radam_update,
     .update_traced = radam_traced,

@@ -78,7 +78,7 @@ rv_status rv_hparams_validate(const rv_optim_type *type, const rv_hparams *h)
         return rv_fail(RV_ERR_NULL, "optimizer type is NULL");
     if (!h)
         return rv_fail(RV_ERR_NULL, "hyperparameters are NULL");
-    return type->validate(h);
+    return rv_type_validate(type, h);
 }
 
 /* ---- spec keys -------------------------------------------------------- */
@@ -102,46 +102,51 @@ typedef struct hp_key {
     size_t offsets[3];
     size_t count;
     const char *const *words;
+    int quiet;             /* left out of canonical specs at its default (word 0) */
 } hp_key;
 
 static const char *const decay_words[] = {"before", "after", NULL};
 static const char *const adjust_words[] = {"original", "match_rms_adamw", NULL};
+static const char *const precision_words[] = {"fp32", "bf16", "int8", NULL};
 
 #define AT(field) {offsetof(rv_hparams, field)}
 static const hp_key hp_keys[] = {
-    {"lr", "lr", HP_NUMBER, AT(lr), 1, NULL},
-    {"momentum", "momentum", HP_NUMBER, AT(momentum), 1, NULL},
-    {"dampening", "dampening", HP_NUMBER, AT(dampening), 1, NULL},
-    {"weight_decay", "weight_decay", HP_NUMBER, AT(weight_decay), 1, NULL},
-    {"beta", "beta", HP_NUMBER, AT(beta), 1, NULL},
+    {"lr", "lr", HP_NUMBER, AT(lr), 1, NULL, 0},
+    {"momentum", "momentum", HP_NUMBER, AT(momentum), 1, NULL, 0},
+    {"dampening", "dampening", HP_NUMBER, AT(dampening), 1, NULL, 0},
+    {"weight_decay", "weight_decay", HP_NUMBER, AT(weight_decay), 1, NULL, 0},
+    {"beta", "beta", HP_NUMBER, AT(beta), 1, NULL, 0},
     {"betas", "betas", HP_TUPLE,
-     {offsetof(rv_hparams, beta1), offsetof(rv_hparams, beta2)}, 2, NULL},
-    {"eps", "eps", HP_NUMBER, AT(eps), 1, NULL},
+     {offsetof(rv_hparams, beta1), offsetof(rv_hparams, beta2)}, 2, NULL, 0},
+    {"eps", "eps", HP_NUMBER, AT(eps), 1, NULL, 0},
     {"eps_pair", "eps", HP_EPS_PAIR, {offsetof(rv_hparams, eps), offsetof(rv_hparams, eps2)}, 2,
-     NULL},
-    {"alpha", "alpha", HP_NUMBER, AT(alpha), 1, NULL},
-    {"lr_decay", "lr_decay", HP_NUMBER, AT(lr_decay), 1, NULL},
+     NULL, 0},
+    {"alpha", "alpha", HP_NUMBER, AT(alpha), 1, NULL, 0},
+    {"lr_decay", "lr_decay", HP_NUMBER, AT(lr_decay), 1, NULL, 0},
     {"initial_accumulator_value", "initial_accumulator_value", HP_NUMBER,
-     AT(initial_accumulator_value), 1, NULL},
-    {"nesterov", "nesterov", HP_BOOL, AT(nesterov), 1, NULL},
-    {"maximize", "maximize", HP_BOOL, AT(maximize), 1, NULL},
-    {"amsgrad", "amsgrad", HP_BOOL, AT(amsgrad), 1, NULL},
-    {"centered", "centered", HP_BOOL, AT(centered), 1, NULL},
-    {"decay", "decay", HP_WORD, AT(decay), 1, decay_words},
-    {"momentum_decay", "momentum_decay", HP_NUMBER, AT(momentum_decay), 1, NULL},
+     AT(initial_accumulator_value), 1, NULL, 0},
+    {"nesterov", "nesterov", HP_BOOL, AT(nesterov), 1, NULL, 0},
+    {"maximize", "maximize", HP_BOOL, AT(maximize), 1, NULL, 0},
+    {"amsgrad", "amsgrad", HP_BOOL, AT(amsgrad), 1, NULL, 0},
+    {"centered", "centered", HP_BOOL, AT(centered), 1, NULL, 0},
+    {"decay", "decay", HP_WORD, AT(decay), 1, decay_words, 0},
+    {"momentum_decay", "momentum_decay", HP_NUMBER, AT(momentum_decay), 1, NULL, 0},
     {"decoupled_weight_decay", "decoupled_weight_decay", HP_BOOL, AT(decoupled_weight_decay), 1,
-     NULL},
-    {"beta2_decay", "beta2_decay", HP_NUMBER, AT(beta2_decay), 1, NULL},
-    {"d", "d", HP_NUMBER, AT(d), 1, NULL},
+     NULL, 0},
+    {"beta2_decay", "beta2_decay", HP_NUMBER, AT(beta2_decay), 1, NULL, 0},
+    {"d", "d", HP_NUMBER, AT(d), 1, NULL, 0},
     {"ns_coefficients", "ns_coefficients", HP_TUPLE,
      {offsetof(rv_hparams, ns_coefficients), offsetof(rv_hparams, ns_coefficients) + sizeof(double),
       offsetof(rv_hparams, ns_coefficients) + 2 * sizeof(double)},
-     3, NULL},
-    {"ns_steps", "ns_steps", HP_WHOLE, AT(ns_steps), 1, NULL},
-    {"adjust_lr_fn", "adjust_lr_fn", HP_WORD, AT(adjust_lr_fn), 1, adjust_words},
-    {"warmup_steps", "warmup_steps", HP_WHOLE, AT(warmup_steps), 1, NULL},
-    {"r", "r", HP_NUMBER, AT(r), 1, NULL},
-    {"weight_lr_power", "weight_lr_power", HP_NUMBER, AT(weight_lr_power), 1, NULL},
+     3, NULL, 0},
+    {"ns_steps", "ns_steps", HP_WHOLE, AT(ns_steps), 1, NULL, 0},
+    {"adjust_lr_fn", "adjust_lr_fn", HP_WORD, AT(adjust_lr_fn), 1, adjust_words, 0},
+    {"warmup_steps", "warmup_steps", HP_WHOLE, AT(warmup_steps), 1, NULL, 0},
+    {"r", "r", HP_NUMBER, AT(r), 1, NULL, 0},
+    {"weight_lr_power", "weight_lr_power", HP_NUMBER, AT(weight_lr_power), 1, NULL, 0},
+    /* how the state is stored, not how it is updated: canonical specs name it
+       only when it is not float32, so they read as torch's arguments do */
+    {"state", "state", HP_WORD, AT(state), 1, precision_words, 1},
 };
 #undef AT
 
@@ -255,9 +260,9 @@ static rv_status bind_hparams(const rv_optim_type *type, const rv_spec *spec, rv
    code, a message naming spec, field and value. */
 static rv_status validate_in_spec(const rv_optim_type *type, const rv_hparams *h, const char *text)
 {
-    rv_status s = type->validate(h);
+    rv_status s = rv_type_validate(type, h);
     if (s) {
-        char detail[512];
+        char detail[1024];   /* rv_errmsg's own size: the reason is never cut here */
         snprintf(detail, sizeof detail, "%s", rv_errmsg());
         return rv_fail(s, "spec '%s': %s", echo(text).s, detail);
     }
@@ -361,6 +366,8 @@ size_t rv_hparams_format(const rv_optim_type *type, const rv_hparams *h, char *b
     put(&w, "%s(", type->name);
     for (size_t i = 0; type->keys[i]; i++) {
         const hp_key *k = hp_find(type->keys[i]);
+        if (k->quiet && hp_int_c(h, k) == 0)
+            continue;
         put(&w, "%s%s=", i ? "," : "", k->key);
         switch (k->kind) {
         case HP_NUMBER: put(&w, "%s", rv_num(hp_num_c(h, k, 0)).s); break;
@@ -421,6 +428,28 @@ size_t rv_state_floats(const rv_optim_type *type, const rv_hparams *h, size_t n,
     return total;
 }
 
+size_t rv_state_bytes(const rv_optim_type *type, const rv_hparams *h, size_t n, size_t ndim,
+                      const size_t *dims)
+{
+    if (!type || !h || ndim > RV_MAX_DIMS || (ndim && !dims))
+        return 0;
+    rv_shape s = {.n = ndim ? 1 : n, .ndim = ndim, .has_shape = ndim > 0};
+    for (size_t d = 0; d < ndim; d++) {
+        s.dims[d] = dims[d];
+        s.n *= dims[d];
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < type->state_count(h, &s); i++) {
+        size_t len = rv_type_state_len(type, h, &s, i);
+        int exact = type->state_kind && type->state_kind(h, i) == RV_BUF_EXACT;
+        rv_precision prec = exact ? RV_FP32 : h->state;
+        total += prec == RV_BF16 ? 2 * len
+                 : prec == RV_INT8 ? len + 4 * ((len + RV_QUANT_BLOCK - 1) / RV_QUANT_BLOCK)
+                                   : 4 * len;
+    }
+    return total;
+}
+
 static rv_status check_stateless(const rv_optim_type *type, const rv_hparams *h, size_t n,
                                  const float *param, const rv_state *state)
 {
@@ -432,6 +461,11 @@ static rv_status check_stateless(const rv_optim_type *type, const rv_hparams *h,
                        "%s updates whole tensors and needs their shapes: use rv_optim with "
                        "rv_optim_add_param_shaped",
                        type->name);
+    if (h->state != RV_FP32)
+        return rv_fail(RV_ERR_STATE_PRECISION,
+                       "state=%s is stored by rv_optim in its own buffers; the stateless kernels "
+                       "take float32 state",
+                       h->state == RV_BF16 ? "bf16" : "int8");
     if (!state)
         return rv_fail(RV_ERR_NULL, "%s: state is NULL", type->name);
     if (n && param && ((uintptr_t)param % _Alignof(float)))
@@ -531,7 +565,12 @@ rv_status rv_update(const rv_optim_type *type, const rv_hparams *h, long step, s
 {
     rv_state st;
     rv_status s = rv_hparams_validate(type, h);
-    if (s || (s = plain_state(type, state, n, type->state_count(h, NULL), &st)))
+    if (s)
+        return s;
+    /* before the buffers are read: the state array may be short of a bad call's needs */
+    if (n && (!param || !grad))
+        return rv_fail(RV_ERR_NULL, "%s is NULL", param ? "grad" : "param");
+    if ((s = plain_state(type, state, n, type->state_count(h, NULL), &st)))
         return s;
     return rv_update_state(type, h, step, n, param, grad, &st);
 }

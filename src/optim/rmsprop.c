@@ -4,7 +4,7 @@
 #include "kernels/rmsprop.h"
 
 static const char *const rmsprop_keys[] = {"lr", "alpha", "eps", "weight_decay", "momentum",
-                                           "centered", "maximize", NULL};
+                                           "centered", "maximize", "state", NULL};
 
 static void rmsprop_defaults(rv_hparams *h)
 {
@@ -42,6 +42,13 @@ static const char *rmsprop_state_name(const rv_hparams *h, const rv_shape *shape
     if (h->momentum > 0.0 && i == (size_t)1 + (h->centered != 0))
         return "momentum_buffer";
     return NULL;
+}
+
+/* square_avg is non-negative; grad_avg and the momentum buffer are signed */
+static rv_buffer_kind rmsprop_kind(const rv_hparams *h, size_t i)
+{
+    (void)h;
+    return i == 0 ? RV_BUF_NONNEG : RV_BUF_SIGNED;
 }
 
 static void rmsprop_prepare(const rv_hparams *h, long step, double *scalars, rv_coeffs *c)
@@ -106,6 +113,7 @@ static const rv_optim_type rmsprop_type = {
     .validate = rmsprop_validate,
     .state_count = rmsprop_state_count,
     .state_name = rmsprop_state_name,
+    .state_kind = rmsprop_kind,
     .prepare = rmsprop_prepare,
     .update = rmsprop_update,
     .update_traced = rmsprop_traced,

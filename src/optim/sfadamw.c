@@ -13,7 +13,7 @@
 #include <math.h>
 
 static const char *const sfadamw_keys[] = {"lr", "betas", "eps", "weight_decay", "warmup_steps",
-                                           "r", "weight_lr_power", NULL};
+                                           "r", "weight_lr_power", "state", NULL};
 static const char *const sfadamw_scalars[] = {"lr_max", "weight_sum"};
 
 static void sfadamw_defaults(rv_hparams *h)
@@ -63,6 +63,13 @@ static rv_state_fill sfadamw_fill(const rv_hparams *h, size_t i)
 {
     (void)h;
     return (rv_state_fill){.from_param = i == 0};
+}
+
+/* z is a sequence of parameters, kept in float32; exp_avg_sq is a statistic */
+static rv_buffer_kind sfadamw_kind(const rv_hparams *h, size_t i)
+{
+    (void)h;
+    return i == 0 ? RV_BUF_EXACT : RV_BUF_NONNEG;
 }
 
 static void sfadamw_scalars_start(const rv_hparams *h, double *s)
@@ -142,6 +149,7 @@ static const rv_optim_type sfadamw_type = {
     .state_count = sfadamw_state_count,
     .state_name = sfadamw_state_name,
     .state_fill = sfadamw_fill,
+    .state_kind = sfadamw_kind,
     .n_scalars = 2,
     .scalar_names = sfadamw_scalars,
     .scalars_start = sfadamw_scalars_start,

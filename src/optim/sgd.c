@@ -5,7 +5,7 @@
 #include "core/error.h"
 
 static const char *const sgd_keys[] = {"lr", "momentum", "dampening", "weight_decay",
-                                       "nesterov", "maximize", NULL};
+                                       "nesterov", "maximize", "state", NULL};
 
 static void sgd_defaults(rv_hparams *h) { h->lr = 1e-3; }
 

@@ -55,7 +55,22 @@ static rv_status parse_word(parser *ps, char **out)
 static void value_free(rv_value *v);
 static rv_status parse_call_rest(parser *ps, rv_spec *out, int depth);
 
-#define RV_SPEC_MAX_DEPTH 16
+#define RV_STR_(x) #x
+#define RV_STR(x) RV_STR_(x)
+
+/* Arrays grow by doubling, so n items cost O(n) copies in all. */
+static int grow(void **items, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return 1;
+    size_t want = *cap ? 2 * *cap : 4;
+    void *grown = realloc(*items, want * size);
+    if (!grown)
+        return 0;
+    *items = grown;
+    *cap = want;
+    return 1;
+}
 
 static rv_status parse_value(parser *ps, rv_value *v, int depth)
 {
@@ -68,13 +83,16 @@ static rv_status parse_value(parser *ps, rv_value *v, int depth)
     if (*ps->p == '(') {
         v->kind = RV_VALUE_TUPLE;
         ps->p++;
+        size_t cap = 0;
         for (;;) {
-            rv_value *grown = realloc(v->items, (v->n_items + 1) * sizeof *grown);
-            if (!grown) {
+            if (v->n_items == RV_SPEC_MAX_ITEMS) {
+                s = syntax(ps, "more than " RV_STR(RV_SPEC_MAX_ITEMS) " values in a tuple");
+                goto fail;
+            }
+            if (!grow((void **)&v->items, v->n_items, &cap, sizeof *v->items)) {
                 s = rv_fail(RV_ERR_NOMEM, "out of memory parsing spec");
                 goto fail;
             }
-            v->items = grown;
             s = parse_value(ps, &v->items[v->n_items], depth + 1);
             if (s)
                 goto fail;
@@ -157,11 +175,12 @@ static rv_status parse_call_rest(parser *ps, rv_spec *out, int depth)
         if (*ps->p == ')') {
             ps->p++;
         } else {
+            size_t cap = 0;
             for (;;) {
-                rv_arg *grown = realloc(out->args, (out->n_args + 1) * sizeof *grown);
-                if (!grown)
+                if (out->n_args == RV_SPEC_MAX_ARGS)
+                    return syntax(ps, "more than " RV_STR(RV_SPEC_MAX_ARGS) " keys in one call");
+                if (!grow((void **)&out->args, out->n_args, &cap, sizeof *out->args))
                     return rv_fail(RV_ERR_NOMEM, "out of memory parsing spec");
-                out->args = grown;
                 rv_arg *a = &out->args[out->n_args];
                 memset(a, 0, sizeof *a);
                 skip_space(ps);
@@ -176,6 +195,7 @@ static rv_status parse_call_rest(parser *ps, rv_spec *out, int depth)
                 ps->p++;
                 if ((s = parse_value(ps, &a->value, depth)))
                     return s;
+                /* at most RV_SPEC_MAX_ARGS keys, so this stays linear in the text */
                 for (size_t i = 0; i + 1 < out->n_args; i++)
                     if (!strcmp(out->args[i].key, a->key))
                         return rv_fail(RV_ERR_SPEC_DUPLICATE_KEY, "spec '%s': key '%s' given twice",

@@ -49,6 +49,17 @@ assert rest["steps_run"] == 20 and [p["step"] for p in rest["curve"]][-1] == 40
 assert rest["schedule"] == whole["schedule"] and rest["optim"].startswith("adamw("), rest
 PY
 
+# the resumed run keeps the file's seed (batches depend on it): saved with
+# --seed 5, resumed without --seed, it equals the run of 40 with --seed 5
+"$CHARLM" "${small[@]}" --steps 40 --seed 5 --schedule "$sched" --json > "$tmp/whole5.json"
+"$CHARLM" "${small[@]}" --steps 20 --seed 5 --schedule "$sched" --checkpoint "$tmp/s5.ckpt" --json > /dev/null
+"$CHARLM" "${small[@]}" --steps 40 --resume "$tmp/s5.ckpt" --json > "$tmp/rest5.json"
+python3 - "$tmp/whole5.json" "$tmp/rest5.json" <<'PY'
+import json, sys
+whole, rest = (json.loads(open(p).read().splitlines()[-1]) for p in sys.argv[1:])
+assert rest["seed"] == 5 and whole["val_loss"] == rest["val_loss"], (whole, rest)
+PY
+
 # --compare with tiny runs: chart and CSV
 "$CHARLM" "${small[@]}" --compare --steps 20 --sweep-steps 10 --eval-every 5 --out "$tmp/cmp" > /dev/null
 svg="$tmp/cmp/charlm_compare.svg"
@@ -100,4 +111,14 @@ expect_error "charlm: --resume: checkpoint '$tmp/a.ckpt': saved by optimizer 'ad
 expect_error "charlm: --resume: checkpoint '$tmp/a.ckpt': tensor 'w1' has 1024 elements, the optimizer's has 512" \
     --resume "$tmp/a.ckpt" --steps 40 "${small[@]}" --hidden 16
 expect_error 'charlm: --compare: cannot be combined with --checkpoint or --resume' --compare --resume x
+# a resumed run cannot train past its schedule's end at lr 0, nor draw other batches
+expect_error "charlm: --steps: the schedule warmup_cosine(peak=0.01,warmup_steps=4,decay_steps=40,init=0,end=0) gives lr 0 from step 40 on, so steps 40 to 59 would change nothing; use --steps 40, or a --schedule that goes on" \
+    --resume "$tmp/a.ckpt" --steps 60 "${small[@]}"
+expect_error "charlm: --seed: 2 differs from the seed 1 of $tmp/a.ckpt: the resumed run would draw other batches than the run it continues (leave --seed out)" \
+    --resume "$tmp/a.ckpt" --steps 40 "${small[@]}" --seed 2
+expect_error "charlm: --batch: 32 differs from the batch size 64 of $tmp/a.ckpt: the resumed run would draw other batches than the run it continues (leave --batch out)" \
+    --resume "$tmp/a.ckpt" --steps 40 "${small[@]}" --batch 32
+# a fresh run with a schedule that ends early is refused the same way
+expect_error "charlm: --steps: the schedule cosine(lr=0.01,t_max=10,eta_min=0,exponent=1) gives lr 0 from step 10 on, so steps 10 to 19 would change nothing; use --steps 10, or a --schedule that goes on" \
+    --schedule 'cosine(lr=0.01, t_max=10)' --steps 20 "${small[@]}"
 echo "charlm_json: ok"

@@ -60,4 +60,20 @@ expect_err unknown_option "ravine: replay: unknown option '--optimizer' (did you
 expect_err unknown_command "ravine: replya: unknown command (did you mean 'replay'?)" "$RAVINE" replya
 check help_lists_replay sh -c '"$RAVINE" --help | grep -q "^  replay "'
 check replay_help sh -c '"$RAVINE" replay --help | grep -q -- "--schedule SPEC"'
+
+# --dtype bf16: a float32 master stepped by torch's AdamW rule, the parameters rounded to
+# nearest even: bf16(0.899000049) = 0.8984375, bf16(0.808243513) = 0.80859375,
+# bf16(-0.878951252) = -0.87890625 (bf16 steps near 0.9 are 2^-8)
+printf '0.25,-0.5\n0.1,0.3\n' > "$tmp/g5.csv"
+expect_out bf16_adamw "step,p0,p1
+1,0.8984375,-0.8984375
+2,0.80859375,-0.87890625" \
+  "$RAVINE" replay --optim 'adamw(lr=0.1)' --init 1,-1 --grads "$tmp/g5.csv" --dtype bf16
+# the initial parameters are rounded too: 1.001 is 1 in bf16, and sgd then moves it by 0.25
+printf '1\n' > "$tmp/g6.csv"
+expect_out bf16_init_rounded "step,p0
+1,0.75" \
+  "$RAVINE" replay --optim 'sgd(lr=0.25)' --init 1.001 --grads "$tmp/g6.csv" --dtype bf16
+expect_err bf16_bad_dtype "ravine: --dtype: 'fp16': expected fp32 or bf16" \
+  "$RAVINE" replay --optim sgd --init 1 --grads "$tmp/g6.csv" --dtype fp16
 finish

@@ -110,6 +110,10 @@ expect_err resume_missing "gpt: --resume: checkpoint '$tmp/nope': cannot open: N
 expect_err resume_past_steps "gpt: --resume: $tmp/a.safetensors is at step 20, past --steps 10" "$GPT" --resume "$tmp/a.safetensors" --steps 10
 expect_err resume_other_model "gpt: --resume: checkpoint '$tmp/a.safetensors': tensor 'wte.weight' has 1568 elements, the optimizer's has 3136" "$GPT" \
     --resume "$tmp/a.safetensors" --steps 40 "${small[@]}" --channels 32
+expect_err resume_other_seed "gpt: --seed: 2 differs from the 1 of $tmp/a.safetensors: the resumed run would not continue the run it saved (leave --seed out)" "$GPT" \
+    --resume "$tmp/a.safetensors" --steps 40 "${small[@]}" --seed 2
+expect_err resume_other_heads "gpt: --heads: 4 differs from the 2 of $tmp/a.safetensors: the resumed run would not continue the run it saved (leave --heads out)" "$GPT" \
+    --resume "$tmp/a.safetensors" --steps 40 "${small[@]}" --heads 4
 expect_err race_with_optim 'gpt: --race: cannot be combined with --checkpoint, --resume, --optim or --schedule' "$GPT" --race --optim adam
 expect_err target_without_race 'gpt: --target: only applies to --race' "$GPT" --target 1.5
 expect_err bad_grid 'gpt: --grid: expected positive numbers separated by commas, got "1,x"' "$GPT" --race --grid 1,x

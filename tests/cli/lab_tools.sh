@@ -59,6 +59,22 @@ assert [m[k]['multiple'] for k in ('sgd', 'sgd(momentum=0.9)', 'adam', 'adamw')]
 assert m['adamw']['params_and_state_bytes'] == 12000 and m['adamw']['with_grads_bytes'] == 16000
 assert m['adam(amsgrad=true)']['state_buffers'] == ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq']
 " "$tmp/mem.json"
+# every storage: adamw keeps 8 bytes of state per parameter in fp32, 4 in bf16, and in int8
+# 2 bytes plus a float32 scale per 256 values (2 * 4/256); bf16 parameters add a float32 master
+check memory_storage python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = {(r['optim'], r['params'], r['state']): r for r in d['storage']}
+assert s[('adamw', 'fp32', 'fp32')]['bytes_per_param'] == 12
+assert s[('adamw', 'fp32', 'bf16')]['bytes_per_param'] == 8
+assert s[('adamw', 'fp32', 'int8')]['bytes_per_param'] == 6.03125
+assert s[('adamw', 'bf16', 'int8')]['bytes_per_param'] == 8.03125
+assert s[('adamw', 'bf16', 'int8')]['with_grads_bytes_per_param'] == 10.03125
+assert s[('sfadamw', 'fp32', 'int8')]['bytes_per_param'] == 4 + 4 + 1 + 4 / 256   # z stays float32
+assert s[('lion', 'fp32', 'bf16')]['bytes_per_param'] == 6
+assert ('muon', 'fp32', 'int8') not in s and s[('muon', 'fp32', 'fp32')]['bytes_per_param'] == 8
+assert abs(s[('adafactor', 'fp32', 'fp32')]['bytes_per_param'] - (4 + 4 * (768 + 3072) / (768 * 3072))) < 1e-8
+" "$tmp/mem.json"
 check memory_table sh -c "'$RAVINE' memory --params 1000000000 | grep -q '^adamw  .* 3x  *11.18 GiB  *14.90 GiB$'"
 
 expect_err gradcheck_at "ravine: --at: '1,2;3': point 2 is not X,Y" \

@@ -34,6 +34,16 @@ done
 want=$("$RAVINE" trace --surface bowl --optim 'adam(lr=0.1)' --steps 100 | awk -F, 'NR > 1 && $4 < 0.2 { print $1; exit }')
 expect_out race_matches_trace "$want" key "bowl:adam(lr=0.1):steps"
 check winner_row grep -q '<tr class="win"><td><code>newton</code></td><td class="num" data-key="bowl:newton:steps">1</td>' "$html"
+# the second race, of the newer rules, against ravine race
+newer='nadam(lr=0.25);radam(lr=0.32);adamax(lr=0.89);lion(lr=0.25);sfadamw(lr=0.89);adam(lr=0.1)'
+race=$("$RAVINE" race --surface 'bowl(kappa=10)' --optims "$newer" --steps 100 --threshold 0.2 --json)
+for o in $(printf '%s' "$newer" | tr ';' ' '); do
+  want_steps=$(printf '%s' "$race" | tr '{' '\n' | grep -F "\"optim\":\"$o\"" | sed 's/.*"steps_to_threshold":\([^,]*\).*/\1/')
+  want_final=$(printf '%s' "$race" | tr '{' '\n' | grep -F "\"optim\":\"$o\"" | sed 's/.*"final_loss":\([^,]*\).*/\1/')
+  expect_out "newer_steps_$o" "$want_steps" key "bowl_newer:$o:steps"
+  expect_out "newer_final_$o" "$want_final" key "bowl_newer:$o:final"
+done
+check newer_winner grep -q '<tr class="win"><td><code>radam(lr=0.32)</code></td><td class="num" data-key="bowl_newer:radam(lr=0.32):steps">5</td>' "$html"
 
 # curvature against ravine curvature: the bowl's is exact (1 and 10)
 expect_out bowl_condition 10 key bowl:condition

@@ -58,6 +58,6 @@ expect_err bad_lrs "ravine: --lrs: '0.1,0.01': learning rates must be positive a
   "$RAVINE" plot sweep --surface bowl --optims sgd --lrs 0.1,0.01
 expect_err bad_optim "ravine: adam(lr=-1): spec 'adam(lr=-1)': lr must be >= 0, got -1" \
   "$RAVINE" plot loss --surface bowl --optims 'adam(lr=-1)'
-expect_err unwritable "ravine: $tmp/no/such/dir.svg: cannot write: No such file or directory" \
+expect_err unwritable "ravine: $tmp/no/such/dir.svg: cannot create a temporary file in '$tmp/no/such': No such file or directory" \
   "$RAVINE" plot schedule --out "$tmp/no/such/dir.svg"
 finish

@@ -68,6 +68,11 @@ for (const vp of VIEWPORTS) {
       const g = await page.evaluate(() => window.ravineLive.gradcheck(3, -1));
       check(g.grad[0] === 3 && g.grad[1] === -10 && Math.abs(g.central[1] + 10) < 1e-6 && g.f === 9.5,
             "gradcheck(3, -1) on the bowl", JSON.stringify(g));
+      // Rosenbrock's minimum (1, 1): gradient 0, a difference of 4e-8 there passes
+      await page.selectOption("#surface", "rosenbrock");
+      const rr = await page.$$eval("#gradTable tbody tr", (trs) => trs.map((tr) => Array.from(tr.cells, (c) => c.textContent)));
+      check(rr.length === 3 && rr[0][1] === "(0, 0)" && rr.every((r) => /✓/.test(r[3])), "gradient check passes at Rosenbrock's minimum",
+            JSON.stringify(rr));
     }
   } finally {
     await browser.close();
