@@ -5,6 +5,7 @@
 #include "kernels/bf16.h"
 #include "kernels/quant.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -82,7 +83,17 @@ static void quant_maps(void)
             CHECK(rv_quant_encode(0, -0.5f, 1.0f) == (0x80 | rv_quant_encode(0, 0.5f, 1.0f)) &&
                   rv_quant_decode(0, 0x80 | 5, 1.0f) == -v[5]);
         CHECK(rv_quant_encode(nonneg, 1.5f, 1.0f) == (uint32_t)top);
+        /* -0 is zero in either map (not the largest magnitude) */
+        CHECK(rv_quant_encode(nonneg, -0.0f, 1.0f) == 0u &&
+              rv_quant_decode(nonneg, rv_quant_encode(nonneg, -0.0f, 1.0f), 1.0f) == 0.0f);
     }
+    /* scales: non-finite blocks NaN, blocks below the smallest normal float zeros */
+    float inv;
+    CHECK(isnan(rv_quant_scale(0x7f800000u, &inv)) && inv == 0.0f);
+    CHECK(rv_quant_scale(0x00400000u, &inv) == 0.0f && inv == 0.0f);
+    CHECK(rv_quant_scale(0x00800000u, &inv) == ldexpf(1.0f, -126) && inv == ldexpf(1.0f, 126));
+    CHECK(rv_quant_encode(0, -ldexpf(1.0f, -140), 0.0f) == 0x00u ||
+          rv_quant_encode(0, -ldexpf(1.0f, -140), 0.0f) == 0x80u);
 }
 
 static float *fill(size_t n, float scale, unsigned seed)
@@ -190,7 +201,7 @@ static void encode_reference(rv_precision prec, int nonneg, const float *x, size
     for (size_t b = 0; b * RV_QUANT_BLOCK < n; b++) {
         size_t lo = b * RV_QUANT_BLOCK, hi = lo + RV_QUANT_BLOCK < n ? lo + RV_QUANT_BLOCK : n;
         float top = 0;
-        int finite = 1;
+        int finite = 1;   /* (a block below the smallest normal float is stored as zeros) */
         for (size_t i = lo; i < hi; i++) {
             top = fabsf(x[i]) > top ? fabsf(x[i]) : top;
             finite &= isfinite(x[i]) != 0;
@@ -200,9 +211,10 @@ static void encode_reference(rv_precision prec, int nonneg, const float *x, size
             memset((uint8_t *)data + lo, 0, hi - lo);
             continue;
         }
-        absmax[b] = top;
+        absmax[b] = top >= FLT_MIN ? top : 0.0f;
         for (size_t i = lo; i < hi; i++)
-            ((uint8_t *)data)[i] = (uint8_t)rv_quant_encode(nonneg, x[i], top > 0 ? 1.0f / top : 0.0f);
+            ((uint8_t *)data)[i] =
+                (uint8_t)rv_quant_encode(nonneg, x[i], top >= FLT_MIN ? 1.0f / top : 0.0f);
     }
 }
 

@@ -79,8 +79,8 @@ RV_INLINE float rv_quant_magnitude(uint32_t code, int bias)
 RV_INLINE uint32_t rv_quant_encode(int nonnegative, float x, float inv_scale)
 {
     float a = x * inv_scale;
-    if (nonnegative)
-        return rv_quant_magnitude_code(a, RV_QUANT_UNSIGNED_BIAS);
+    if (nonnegative)   /* the magnitude: a -0 (or a stray negative) must not read as huge */
+        return rv_quant_magnitude_code(fabsf(a), RV_QUANT_UNSIGNED_BIAS);
     return rv_quant_magnitude_code(fabsf(a), RV_QUANT_SIGNED_BIAS) | (a < 0.0f ? 0x80u : 0u);
 }
 
@@ -95,16 +95,22 @@ RV_INLINE uint32_t rv_quant_magnitude_bits(float x)
 /* A block's scale from the largest magnitude bits of its values, and the
    reciprocal encoding multiplies by. A block holding NaN or infinity cannot
    be scaled: its scale is NaN (its codes are stored as 0), so it stays
-   non-finite rather than turning wrong. */
+   non-finite rather than turning wrong. A block whose largest magnitude is
+   below the smallest normal float (1.2e-38), whose reciprocal would
+   overflow, is stored as zeros (scale 0). */
 RV_INLINE float rv_quant_scale(uint32_t top, float *inv)
 {
     if (top >= 0x7f800000u) {
         *inv = 0.0f;
         return NAN;
     }
+    if (top < 0x00800000u) {
+        *inv = 0.0f;
+        return 0.0f;
+    }
     float absmax;
     memcpy(&absmax, &top, sizeof absmax);
-    *inv = absmax > 0.0f ? 1.0f / absmax : 0.0f;
+    *inv = 1.0f / absmax;
     return absmax;
 }
 

@@ -174,7 +174,7 @@ static void adafactor_update_tensor(const rv_coeffs *c, const rv_tensor_ctx *t, 
                 if (pass == 0)
                     u_sq += (double)u * u;
                 else
-                    p[at] = p[at] + step * u;
+                    p[at] = RV_FMA(u, step, p[at]);   /* param.add_(update, alpha=...) */
             }
         }
     }

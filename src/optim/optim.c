@@ -677,8 +677,8 @@ static rv_status alloc_state(rv_optim *o, int all)
         o->work = scratch;
         o->work_floats = work;
     }
-    if (!need)
-        return RV_OK;
+    /* tensors without state buffers (sgd without momentum) are made ready
+       too, so that they take the plain path */
     size_t off = 0;
     for (size_t j = 0; j <= k_max; j++)
         for (size_t i = 0; i < o->n_params; i++) {
