@@ -233,7 +233,7 @@ static void stored_state_is_rule_then_encode(void)
                            "adam(lr=0.01, maximize=true, weight_decay=0.05)",
                            "adamw(lr=0.01, decay=after, weight_decay=0.1)",
                            "adam(lr=0.003)",
-                           "rmsprop(lr=0.001, alpha=0.9, centered=true)",
+                           "rmsprop(lr=0.001, alpha=0.9, momentum=0.5)",
                            "sgd(lr=0.01, momentum=0.9, dampening=0.1)"};
     const unsigned nonneg_mask[] = {2, 2, 2, 2, 1, 0};
     const char *states[] = {"bf16", "int8"};
@@ -370,6 +370,14 @@ static void errors(void)
     h = rv_muon_defaults();
     h.state = RV_BF16;
     CHECK_STATUS(rv_hparams_validate(rv_muon, &h), RV_ERR_STATE_PRECISION);
+    /* centered RMSprop's variance goes negative when its two averages are rounded apart */
+    CHECK_STATUS(rv_hparams_parse("rmsprop(centered=true, state=bf16)", &t, &h),
+                 RV_ERR_STATE_PRECISION);
+    CHECK(strstr(rv_errmsg(), "centered=true needs state=fp32") != NULL);
+    CHECK_STATUS(rv_hparams_parse("rmsprop(centered=true, state=int8)", &t, &h),
+                 RV_ERR_STATE_PRECISION);
+    CHECK_STATUS(rv_hparams_parse("rmsprop(centered=true, momentum=0.5, state=fp32)", &t, &h),
+                 RV_OK);
     /* the stateless kernels take float32 state only */
     h = rv_adam_defaults();
     h.state = RV_INT8;

@@ -1,4 +1,5 @@
 /* torch.optim.RMSprop: centered, momentum, L2 weight decay, maximize. */
+#include "core/error.h"
 #include "optim/type.h"
 #include "optim/fused.h"
 #include "kernels/rmsprop.h"
@@ -22,6 +23,13 @@ static rv_status rmsprop_validate(const rv_hparams *h)
         (s = rv_check_min(RV_ERR_WEIGHT_DECAY, "weight_decay", h->weight_decay, 0.0)) ||
         (s = rv_check_open01(RV_ERR_MOMENTUM, "momentum", h->momentum)))
         return s;
+    /* centered takes sqrt(square_avg - grad_avg^2): the two are rounded independently in bf16
+       or int8, so the difference (the gradient's variance) is often negative after decoding */
+    if (h->centered && h->state != RV_FP32)
+        return rv_fail(RV_ERR_STATE_PRECISION,
+                       "centered=true needs state=fp32 (square_avg - grad_avg^2 goes negative "
+                       "when the two are stored in %s)",
+                       h->state == RV_BF16 ? "bf16" : "int8");
     return RV_OK;
 }
 

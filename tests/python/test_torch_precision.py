@@ -67,7 +67,7 @@ def train(model, opt, batches):
 TRACKED = [
     (rt.SGD, dict(lr=0.1, momentum=0.9)), (rt.Polyak, dict(lr=0.5)),
     (rt.Adam, dict(lr=0.01)), (rt.AdamW, dict(lr=0.01, weight_decay=0.1)),
-    (rt.RMSprop, dict(lr=0.003, momentum=0.5, centered=True)), (rt.Adagrad, dict(lr=0.1)),
+    (rt.RMSprop, dict(lr=0.003, momentum=0.5)), (rt.Adagrad, dict(lr=0.1)),
     (rt.NAdam, dict(lr=0.01)), (rt.RAdam, dict(lr=0.01)), (rt.Adamax, dict(lr=0.02)),
     (rt.Lion, dict(lr=2e-3)), (rt.ScheduleFreeAdamW, dict(lr=0.02)),
 ]
@@ -168,11 +168,10 @@ class Layout(unittest.TestCase):
         self.assertEqual(bias["exp_avg.absmax"].shape, (1,))
 
     def test_bf16_state_and_live_views(self):
-        model, opt = trained(rt.RMSprop, lr=0.003, momentum=0.5, centered=True, state="bf16")
+        model, opt = trained(rt.RMSprop, lr=0.003, momentum=0.5, state="bf16")
         entry = opt.state[model.hidden.weight]
-        self.assertEqual(list(entry), ["step", "square_avg", "momentum_buffer", "grad_avg",
-                                       "state_precision"])
-        for key in ("square_avg", "momentum_buffer", "grad_avg"):
+        self.assertEqual(list(entry), ["step", "square_avg", "momentum_buffer", "state_precision"])
+        for key in ("square_avg", "momentum_buffer"):
             self.assertEqual(entry[key].dtype, BF16)
             self.assertEqual(entry[key].shape, model.hidden.weight.shape)
         before = entry["square_avg"].clone()
@@ -427,6 +426,9 @@ class Refused(unittest.TestCase):
                 opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(2, 2))],
                                      "state": "int8"})
             self.assertEqual(len(opt.param_groups), 1)
+        with self.assertRaises(ValueError) as cm:
+            rt.RMSprop(params, centered=True, state="int8")
+        self.assertIn("centered=true needs state=fp32", str(cm.exception))
         with self.assertRaises(ValueError) as cm:
             rt.AdamW(params, state="int4")
         self.assertIn("state=int4: expected one of fp32, bf16, int8", str(cm.exception))
