@@ -134,7 +134,8 @@ static const char *const element_specs[] = {
     "polyak(lr=0.1, beta=0.8, weight_decay=0.001)",
     "adam(lr=0.01, amsgrad=true, weight_decay=0.1)",
     "adamw(lr=0.01, betas=(0.8, 0.99))",
-    "rmsprop(lr=0.01, momentum=0.5, centered=true)",
+    "rmsprop(lr=0.01, momentum=0.5, centered=true)", /* float32 state only */
+    "rmsprop(lr=0.01, momentum=0.5)",
     "adagrad(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)",
     "nadam(lr=0.01, decoupled_weight_decay=true, weight_decay=0.01)",
     "radam(lr=0.01)",
@@ -210,6 +211,8 @@ static void every_optimizer_resumes(void)
         for (size_t s = 0; s < 3; s++)
             for (int bf16 = 0; bf16 < 2; bf16++)
                 for (long k = 0; k <= 4; k += 4) {
+                    if (states[s] && strstr(element_specs[i], "centered=true"))
+                        continue;
                     with_state(element_specs[i], states[s], spec, sizeof spec);
                     resume_case(spec, bf16, k, 0);
                 }
@@ -787,7 +790,8 @@ static void version_1_files(void)
     /* ... and a tensor of such a group that has stepped has lost its state */
     path = fixture("rmsprop_k0.safetensors");
     x = slurp(path);
-    y = rewrite(&x, "maximize=false)", "maximize=false,state=int8)");
+    /* (centered RMSprop keeps float32 state only) */
+    y = rewrite(&x, "centered=true,maximize=false)", "centered=false,maximize=false,state=int8)");
     blob z = rewrite(&y, "\"param/w/step\":\"0\"", "\"param/w/step\":\"3\"");
     spit(FILE_B, z.b, z.n);
     CHECK_STATUS(rv_checkpoint_inspect(FILE_B, NULL), RV_ERR_FORMAT);

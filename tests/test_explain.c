@@ -202,6 +202,12 @@ static void errors(void)
     CHECK_STATUS(rv_explainer_create(&e, "adan", 1, (float[]){1}), RV_ERR_SPEC_UNKNOWN_NAME);
     CHECK_STATUS(rv_explainer_create(&e, "adam", 0, (float[]){1}), RV_ERR_SIZE);
     CHECK_STATUS(rv_explainer_create(&e, "adam", 1, NULL), RV_ERR_NULL);
+    /* explanations show float32 state; reduced precision is refused, not started from zeros */
+    CHECK_STATUS(rv_explainer_create(&e, "nadam(state=bf16)", 1, (float[]){1}),
+                 RV_ERR_STATE_PRECISION);
+    CHECK(strstr(rv_errmsg(), "drop state=bf16") != NULL);
+    CHECK_STATUS(rv_explainer_create(&e, "adagrad(state=int8)", 1, (float[]){1}),
+                 RV_ERR_STATE_PRECISION);
     CHECK(e == before);
     CHECK_STATUS(rv_explainer_create(&e, "adam", 1, (float[]){1}), RV_OK);
     char buf[16] = "x";

@@ -134,6 +134,16 @@ static void schedule_free_modes(void)
     CHECK_NEAR(p[0], y[0], 1e-6);
     CHECK_NEAR(p[1], y[1], 1e-6);
     rv_optim_free(o);
+    /* an algorithm with one point: eval is a no-op, stepping goes on */
+    o = make("adam(lr=0.1)");
+    CHECK_STATUS(rv_optim_add_param(o, 0, "w", p, g, 2, NULL), RV_OK);
+    CHECK_STATUS(rv_optim_step(o), RV_OK);
+    float before = p[0];
+    CHECK_STATUS(rv_optim_eval(o), RV_OK);
+    CHECK(rv_optim_is_training(o) && p[0] == before);
+    CHECK_STATUS(rv_optim_step(o), RV_OK);
+    CHECK(p[0] != before);
+    rv_optim_free(o);
 }
 
 /* a tensor whose grad is NULL is left out: no state, no step count, no change */

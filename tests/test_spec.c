@@ -180,6 +180,12 @@ static void defaults_and_format(void)
         CHECK_STATUS(rv_hparams_parse(buf, &tb, &back), RV_OK);
         CHECK(back.lr == h.lr && back.beta2 == h.beta2);
     }
+    /* an enum out of its range (unvalidated hyperparameters) prints as a number */
+    h = rv_adamw_defaults();
+    h.decay = 7;
+    h.state = (rv_precision)5;
+    rv_hparams_format(rv_adamw, &h, buf, sizeof buf);
+    CHECK(strstr(buf, ",decay=7,") != NULL && strstr(buf, ",state=5)") != NULL);
     CHECK(rv_optim_type_find("adamw") == rv_adamw);
     CHECK(rv_optim_type_find("ADAMW") == NULL);
 

@@ -66,8 +66,10 @@ rv_status rv_optim_param_steps(const rv_optim *opt, size_t n, long *steps);
 rv_status rv_optim_param_info(const rv_optim *opt, size_t index, long *step, size_t *n_state,
                               size_t *n_scalars);
 
-/* State buffer k of a tensor: its memory (NULL until allocated), its length
-   in floats and its torch name ("exp_avg", "row_var", ...). */
+/* State buffer k of a tensor: its float32 memory (NULL until allocated, and
+   always NULL for a buffer stored in bf16 or int8: read those with
+   rv_optim_param_state_stored), its length in values and its torch name
+   ("exp_avg", "row_var", ...). */
 rv_status rv_optim_param_state(const rv_optim *opt, size_t index, size_t k, float **buf,
                                size_t *len, const char **name);
 

@@ -25,9 +25,8 @@
    scales, each buffer at its own length), with every tensor's shape, step
    count and per-tensor scalars (nadam's mu_product, schedule-free's lr_max
    and weight_sum), schedule-free's train/eval mode, and every group's
-   learning rate exactly (the other hyperparameters as the group's
-   canonical spec, exact for values written with at most 9 significant
-   digits).
+   hyperparameters as its canonical spec, whose numbers are written with
+   as many digits as it takes to read back the same double.
 
    File layout (safetensors, format version 2): 8-byte little-endian header
    length N, N bytes of JSON, then raw little-endian data. Tensors:

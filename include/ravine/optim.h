@@ -340,9 +340,11 @@ rv_status rv_optim_group_set_lr(rv_optim *opt, size_t group, double lr);
 rv_status rv_optim_group_hparams(const rv_optim *opt, size_t group, rv_hparams *out);
 rv_status rv_optim_group_set_hparams(rv_optim *opt, size_t group, const rv_hparams *h);
 
-/* Schedule-Free AdamW's two modes (a no-op for other algorithms): eval
-   moves every stepped tensor's parameters to x, train back to y. Stepping
-   in eval mode is an error (RV_ERR_MODE). A new optimizer is training. */
+/* Schedule-Free AdamW's two modes: eval moves every stepped tensor's
+   parameters to x, train back to y. Stepping in eval mode is an error
+   (RV_ERR_MODE). A new optimizer is training. For the other algorithms,
+   whose parameters are the only point, both calls are no-ops and the
+   optimizer stays training. */
 rv_status rv_optim_eval(rv_optim *opt);
 rv_status rv_optim_train(rv_optim *opt);
 int rv_optim_is_training(const rv_optim *opt);

@@ -125,30 +125,33 @@ static char *join(const char *a, const char *b, const char *c)
     return s;
 }
 
-static const char *const *sort_keys;
+typedef struct {
+    const char *key;
+    size_t index;
+} keyed;
+
 static int by_key(const void *a, const void *b)
 {
-    size_t i = *(const size_t *)a, j = *(const size_t *)b;
-    int c = strcmp(sort_keys[i], sort_keys[j]);
-    return c ? c : (i > j) - (i < j);
+    const keyed *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
 /* Tensor keys must be unique: sorted, equal keys sit side by side (n log n,
    not n^2, for models with many tensors). The first pair by position is
-   named. */
+   named. The sort carries its keys, so concurrent saves share nothing. */
 static rv_status check_unique(char *const *keys, size_t n, const char *path)
 {
-    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    keyed *order = malloc((n ? n : 1) * sizeof *order);
     if (!order)
         return rv_fail(RV_ERR_NOMEM, "checkpoint '%s': out of memory", path);
     for (size_t i = 0; i < n; i++)
-        order[i] = i;
-    sort_keys = (const char *const *)keys;
+        order[i] = (keyed){keys[i], i};
     qsort(order, n, sizeof *order, by_key);
     size_t first = n, second = n;
     for (size_t i = 1; i < n; i++)
-        if (!strcmp(keys[order[i - 1]], keys[order[i]]) && order[i] < second)
-            first = order[i - 1], second = order[i];
+        if (!strcmp(order[i - 1].key, order[i].key) && order[i].index < second)
+            first = order[i - 1].index, second = order[i].index;
     free(order);
     if (second < n)
         return rv_fail(RV_ERR_ARG,
@@ -336,8 +339,8 @@ static rv_status build_header(const rv_optim *opt, const plan *p, const char *sc
         snprintf(key, sizeof key, "group/%zu/spec", g);
         meta(t, key, spec);
         free(spec);
-        /* the spec prints 9 digits; lr is often computed (schedules), so
-           it is also stored exactly */
+        /* lr is also stored alone: readers that set the learning rate
+           (schedules change it every step) need not parse the spec */
         snprintf(key, sizeof key, "group/%zu/lr", g);
         snprintf(lr, sizeof lr, "%.17g", h.lr);
         meta(t, key, lr);

@@ -42,6 +42,10 @@ rv_status rv_explainer_create(rv_explainer **out, const char *optim_spec, size_t
                        "%s updates whole matrices (row and column statistics, matrix products): "
                        "explanations cover the element-wise optimizers",
                        type->name);
+    if (h.state != RV_FP32)
+        return rv_fail(RV_ERR_STATE_PRECISION,
+                       "explanations show every float32 value of the state: drop state=%s",
+                       h.state == RV_BF16 ? "bf16" : "int8");
     rv_explainer *e = calloc(1, sizeof *e);
     size_t k = rv_state_count(type, &h);
     if (e) {
@@ -62,7 +66,10 @@ rv_status rv_explainer_create(rv_explainer **out, const char *optim_spec, size_t
     memset(&fresh, 0, sizeof fresh);
     for (size_t j = 0; j < k; j++)
         fresh.buf[j] = e->state + j * n;
-    rv_state_start(type, &h, n, e->params, &fresh);
+    if ((st = rv_state_start(type, &h, n, e->params, &fresh))) {
+        rv_explainer_free(e);
+        return st;
+    }
     memcpy(e->scalars, fresh.scalar, sizeof e->scalars);
     rv_hparams_format(type, &h, e->spec, sizeof e->spec);
     *out = e;

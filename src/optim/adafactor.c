@@ -54,7 +54,8 @@ static const char *adafactor_state_name(const rv_hparams *h, const rv_shape *sha
     return i < 2 ? names[i] : NULL;
 }
 
-/* The product of the dimensions, leaving one out (SIZE_MAX: none). */
+/* The product of the dimensions, leaving dimension `skip` out (a skip past
+   the last dimension leaves none out). */
 static size_t product_without(const rv_shape *s, size_t skip)
 {
     size_t n = 1;

@@ -10,7 +10,9 @@
 void rv_matmul(int trans_b, size_t m, size_t n, size_t k, float alpha, const float *A,
                const float *B, float beta, float *C);
 
-/* 1 if rv_matmul runs on a BLAS (for reports). */
-int rv_matmul_uses_blas(void);
+/* C = alpha * A * A^T + beta * C for A m x k and C m x m, row-major: a
+   symmetric product, so half the work of rv_matmul. C is written whole
+   (the lower triangle mirrors the upper). */
+void rv_matmul_gram(size_t m, size_t k, float alpha, const float *A, float beta, float *C);
 
 #endif

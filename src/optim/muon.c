@@ -93,20 +93,27 @@ static double adjusted_lr(const rv_hparams *h, size_t rows, size_t cols)
     return h->lr * ratio;
 }
 
-/* ns_steps iterations on X (m x k, m <= k) in place; Y, A, B scratch. */
+/* ns_steps iterations on X (m x k, m <= k) in place; Y, A, B scratch. The
+   Gram matrix A and A A are symmetric products (half a general product's
+   work); the results alternate between X and Y instead of being copied. */
 static void newton_schulz(const rv_hparams *h, size_t m, size_t k, float *X, float *Y, float *A,
                           float *B)
 {
     float a = (float)h->ns_coefficients[0], b = (float)h->ns_coefficients[1],
           c = (float)h->ns_coefficients[2];
+    float *in = X, *out = Y;
     for (int it = 0; it < (int)h->ns_steps; it++) {
-        rv_matmul(1, m, m, k, 1.0f, X, X, 0.0f, A);          /* A = X X^T */
+        rv_matmul_gram(m, k, 1.0f, in, 0.0f, A);             /* A = X X^T */
         memcpy(B, A, m * m * sizeof *B);
-        rv_matmul(0, m, m, m, c, A, A, b, B);                 /* B = b A + c A A */
-        memcpy(Y, X, m * k * sizeof *Y);
-        rv_matmul(0, m, k, m, 1.0f, B, X, a, Y);              /* Y = a X + B X */
-        memcpy(X, Y, m * k * sizeof *X);
+        rv_matmul_gram(m, m, c, A, b, B);                    /* B = b A + c A A^T (= A A) */
+        memcpy(out, in, m * k * sizeof *out);
+        rv_matmul(0, m, k, m, 1.0f, B, in, a, out);          /* X' = a X + B X */
+        float *t = in;
+        in = out;
+        out = t;
     }
+    if (in != X)
+        memcpy(X, in, m * k * sizeof *X);
 }
 
 static void muon_update_tensor(const rv_coeffs *c, const rv_tensor_ctx *t, float *p,

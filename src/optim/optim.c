@@ -10,7 +10,9 @@
    launches). A thread makes one call per tensor it touches, so the inner
    loops run long and the prefetchers see unbroken streams. Stretch borders
    fall on multiples of 16 elements of a tensor, so no two threads write the
-   same cache line of state (64-byte aligned). The state itself lives in
+   same cache line of float32 state (64-byte aligned); for bf16 parameters
+   or state 16 elements are half a line, so borders may share a line (false
+   sharing at one line per border, never a race). The state itself lives in
    arenas laid out like the index space (see alloc_state), so its streams are
    as unbroken as the parameters'. Each element's update depends only on
    that element, so results are identical for any thread count.
@@ -855,8 +857,8 @@ static rv_status switch_mode(rv_optim *o, int to_eval)
 {
     if (!o)
         return rv_fail(RV_ERR_NULL, "rv_optim_%s: optimizer is NULL", to_eval ? "eval" : "train");
-    if (o->eval_mode == to_eval)
-        return RV_OK;
+    if (o->eval_mode == to_eval || !o->type->to_eval)
+        return RV_OK;   /* only schedule-free keeps two points; the others have one mode */
     void (*move)(const rv_hparams *, size_t, float *, float *const *) =
         to_eval ? o->type->to_eval : o->type->to_train;
     for (size_t i = 0; move && i < o->n_params; i++) {
@@ -877,7 +879,7 @@ static rv_status switch_mode(rv_optim *o, int to_eval)
 void rv_optim_mark_mode(rv_optim *o, int eval)
 {
     if (o)
-        o->eval_mode = eval != 0;
+        o->eval_mode = eval != 0 && o->type->to_eval != NULL;
 }
 
 rv_status rv_optim_eval(rv_optim *o) { return switch_mode(o, 1); }

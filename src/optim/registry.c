@@ -12,25 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const rv_optim_type *const *registry(void)
-{
-    static const rv_optim_type *types[14];
-    if (!types[0]) {
-        const rv_optim_type *all[] = {rv_sgd,   rv_polyak, rv_adam,      rv_adamw, rv_rmsprop,
-                                      rv_adagrad, rv_nadam, rv_radam,    rv_adamax, rv_lion,
-                                      rv_adafactor, rv_muon, rv_sfadamw, NULL};
-        memcpy(types, all, sizeof all);
-    }
-    return types;
-}
+/* A constant table (addresses of the public pointer objects are address
+   constants), so concurrent first lookups share nothing mutable. */
+static const rv_optim_type *const *const registry[] = {
+    &rv_sgd,  &rv_polyak, &rv_adam,  &rv_adamw,     &rv_rmsprop, &rv_adagrad, &rv_nadam,
+    &rv_radam, &rv_adamax, &rv_lion, &rv_adafactor, &rv_muon,    &rv_sfadamw};
 
 const rv_optim_type *rv_optim_type_at(size_t i)
 {
-    const rv_optim_type *const *t = registry();
-    for (size_t k = 0; t[k]; k++)
-        if (k == i)
-            return t[k];
-    return NULL;
+    return i < sizeof registry / sizeof *registry ? *registry[i] : NULL;
 }
 
 const rv_optim_type *rv_optim_type_find(const char *name)
@@ -356,6 +346,18 @@ static void put(writer *w, const char *fmt, ...)
         w->used += (size_t)n;
 }
 
+/* An enum field of an unvalidated rv_hparams may hold any int: it is printed
+   as a number, never used to index past the words. */
+static void put_word(writer *w, const char *const *words, int value)
+{
+    for (int i = 0; words[i]; i++)
+        if (i == value) {
+            put(w, "%s", words[i]);
+            return;
+        }
+    put(w, "%d", value);
+}
+
 size_t rv_hparams_format(const rv_optim_type *type, const rv_hparams *h, char *buf, size_t size)
 {
     writer w = {buf, size, 0};
@@ -373,7 +375,7 @@ size_t rv_hparams_format(const rv_optim_type *type, const rv_hparams *h, char *b
         case HP_NUMBER: put(&w, "%s", rv_num(hp_num_c(h, k, 0)).s); break;
         case HP_WHOLE: put(&w, "%.0f", hp_num_c(h, k, 0)); break;
         case HP_BOOL: put(&w, "%s", hp_int_c(h, k) ? "true" : "false"); break;
-        case HP_WORD: put(&w, "%s", k->words[hp_int_c(h, k)]); break;
+        case HP_WORD: put_word(&w, k->words, hp_int_c(h, k)); break;
         case HP_TUPLE:
             for (size_t j = 0; j < k->count; j++)
                 put(&w, "%s%s", j ? "," : "(", rv_num(hp_num_c(h, k, j)).s);
