@@ -123,7 +123,7 @@ static void stateless_validation(void)
     float *state[] = {m, v};
     h.eps = -1;
     CHECK_STATUS(rv_update(rv_adam, &h, 1, 2, p, g, state), RV_ERR_EPS);
-    CHECK_STR(rv_errmsg(), "eps must be > 0, got -1");
+    CHECK_STR(rv_errmsg(), "eps must be >= 0, got -1");
     h = rv_adam_defaults();
     CHECK_STATUS(rv_update(rv_adam, &h, 0, 2, p, g, state), RV_ERR_ARG);
     CHECK_STR(rv_errmsg(), "step must be >= 1 (the 1-based index of this update), got 0");

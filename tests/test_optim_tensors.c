@@ -5,6 +5,7 @@
 #include "ravine/ravine.h"
 #include "check.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -24,6 +25,10 @@ static void shape_needs(void)
     CHECK(strstr(rv_errmsg(), "tensor 'w'") && strstr(rv_errmsg(), "muon"));
     CHECK_STATUS(rv_optim_add_param_shaped(o, 0, "v", p, g, 1, (size_t[]){6}, NULL), RV_ERR_SHAPE);
     CHECK_STATUS(rv_optim_add_param_shaped(o, 0, "w", p, g, 2, (size_t[]){2, 3}, NULL), RV_OK);
+    /* the matrix products take int dimensions: larger ones are refused, not cut */
+    CHECK_STATUS(rv_optim_add_param_shaped(o, 0, "tall", p, g, 2, (size_t[]){(size_t)INT_MAX + 1, 1},
+                                           NULL), RV_ERR_SHAPE);
+    CHECK(strstr(rv_errmsg(), "tensor 'tall': dimension 0 is 2147483648") != NULL);
     CHECK(rv_optim_param_count(o) == 1);
     rv_optim_free(o);
 

@@ -106,7 +106,7 @@ static void optimizer_spec_errors(void)
          "spec 'adam(betas=(1.0,0.999))': beta1 must be in [0, 1), got 1"},
         {"adam(betas=(0.9,-0.1))", RV_ERR_BETA2,
          "spec 'adam(betas=(0.9,-0.1))': beta2 must be in [0, 1), got -0.1"},
-        {"adam(eps=0)", RV_ERR_EPS, "spec 'adam(eps=0)': eps must be > 0, got 0"},
+        {"adam(eps=-1e-8)", RV_ERR_EPS, "spec 'adam(eps=-1e-8)': eps must be >= 0, got -1e-08"},
         {"adamw(weight_decay=-0.1)", RV_ERR_WEIGHT_DECAY,
          "spec 'adamw(weight_decay=-0.1)': weight_decay must be >= 0, got -0.1"},
         {"sgd(nesterov=true)", RV_ERR_NESTEROV,

@@ -362,8 +362,11 @@ rv_nonfinite_policy rv_optim_get_nonfinite(const rv_optim *opt);
 /* Steps skipped by RV_NONFINITE_SKIP so far. */
 long rv_optim_skipped_count(const rv_optim *opt);
 
-/* Worker threads for rv_optim_step (0 = one per available core, the
-   default). Results do not depend on the thread count. */
+/* Worker threads for rv_optim_step's element-wise updates (0 = one per
+   available core, the default). Results do not depend on the thread count.
+   Muon's matrix products run on the BLAS's own threads (OpenBLAS:
+   OPENBLAS_NUM_THREADS), and Adafactor's row and column sums on the
+   calling thread; this setting does not bound either. */
 rv_status rv_optim_set_threads(rv_optim *opt, int threads);
 int rv_optim_get_threads(const rv_optim *opt);
 

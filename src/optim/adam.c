@@ -35,7 +35,7 @@ static rv_status adam_validate(const rv_hparams *h)
     if ((s = rv_check_min(RV_ERR_LR, "lr", h->lr, 0.0)) ||
         (s = rv_check_open01(RV_ERR_BETA1, "beta1", h->beta1)) ||
         (s = rv_check_open01(RV_ERR_BETA2, "beta2", h->beta2)) ||
-        (s = rv_check_positive(RV_ERR_EPS, "eps", h->eps)) ||
+        (s = rv_check_min(RV_ERR_EPS, "eps", h->eps, 0.0)) ||
         (s = rv_check_min(RV_ERR_WEIGHT_DECAY, "weight_decay", h->weight_decay, 0.0)))
         return s;
     return RV_OK;

@@ -222,6 +222,13 @@ static rv_status check_shape_need(const rv_optim_type *type, const char *name, c
                        "tensor '%s': %s updates 2-D matrices only; %s", name, type->name,
                        s->has_shape ? "this tensor has another number of dimensions"
                                     : "add it with rv_optim_add_param_shaped and its 2 dimensions");
+    /* matrix products take int dimensions (CBLAS) */
+    for (size_t d = 0; type->shape_need == RV_SHAPE_MATRIX && d < s->ndim; d++)
+        if (s->dims[d] > INT_MAX)
+            return rv_fail(RV_ERR_SHAPE,
+                           "tensor '%s': dimension %zu is %zu; %s's matrix products take at most "
+                           "%d rows or columns",
+                           name, d, s->dims[d], type->name, INT_MAX);
     return RV_OK;
 }
 
@@ -797,7 +804,7 @@ static void update_whole(rv_optim *o)
         float *state[RV_MAX_STATE] = {0};
         for (size_t j = 0; j < p->n_state; j++)
             state[j] = p->state[j].data;   /* whole-tensor state is float32 */
-        rv_tensor_ctx ctx = {&o->groups[p->group], &p->shape, o->work, thread_count(o)};
+        rv_tensor_ctx ctx = {&o->groups[p->group], &p->shape, o->work};
         if (p->dtype == RV_BF16) {
             /* the gradient widened into the scratch's tail, the rule on the master */
             float *g32 = o->work + (o->work_floats - p->n);

@@ -19,7 +19,7 @@ static rv_status rmsprop_validate(const rv_hparams *h)
     rv_status s;
     if ((s = rv_check_min(RV_ERR_LR, "lr", h->lr, 0.0)) ||
         (s = rv_check_closed01(RV_ERR_ALPHA, "alpha", h->alpha)) ||
-        (s = rv_check_positive(RV_ERR_EPS, "eps", h->eps)) ||
+        (s = rv_check_min(RV_ERR_EPS, "eps", h->eps, 0.0)) ||
         (s = rv_check_min(RV_ERR_WEIGHT_DECAY, "weight_decay", h->weight_decay, 0.0)) ||
         (s = rv_check_open01(RV_ERR_MOMENTUM, "momentum", h->momentum)))
         return s;

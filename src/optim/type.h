@@ -39,7 +39,6 @@ typedef struct rv_tensor_ctx {
     const rv_hparams *h;
     const rv_shape *shape;
     float *work;      /* type->work_floats(h, shape) floats of scratch */
-    int threads;      /* threads the caller allows */
 } rv_tensor_ctx;
 
 struct rv_optim_type {
