@@ -7,6 +7,7 @@
 #include "dist/internal.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -283,6 +284,27 @@ typedef struct loaded {
     int eval;            /* the file's mode */
 } loaded;
 
+/* RV_ERR_STATE_PRECISION unless every group and every loaded state buffer
+   of o is float32: a file saved with state=bf16|int8 is refused before any
+   rank changes (the sharded optimizer keeps float32 state). */
+static rv_status float32_state(const rv_optim *o, const char *path)
+{
+    char prefix[1100];
+    snprintf(prefix, sizeof prefix, "checkpoint '%.1000s': ", path);
+    rv_status s = rv_dist_check_groups(o, prefix);
+    for (size_t t = 0; !s && t < rv_optim_param_count(o); t++) {
+        rv_param_view v;
+        rv_optim_param_view(o, t, &v);
+        for (size_t k = 0; !s && k < v.n_state; k++)
+            if (v.state_data[k] && v.state_precision[k] != RV_FP32)
+                s = rv_fail(RV_ERR_STATE_PRECISION,
+                            "%stensor %zu ('%s'): state '%s' is not float32; the sharded optimizer "
+                            "keeps float32 state",
+                            prefix, t, v.name, v.state_name[k]);
+    }
+    return s;
+}
+
 /* rv_checkpoint_load into `full` on rank 0, with its parameters pointed at
    tmp so that the caller's stay untouched until every rank is ready; on
    failure `full` keeps its groups. */
@@ -296,10 +318,13 @@ static rv_status read_on_root(rv_dist *d, const char *path, const rv_checkpoint_
         rv_optim_set_buffers(d->full, t, v.n ? tmp + d->tensors[t].offset : v.param, v.grad);
     }
     rv_status s = rv_checkpoint_load(d->full, path, options, &out->info);
+    if (!s && (s = float32_state(d->full, path)))
+        rv_checkpoint_info_free(&out->info);
     if (s) {
+        /* the state first: a group keeps its precision while it holds state */
+        rv_optim_zero_state(d->full);
         for (size_t g = 0; g < rv_optim_group_count(d->full); g++)
             rv_optim_group_set_hparams(d->full, g, &before[g]);
-        rv_optim_zero_state(d->full);
     } else {
         out->steps = rv_optim_step_count(d->full);
         out->skipped = rv_optim_skipped_count(d->full);
@@ -368,7 +393,7 @@ rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options
             rv_param_view v;
             rv_optim_param_view(d->full, t, &v);
             per[2 * t] = v.step;
-            per[2 * t + 1] = v.n ? v.state[0] != NULL || !v.n_state : v.step > 0;
+            per[2 * t + 1] = v.n ? v.state_data[0] != NULL || !v.n_state : v.step > 0;
             memcpy(scalars + t * K, v.scalar, K * sizeof *scalars);
         }
     }

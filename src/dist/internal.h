@@ -98,7 +98,13 @@ void rv_dist_unplan(rv_dist *d);
 size_t rv_dist_tensor_at(const rv_dist *d, size_t x);
 /* Re-point the local pieces at the caller's buffers after set_buffers. */
 rv_status rv_dist_repoint(rv_dist *d);
-/* Build a local optimizer for this rank's pieces with the groups of `full`. */
+/* RV_ERR_STATE_PRECISION for a group with state=bf16|int8 ("<prefix>param
+   group G: ..."); h NULL passes. The sharded optimizer keeps float32 state. */
+rv_status rv_dist_check_state(const rv_hparams *h, const char *prefix, size_t group);
+/* The same for every group of o. */
+rv_status rv_dist_check_groups(const rv_optim *o, const char *prefix);
+/* Build a local optimizer for this rank's pieces with the groups of `full`
+   (refusing reduced-precision state). */
 rv_status rv_dist_build_local(const rv_dist *d, rv_optim **out);
 /* The pieces of rank r (count only when out is NULL). */
 size_t rv_dist_pieces_of(const rv_dist *d, int r, dist_piece *out);
