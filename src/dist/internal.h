@@ -57,6 +57,8 @@ struct rv_dist {
     rv_optim *local;
     float *shard_grad;         /* the reduced gradient of this rank's shard */
     int *counts, *displs;      /* per rank, for one-call collectives */
+    int *round_counts;         /* 2 per rank, for staged rounds (allocated with the plan,
+                                  so no rank stops for memory between collectives) */
     float *staging;            /* for tensors not laid out flat */
     size_t staging_floats;
     int buffers_stale;         /* set_buffers since the last step: re-point the pieces */

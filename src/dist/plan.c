@@ -154,12 +154,13 @@ void rv_dist_unplan(rv_dist *d)
     free(d->shard_grad);
     free(d->counts);
     free(d->displs);
+    free(d->round_counts);
     rv_optim_free(d->local);
     d->tensors = NULL;
     d->bounds = NULL;
     d->pieces = NULL;
     d->shard_grad = NULL;
-    d->counts = d->displs = NULL;
+    d->counts = d->displs = d->round_counts = NULL;
     d->local = NULL;
     d->n_pieces = d->n_tensors = d->numel = 0;
 }
@@ -174,7 +175,8 @@ rv_status rv_dist_plan(rv_dist *d)
     d->bounds = malloc((P + 1) * sizeof *d->bounds);
     d->counts = malloc(P * sizeof *d->counts);
     d->displs = malloc(P * sizeof *d->displs);
-    if (!d->tensors || !d->bounds || !d->counts || !d->displs) {
+    d->round_counts = malloc(2 * P * sizeof *d->round_counts);
+    if (!d->tensors || !d->bounds || !d->counts || !d->displs || !d->round_counts) {
         rv_dist_unplan(d);
         return rv_fail(RV_ERR_NOMEM, "out of memory planning the shards of %zu tensors", T);
     }

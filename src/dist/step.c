@@ -4,7 +4,6 @@
 #include "dist/internal.h"
 
 #include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* floats of one rank's segment per round of a staged collective */
@@ -40,11 +39,7 @@ rv_status rv_dist_reduce(rv_dist *d)
         float *flat_g = rv_dist_flat_base(d, 1);
         rc = MPI_Reduce_scatter(flat_g, d->shard_grad, d->counts, MPI_FLOAT, MPI_SUM, d->comm);
     } else {
-        int *counts = malloc((size_t)d->size * sizeof *counts);
-        if (!counts) {
-            d->broken = 1;
-            return rv_fail(RV_ERR_NOMEM, "out of memory reducing gradients");
-        }
+        int *counts = d->round_counts;
         size_t n_rounds = rounds(d), per = round_floats(d);
         for (size_t j = 0; j < n_rounds && rc == MPI_SUCCESS; j++) {
             float *at = d->staging;
@@ -58,7 +53,6 @@ rv_status rv_dist_reduce(rv_dist *d)
             rc = MPI_Reduce_scatter(d->staging, d->shard_grad + j * per, counts, MPI_FLOAT, MPI_SUM,
                                     d->comm);
         }
-        free(counts);
     }
     if (rc != MPI_SUCCESS) {
         d->broken = 1;
@@ -91,11 +85,7 @@ rv_status rv_dist_gather_params(rv_dist *d)
             rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, flat_p, d->counts, d->displs,
                                 MPI_FLOAT, d->comm);
     } else {
-        int *counts = malloc(2 * (size_t)d->size * sizeof *counts);
-        if (!counts) {
-            d->broken = 1;
-            return rv_fail(RV_ERR_NOMEM, "out of memory gathering parameters");
-        }
+        int *counts = d->round_counts;
         int *displs = counts + d->size;
         size_t n_rounds = rounds(d);
         for (size_t j = 0; j < n_rounds && rc == MPI_SUCCESS; j++) {
@@ -118,7 +108,6 @@ rv_status rv_dist_gather_params(rv_dist *d)
                     rv_dist_copy_params_in(d, a, b, d->staging + displs[r]);
             }
         }
-        free(counts);
     }
     d->stats.seconds_gather += rv_dist_now() - t0;
     d->stats.bytes_sent += (unsigned long long)(d->size - 1) *
