@@ -136,7 +136,13 @@ rv_status rv_dist_setup(rv_dist *d);
 /* One update of every tensor: reduce the gradients (unless a norm call
    already did for this step), apply the non-finite policy, update the
    local shard, all-gather the parameters. On failure nothing changed, on
-   any rank. The caller's gradient buffers are only read. */
+   any rank. The caller's gradient buffers are only read.
+
+   The reduced gradient lives from the call that reduces it (a norm, a
+   clip or the step) until the step that uses it; a step, norm or clip
+   that fails (a non-finite norm with error_if_nonfinite included) or a
+   step skipped for a non-finite gradient discards it on every rank, so
+   the next call reduces the caller's buffers anew. */
 rv_status rv_dist_step(rv_dist *d);
 
 /* The global norm of this step's reduced gradient (reducing it first), the

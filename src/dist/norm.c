@@ -297,8 +297,10 @@ rv_status rv_dist_grad_norm(rv_dist *d, double norm_type, double *total_norm)
         return s;
     double t0 = rv_dist_now();
     float total;
-    if ((s = global_norm(d, norm_type, &total)))
+    if ((s = global_norm(d, norm_type, &total))) {
+        d->reduced = 0;   /* a failed call discards the reduced gradient */
         return s;
+    }
     d->stats.seconds_norm += rv_dist_now() - t0;
     *total_norm = (double)total;
     return RV_OK;
@@ -321,11 +323,17 @@ rv_status rv_dist_clip_grad_norm(rv_dist *d, double max_norm, const rv_clip_opti
         return s;
     if (!d->reduced && (s = rv_dist_reduce(d)))
         return s;
+    /* from here a failure discards the reduced gradient on every rank (the
+       norm and its verdict are the same everywhere): the caller's next
+       gradient, for a retry or the next batch, is reduced anew */
     double t0 = rv_dist_now();
     float total;
-    if ((s = global_norm(d, o.norm_type, &total)))
+    if ((s = global_norm(d, o.norm_type, &total))) {
+        d->reduced = 0;
         return s;
+    }
     if (o.error_if_nonfinite && !isfinite(total)) {
+        d->reduced = 0;
         uint64_t at;
         float value;
         if ((s = rv_dist_first_nonfinite(d, &at, &value)))

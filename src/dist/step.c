@@ -185,17 +185,20 @@ rv_status rv_dist_step(rv_dist *d)
         return s;
     if (!d->reduced && (s = rv_dist_reduce(d)))
         return s;
-
+    /* from here a failure discards the reduced gradient (on every rank, as
+       the failures below are agreed): the next call reduces anew */
     double t0 = rv_dist_now();
     if (d->nonfinite != RV_NONFINITE_IGNORE) {
         uint64_t at;
         float value;
-        if ((s = rv_dist_first_nonfinite(d, &at, &value)))
+        if ((s = rv_dist_first_nonfinite(d, &at, &value))) {
+            d->reduced = 0;
             return s;
+        }
         if (at != UINT64_MAX) {
             d->reduced = 0;
             if (d->nonfinite == RV_NONFINITE_SKIP) {
-                d->skipped++;
+                d->skipped += d->skipped < LONG_MAX;   /* saturates, as rv_optim_step's */
                 return RV_OK;
             }
             size_t t, i;
@@ -207,15 +210,20 @@ rv_status rv_dist_step(rv_dist *d)
         }
     }
     /* a tensor's first step allocates its state: the one local step that
-       can fail, so its outcome is agreed before anything moves on */
+       can fail. It is done first, for every local tensor (starting values,
+       which is what a step would put there now), and agreed before any rank
+       updates, so that a failure leaves every rank as it was and the
+       update itself cannot fail. */
     int first = 0;
     for (size_t t = 0; t < d->n_tensors && !first; t++)
         first = !d->tensors[t].has_state && takes_part(d, t);
-    s = rv_optim_step(d->local);
-    if (first)
-        s = rv_dist_agree_comm(d->comm, d->rank, s);
-    if (s) {
-        /* ranks that succeeded have updated their shards */
+    if (first && (s = rv_dist_agree_comm(d->comm, d->rank, rv_optim_ensure_state(d->local)))) {
+        d->reduced = 0;
+        return s;
+    }
+    if ((s = rv_optim_step(d->local))) {
+        /* not reached (eval mode and step counts are checked above, the
+           state exists): ranks that succeeded would have updated */
         d->broken = 1;
         d->reduced = 0;
         return s;
