@@ -41,6 +41,21 @@ foreach(np 1 2 3 4)
                        ENVIRONMENT "${RAVINE_MPI_ENV};OMP_NUM_THREADS=1")
 endforeach()
 
+# Allocation failures on one rank (tests/nomem's wrapped allocator): every
+# rank returns the same error, nothing changes, and nothing hangs (a hang
+# runs into the TIMEOUT).
+add_executable(test_dist_nomem ${CMAKE_CURRENT_SOURCE_DIR}/dist/nomem_dist.c)
+target_include_directories(test_dist_nomem PRIVATE ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(test_dist_nomem PRIVATE ravine_dist_static)
+target_link_options(test_dist_nomem PRIVATE
+  -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=strdup)
+foreach(np 2 3)
+  add_test(NAME dist_nomem_np${np}
+           COMMAND ${RAVINE_MPIRUN} ${RAVINE_MPIRUN_FLAGS} -np ${np} $<TARGET_FILE:test_dist_nomem>)
+  set_tests_properties(dist_nomem_np${np} PROPERTIES TIMEOUT 300 LABELS mpi
+                       ENVIRONMENT "${RAVINE_MPI_ENV};OMP_NUM_THREADS=1")
+endforeach()
+
 # The CLI under mpirun: tests/dist/*.sh, with the cli tests' helpers.
 string(REPLACE ";" " " RAVINE_MPIRUN_LINE "${RAVINE_MPIRUN};${RAVINE_MPIRUN_FLAGS}")
 file(GLOB RAVINE_DIST_CLI_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/dist/*.sh)

@@ -50,6 +50,11 @@
    gives exactly the parameters of rv_optim_step, and its checkpoints
    resume under any number of ranks, or none.
 
+   State precision. The sharded optimizer keeps float32 state: state=bf16
+   or state=int8 is refused with RV_ERR_STATE_PRECISION wherever it would
+   enter (creating, adding or changing a group, loading a file saved with
+   it), before anything changes.
+
    Memory. Per rank: the optimizer state of its shard, a gradient buffer of
    its shard, and, unless every tensor lies in one flat parameter buffer and
    one flat gradient buffer in registration order (llm.c's layout), a
@@ -82,7 +87,8 @@ typedef enum rv_dist_grads {
 /* ---- creating (collective) ------------------------------------------- */
 
 /* Create with group 0 using h (NULL: torch defaults). Collective: every
-   rank must give the same algorithm and hyperparameters. */
+   rank must give the same algorithm and hyperparameters; state=bf16|int8
+   is refused (RV_ERR_STATE_PRECISION). */
 rv_status rv_dist_create(rv_dist **out, MPI_Comm comm, const rv_optim_type *type,
                          const rv_hparams *h);
 /* The same from a spec string; a spec that fails to parse on any rank
@@ -94,7 +100,8 @@ void rv_dist_free(rv_dist *d);
 /* ---- setting up (local; every rank must do the same) ----------------- */
 
 /* As rv_optim_add_group / _add_group_spec / _add_param / _add_param_shaped:
-   the same arguments, checks and messages. Tensors and groups are added
+   the same arguments, checks and messages, and a group with state=bf16|int8
+   is refused (RV_ERR_STATE_PRECISION), as by rv_dist_group_set_hparams. Tensors and groups are added
    before the first collective call that steps, saves or loads. */
 rv_status rv_dist_add_group(rv_dist *d, const rv_hparams *h, size_t *group);
 rv_status rv_dist_add_group_spec(rv_dist *d, const char *overrides, size_t *group);
@@ -129,7 +136,13 @@ rv_status rv_dist_setup(rv_dist *d);
 /* One update of every tensor: reduce the gradients (unless a norm call
    already did for this step), apply the non-finite policy, update the
    local shard, all-gather the parameters. On failure nothing changed, on
-   any rank. The caller's gradient buffers are only read. */
+   any rank. The caller's gradient buffers are only read.
+
+   The reduced gradient lives from the call that reduces it (a norm, a
+   clip or the step) until the step that uses it; a step, norm or clip
+   that fails (a non-finite norm with error_if_nonfinite included) or a
+   step skipped for a non-finite gradient discards it on every rank, so
+   the next call reduces the caller's buffers anew. */
 rv_status rv_dist_step(rv_dist *d);
 
 /* The global norm of this step's reduced gradient (reducing it first), the
@@ -160,7 +173,8 @@ rv_status rv_dist_save(rv_dist *d, const char *schedule_spec, long schedule_step
 rv_status rv_dist_save_extra(rv_dist *d, const char *schedule_spec, long schedule_step,
                              const rv_checkpoint_extra *extra, size_t n_extra, const char *path);
 /* Load a file written by rv_dist_save or rv_checkpoint_save (only rank 0
-   reads it): as rv_checkpoint_load, then every rank takes its shard. On
+   reads it): as rv_checkpoint_load, then every rank takes its shard. A file
+   saved with state=bf16|int8 is refused (RV_ERR_STATE_PRECISION). On
    failure nothing changed, on any rank. The optimizer is training after. */
 rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options *options,
                        rv_checkpoint_info *info);

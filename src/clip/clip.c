@@ -47,13 +47,6 @@ static inline int threads_for(const grads *x, size_t total)
 }
 #endif
 
-static rv_status check_norm_type(double p)
-{
-    if (!(p > 0))   /* also NaN */
-        return rv_fail(RV_ERR_ARG, "norm_type must be > 0 or inf, got %g", p);
-    return RV_OK;
-}
-
 static rv_status check_grads(const grads *x)
 {
     if (x->count && (!x->g || !x->n))
@@ -130,7 +123,7 @@ static rv_status clip_norm(const grads *x, double max_norm, const rv_clip_option
 {
     rv_clip_options o = options ? *options : rv_clip_defaults();
     rv_status s;
-    if ((s = check_norm_type(o.norm_type)) || (s = check_grads(x)))
+    if ((s = rv_clip_check_norm_type(o.norm_type)) || (s = check_grads(x)))
         return s;
     if (!(max_norm >= 0))
         return rv_fail(RV_ERR_ARG, "max_norm must be >= 0, got %g", max_norm);
@@ -259,7 +252,7 @@ rv_status rv_grad_norm(const rv_optim *opt, double norm_type, double *total_out)
 {
     if (!total_out)
         return rv_fail(RV_ERR_NULL, "rv_grad_norm: total_norm is NULL");
-    rv_status s = check_norm_type(norm_type);
+    rv_status s = rv_clip_check_norm_type(norm_type);
     opt_grads o;
     if (s || (s = gather(opt, &o)))
         return s;

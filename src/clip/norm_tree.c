@@ -97,6 +97,13 @@ float rv_clip_coefficient(float total, double max_norm)
     return coef;
 }
 
+rv_status rv_clip_check_norm_type(double p)
+{
+    if (!(p > 0))   /* also NaN */
+        return rv_fail(RV_ERR_ARG, "norm_type must be > 0 or inf, got %g", p);
+    return RV_OK;
+}
+
 rv_status rv_clip_nonfinite(double p, float total, const char *where)
 {
     return rv_fail(RV_ERR_NONFINITE_GRAD,

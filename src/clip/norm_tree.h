@@ -62,6 +62,9 @@ float rv_norm_finish(double sum, double p);
    stack of per-tensor norms, each rounded to float32). */
 float rv_norm_total(const double *sums, size_t count, double p);
 
+/* RV_ERR_ARG unless the norm's order p is > 0 (inf included; NaN refused). */
+rv_status rv_clip_check_norm_type(double p);
+
 /* RV_ERR_NONFINITE_GRAD for a total norm that cannot be clipped; where
    names the first non-finite element. */
 rv_status rv_clip_nonfinite(double p, float total, const char *where);

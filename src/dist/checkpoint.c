@@ -7,18 +7,11 @@
 #include "dist/internal.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- moving state between rank 0's full view and the shards -------------- */
-
-static size_t piece_index(const rv_dist *d, size_t tensor)
-{
-    size_t i = 0;
-    while (i < d->n_pieces && d->pieces[i].tensor != tensor)
-        i++;
-    return i;
-}
 
 /* The part of full's state buffer k that a piece covers. */
 static float *full_part(const rv_param_view *full, const dist_piece *p, size_t k, int elementwise,
@@ -28,9 +21,44 @@ static float *full_part(const rv_param_view *full, const dist_piece *p, size_t k
     return full->state[k] + (elementwise ? p->from : 0);
 }
 
+/* What moving state and scalars needs, allocated before the ranks agree
+   to go ahead, so that no rank stops for memory while others wait on it:
+   rank 0 a list of the pieces of any rank, every rank the scalars of every
+   tensor. */
+typedef struct scratch {
+    dist_piece *pieces;
+    double *scalars;
+} scratch;
+
+static rv_status scratch_alloc(const rv_dist *d, scratch *x)
+{
+    size_t most = 0, k = rv_scalar_count(rv_optim_get_type(d->full), NULL), T = d->n_tensors;
+    for (int r = 0; d->rank == 0 && r < d->size; r++) {
+        size_t n = rv_dist_pieces_of(d, r, NULL);
+        most = n > most ? n : most;
+    }
+    x->pieces = d->rank == 0 ? malloc((most ? most : 1) * sizeof *x->pieces) : NULL;
+    x->scalars = k ? malloc((T ? T : 1) * k * sizeof *x->scalars) : NULL;
+    if ((d->rank == 0 && !x->pieces) || (k && !x->scalars)) {
+        free(x->pieces);
+        free(x->scalars);
+        *x = (scratch){0};
+        return rv_fail(RV_ERR_NOMEM, "out of memory moving optimizer state");
+    }
+    return RV_OK;
+}
+
+static void scratch_free(scratch *x)
+{
+    free(x->pieces);
+    free(x->scalars);
+    *x = (scratch){0};
+}
+
 /* to_root 1: every piece's state into rank 0's `full`; 0: the reverse, into
-   `local` (this rank's local optimizer, possibly a new one). */
-static rv_status move_state(const rv_dist *d, rv_optim *local, int to_root)
+   `local` (this rank's local optimizer, possibly a new one). Only
+   communication can fail here. */
+static rv_status move_state(const rv_dist *d, rv_optim *local, int to_root, const scratch *x)
 {
     int elementwise = rv_optim_type_elementwise(rv_optim_get_type(d->full));
     rv_status s = RV_OK;
@@ -47,14 +75,7 @@ static rv_status move_state(const rv_dist *d, rv_optim *local, int to_root)
         }
         return s;
     }
-    size_t most = 0;
-    for (int r = 0; r < d->size; r++) {
-        size_t k = rv_dist_pieces_of(d, r, NULL);
-        most = k > most ? k : most;
-    }
-    dist_piece *pieces = malloc((most ? most : 1) * sizeof *pieces);
-    if (!pieces)
-        return rv_fail(RV_ERR_NOMEM, "out of memory moving optimizer state");
+    dist_piece *pieces = x->pieces;
     for (int r = 0; !s && r < d->size; r++) {
         size_t n = rv_dist_pieces_of(d, r, pieces);
         for (size_t i = 0; !s && i < n; i++) {
@@ -78,47 +99,48 @@ static rv_status move_state(const rv_dist *d, rv_optim *local, int to_root)
             }
         }
     }
-    free(pieces);
     return s;
 }
 
 /* Per-tensor scalars (nadam's mu_product, sfadamw's lr_max and weight_sum)
-   from each tensor's home rank into rank 0's `full`. */
-static rv_status gather_scalars(const rv_dist *d)
+   from each tensor's home rank into rank 0's `full`, in one pass over the
+   tensors: homes rise with the tensor index, so each rank's tensors form a
+   run, sent as one message (this rank's pieces, in tensor order, are
+   walked alongside). */
+static rv_status gather_scalars(const rv_dist *d, const scratch *x)
 {
     size_t k = rv_scalar_count(rv_optim_get_type(d->full), NULL), T = d->n_tensors;
     if (!k)
         return RV_OK;
-    double *buf = malloc((T ? T : 1) * k * sizeof *buf);
-    if (!buf)
-        return rv_fail(RV_ERR_NOMEM, "out of memory gathering scalars");
+    double *buf = x->scalars;
     rv_status s = RV_OK;
-    for (int r = 0; !s && r < d->size; r++) {
-        size_t n = 0;
-        for (size_t t = 0; t < T; t++) {
-            if (d->tensors[t].home != r || !d->tensors[t].has_state)
+    size_t t = 0, piece = 0, slots = 0;
+    while (!s && t < T) {
+        int r = d->tensors[t].home;
+        size_t t0 = t, first = slots;
+        for (; t < T && d->tensors[t].home == r; t++) {
+            if (!d->tensors[t].has_state)
                 continue;
             if (d->rank == r) {
+                while (piece < d->n_pieces && d->pieces[piece].tensor < t)
+                    piece++;
                 rv_param_view v;
-                rv_optim_param_view(d->local, piece_index(d, t), &v);
-                memcpy(buf + n * k, v.scalar, k * sizeof *buf);
+                rv_optim_param_view(d->local, piece, &v);
+                memcpy(buf + slots * k, v.scalar, k * sizeof *buf);
             }
-            n++;
+            slots++;
         }
+        size_t n = slots - first;
         if (!n)
             continue;
         if (r != 0 && d->rank == r)
-            s = rv_dist_send(d, buf, n * k * sizeof *buf, 0);
+            s = rv_dist_send(d, buf + first * k, n * k * sizeof *buf, 0);
         else if (r != 0 && d->rank == 0)
-            s = rv_dist_recv(d, buf, n * k * sizeof *buf, r);
-        if (s || d->rank != 0)
-            continue;
-        n = 0;
-        for (size_t t = 0; t < T; t++)
-            if (d->tensors[t].home == r && d->tensors[t].has_state)
-                rv_optim_set_param_scalars(d->full, t, buf + k * n++);
+            s = rv_dist_recv(d, buf + first * k, n * k * sizeof *buf, r);
+        for (size_t u = t0; !s && d->rank == 0 && u < t; u++)
+            if (d->tensors[u].has_state)
+                rv_optim_set_param_scalars(d->full, u, buf + k * first++);
     }
-    free(buf);
     return s;
 }
 
@@ -140,8 +162,9 @@ rv_status rv_dist_save_extra(rv_dist *d, const char *schedule_spec, long schedul
     int any = 0;
     for (size_t t = 0; t < d->n_tensors; t++)
         any |= d->tensors[t].has_state;
-    rv_status root = RV_OK;
-    if (d->rank == 0) {
+    scratch x;
+    rv_status root = scratch_alloc(d, &x);
+    if (!root && d->rank == 0) {
         if (any)
             root = rv_optim_ensure_state(d->full);
         for (size_t t = 0; !root && t < d->n_tensors; t++)
@@ -154,12 +177,15 @@ rv_status rv_dist_save_extra(rv_dist *d, const char *schedule_spec, long schedul
     if ((s = rv_dist_agree_comm(d->comm, d->rank, root))) {
         if (d->rank == 0)
             rv_optim_zero_state(d->full);
+        scratch_free(&x);
         return s;
     }
+    /* from here on only communication can fail */
     if (any)
-        s = move_state(d, d->local, 1);
+        s = move_state(d, d->local, 1, &x);
     if (!s)
-        s = gather_scalars(d);
+        s = gather_scalars(d, &x);
+    scratch_free(&x);
     if (d->rank == 0) {
         /* the parameters hold what the sharded optimizer's mode says */
         rv_optim_mark_mode(d->full, d->eval_mode);
@@ -168,11 +194,11 @@ rv_status rv_dist_save_extra(rv_dist *d, const char *schedule_spec, long schedul
                                             path);
         rv_optim_zero_state(d->full);   /* rank 0 holds the full state only while saving */
     }
-    if (s) {
-        d->broken = 1;
-        return s;
-    }
-    return rv_dist_agree_comm(d->comm, d->rank, root);
+    /* every rank reaches this agreement, also one whose messages failed */
+    rv_status all = rv_dist_agree_comm(d->comm, d->rank, s ? s : root);
+    if (s)
+        d->broken = 1;   /* the ranks' messages may be out of step */
+    return all;
 }
 
 /* ---- a file's description, from rank 0 to every rank ---------------------- */
@@ -184,8 +210,12 @@ static rv_status bcast_text(MPI_Comm comm, int rank, char **text)
     rv_status s = rv_dist_bcast(comm, &len, sizeof len, 0);
     if (s || !len)
         return s;
+    /* every rank learns whether every other has room before the text moves */
+    rv_status mine = RV_OK;
     if (rank != 0 && !(*text = malloc((size_t)len)))
-        return rv_fail(RV_ERR_NOMEM, "out of memory for a checkpoint's description");
+        mine = rv_fail(RV_ERR_NOMEM, "out of memory for a checkpoint's description");
+    if ((s = rv_dist_agree_comm(comm, rank, mine)))
+        return s;
     return rv_dist_bcast(comm, *text, (size_t)len, 0);
 }
 
@@ -283,6 +313,27 @@ typedef struct loaded {
     int eval;            /* the file's mode */
 } loaded;
 
+/* RV_ERR_STATE_PRECISION unless every group and every loaded state buffer
+   of o is float32: a file saved with state=bf16|int8 is refused before any
+   rank changes (the sharded optimizer keeps float32 state). */
+static rv_status float32_state(const rv_optim *o, const char *path)
+{
+    char prefix[1100];
+    snprintf(prefix, sizeof prefix, "checkpoint '%.1000s': ", path);
+    rv_status s = rv_dist_check_groups(o, prefix);
+    for (size_t t = 0; !s && t < rv_optim_param_count(o); t++) {
+        rv_param_view v;
+        rv_optim_param_view(o, t, &v);
+        for (size_t k = 0; !s && k < v.n_state; k++)
+            if (v.state_data[k] && v.state_precision[k] != RV_FP32)
+                s = rv_fail(RV_ERR_STATE_PRECISION,
+                            "%stensor %zu ('%s'): state '%s' is not float32; the sharded optimizer "
+                            "keeps float32 state",
+                            prefix, t, v.name, v.state_name[k]);
+    }
+    return s;
+}
+
 /* rv_checkpoint_load into `full` on rank 0, with its parameters pointed at
    tmp so that the caller's stay untouched until every rank is ready; on
    failure `full` keeps its groups. */
@@ -296,10 +347,13 @@ static rv_status read_on_root(rv_dist *d, const char *path, const rv_checkpoint_
         rv_optim_set_buffers(d->full, t, v.n ? tmp + d->tensors[t].offset : v.param, v.grad);
     }
     rv_status s = rv_checkpoint_load(d->full, path, options, &out->info);
+    if (!s && (s = float32_state(d->full, path)))
+        rv_checkpoint_info_free(&out->info);
     if (s) {
+        /* the state first: a group keeps its precision while it holds state */
+        rv_optim_zero_state(d->full);
         for (size_t g = 0; g < rv_optim_group_count(d->full); g++)
             rv_optim_group_set_hparams(d->full, g, &before[g]);
-        rv_optim_zero_state(d->full);
     } else {
         out->steps = rv_optim_step_count(d->full);
         out->skipped = rv_optim_skipped_count(d->full);
@@ -326,6 +380,7 @@ rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options
     loaded meta;
     memset(&meta, 0, sizeof meta);
     rv_optim *fresh = NULL;
+    scratch x = {0};
     int any = 0;
     rv_status root = params && before && (d->rank || tmp)
                          ? RV_OK
@@ -368,7 +423,7 @@ rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options
             rv_param_view v;
             rv_optim_param_view(d->full, t, &v);
             per[2 * t] = v.step;
-            per[2 * t + 1] = v.n ? v.state[0] != NULL || !v.n_state : v.step > 0;
+            per[2 * t + 1] = v.n ? v.state_data[0] != NULL || !v.n_state : v.step > 0;
             memcpy(scalars + t * K, v.scalar, K * sizeof *scalars);
         }
     }
@@ -379,7 +434,10 @@ rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options
         (s = rv_dist_bcast(d->comm, groups, G * sizeof *groups, 0)) ||
         (s = rv_dist_bcast(d->comm, per, T * 2 * sizeof *per, 0)) ||
         (K && (s = rv_dist_bcast(d->comm, scalars, T * K * sizeof *scalars, 0)))) {
-        d->broken = 1;
+        /* bcast_info's allocation failures are agreed by every rank (nothing
+           has changed yet); a failed message may leave the ranks out of step */
+        if (s == RV_ERR_COMM)
+            d->broken = 1;
         goto fail;
     }
 
@@ -393,6 +451,8 @@ rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options
         mine = rv_optim_group_set_hparams(d->full, g, &groups[g]);
     if (!mine)
         mine = rv_dist_build_local(d, &fresh);
+    if (!mine)
+        mine = scratch_alloc(d, &x);
     if (!mine && any)
         mine = rv_optim_ensure_state(fresh);
     for (size_t i = 0; !mine && i < d->n_pieces; i++) {
@@ -415,7 +475,7 @@ rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options
         d->tensors[t].step = (long)per[2 * t];
         d->tensors[t].has_state = per[2 * t + 1] != 0;
     }
-    if ((s = rv_dist_bcast_params(d, tmp)) || (any && (s = move_state(d, fresh, 0)))) {
+    if ((s = rv_dist_bcast_params(d, tmp)) || (any && (s = move_state(d, fresh, 0, &x)))) {
         d->broken = 1;
         rv_optim_free(fresh);
         goto fail;
@@ -433,6 +493,7 @@ rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options
     meta.info = (rv_checkpoint_info){0};
     s = RV_OK;
 fail:
+    scratch_free(&x);
     rv_checkpoint_info_free(&meta.info);
     if (d->rank == 0)
         rv_optim_zero_state(d->full);   /* rank 0 holds the full state only while loading */

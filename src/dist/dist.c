@@ -3,6 +3,7 @@
    checks, with its messages; the ranks compare the result at the next
    collective call. */
 #include "dist/internal.h"
+#include "optim/precision.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,8 @@ static rv_status create(rv_dist **out, MPI_Comm comm, const rv_optim_type *type,
         s = rv_optim_create_spec(&use->full, spec);
     else if (!s)
         s = rv_optim_create(&use->full, type, h);
+    if (!s)
+        s = rv_dist_check_groups(use->full, "rv_dist_create: ");
     s = rv_dist_begin(use, OP_CREATE, s, 0);
     if (s) {
         rv_optim_free(use->full);
@@ -94,13 +97,24 @@ static rv_status fixed(const rv_dist *d, const char *call)
 rv_status rv_dist_add_group(rv_dist *d, const rv_hparams *h, size_t *group)
 {
     rv_status s = fixed(d, "rv_dist_add_group");
+    if (!s)
+        s = rv_dist_check_state(h, "", rv_optim_group_count(d->full));
     return s ? s : rv_optim_add_group(d->full, h, group);
 }
 
 rv_status rv_dist_add_group_spec(rv_dist *d, const char *overrides, size_t *group)
 {
     rv_status s = fixed(d, "rv_dist_add_group_spec");
-    return s ? s : rv_optim_add_group_spec(d->full, overrides, group);
+    if (s)
+        return s;
+    if (!overrides)
+        return rv_optim_add_group_spec(d->full, overrides, group);   /* its NULL message */
+    /* as rv_optim_add_group_spec, with the group checked before it exists */
+    rv_hparams h;
+    rv_optim_group_hparams(d->full, 0, &h);
+    if (!(s = rv_hparams_override(rv_optim_get_type(d->full), &h, overrides)))
+        s = rv_dist_check_state(&h, "", rv_optim_group_count(d->full));
+    return s ? s : rv_optim_add_group(d->full, &h, group);
 }
 
 rv_status rv_dist_add_param(rv_dist *d, size_t group, const char *name, float *param,
@@ -209,6 +223,11 @@ rv_status rv_dist_group_set_hparams(rv_dist *d, size_t group, const rv_hparams *
 {
     if (!d)
         return rv_fail(RV_ERR_NULL, "rv_dist_group_set_hparams: optimizer is NULL");
+    if (h && group < rv_optim_group_count(d->full)) {
+        rv_status refused = rv_dist_check_state(h, "", group);
+        if (refused)
+            return refused;
+    }
     /* the local optimizer holds state, so it checks first; full has none */
     rv_status s = d->local ? rv_optim_group_set_hparams(d->local, group, h) : RV_OK;
     if (!s && (s = rv_optim_group_set_hparams(d->full, group, h)) && d->local) {
@@ -244,7 +263,10 @@ rv_status rv_dist_stats_get(const rv_dist *d, rv_dist_stats *out)
         rv_param_view v;
         rv_optim_param_view(d->local, i, &v);
         for (size_t k = 0; k < v.n_state; k++)
-            st.state_bytes += v.state[k] ? v.state_len[k] * sizeof(float) : 0;
+            if (v.state_data[k])   /* (float32 in practice: see rv_dist_check_state) */
+                st.state_bytes += v.state_precision[k] == RV_FP32
+                                      ? v.state_len[k] * sizeof(float)
+                                      : rv_buffer_bytes(v.state_precision[k], v.state_len[k]);
     }
     st.buffer_bytes = (d->shard_grad ? (st.shard_end - st.shard_begin) * sizeof(float) : 0) +
                       d->staging_floats * sizeof(float);

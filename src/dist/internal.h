@@ -57,6 +57,8 @@ struct rv_dist {
     rv_optim *local;
     float *shard_grad;         /* the reduced gradient of this rank's shard */
     int *counts, *displs;      /* per rank, for one-call collectives */
+    int *round_counts;         /* 2 per rank, for staged rounds (allocated with the plan,
+                                  so no rank stops for memory between collectives) */
     float *staging;            /* for tensors not laid out flat */
     size_t staging_floats;
     int buffers_stale;         /* set_buffers since the last step: re-point the pieces */
@@ -98,7 +100,13 @@ void rv_dist_unplan(rv_dist *d);
 size_t rv_dist_tensor_at(const rv_dist *d, size_t x);
 /* Re-point the local pieces at the caller's buffers after set_buffers. */
 rv_status rv_dist_repoint(rv_dist *d);
-/* Build a local optimizer for this rank's pieces with the groups of `full`. */
+/* RV_ERR_STATE_PRECISION for a group with state=bf16|int8 ("<prefix>param
+   group G: ..."); h NULL passes. The sharded optimizer keeps float32 state. */
+rv_status rv_dist_check_state(const rv_hparams *h, const char *prefix, size_t group);
+/* The same for every group of o. */
+rv_status rv_dist_check_groups(const rv_optim *o, const char *prefix);
+/* Build a local optimizer for this rank's pieces with the groups of `full`
+   (refusing reduced-precision state). */
 rv_status rv_dist_build_local(const rv_dist *d, rv_optim **out);
 /* The pieces of rank r (count only when out is NULL). */
 size_t rv_dist_pieces_of(const rv_dist *d, int r, dist_piece *out);

@@ -282,13 +282,6 @@ static uint64_t args_hash(double p, double max_norm, int flag)
     return rv_dist_hash(h, &flag, sizeof flag);
 }
 
-static rv_status check_norm_type(double p)
-{
-    if (!(p > 0))   /* also NaN */
-        return rv_fail(RV_ERR_ARG, "norm_type must be > 0 or inf, got %g", p);
-    return RV_OK;
-}
-
 rv_status rv_dist_grad_norm(rv_dist *d, double norm_type, double *total_norm)
 {
     if (!d)
@@ -297,15 +290,17 @@ rv_status rv_dist_grad_norm(rv_dist *d, double norm_type, double *total_norm)
     if (!s && !total_norm)
         s = rv_fail(RV_ERR_NULL, "rv_dist_grad_norm: total_norm is NULL");
     if (!s)
-        s = check_norm_type(norm_type);
+        s = rv_clip_check_norm_type(norm_type);
     if ((s = rv_dist_begin(d, OP_NORM, s, args_hash(norm_type, 0, 0))))
         return s;
     if (!d->reduced && (s = rv_dist_reduce(d)))
         return s;
     double t0 = rv_dist_now();
     float total;
-    if ((s = global_norm(d, norm_type, &total)))
+    if ((s = global_norm(d, norm_type, &total))) {
+        d->reduced = 0;   /* a failed call discards the reduced gradient */
         return s;
+    }
     d->stats.seconds_norm += rv_dist_now() - t0;
     *total_norm = (double)total;
     return RV_OK;
@@ -319,7 +314,7 @@ rv_status rv_dist_clip_grad_norm(rv_dist *d, double max_norm, const rv_clip_opti
     rv_clip_options o = options ? *options : rv_clip_defaults();
     rv_status s = rv_dist_prepare(d);
     if (!s)
-        s = check_norm_type(o.norm_type);
+        s = rv_clip_check_norm_type(o.norm_type);
     if (!s && !(max_norm >= 0))
         s = rv_fail(RV_ERR_ARG, "max_norm must be >= 0, got %g", max_norm);
     if (!s && o.error_if_nonfinite != 0 && o.error_if_nonfinite != 1)
@@ -328,11 +323,17 @@ rv_status rv_dist_clip_grad_norm(rv_dist *d, double max_norm, const rv_clip_opti
         return s;
     if (!d->reduced && (s = rv_dist_reduce(d)))
         return s;
+    /* from here a failure discards the reduced gradient on every rank (the
+       norm and its verdict are the same everywhere): the caller's next
+       gradient, for a retry or the next batch, is reduced anew */
     double t0 = rv_dist_now();
     float total;
-    if ((s = global_norm(d, o.norm_type, &total)))
+    if ((s = global_norm(d, o.norm_type, &total))) {
+        d->reduced = 0;
         return s;
+    }
     if (o.error_if_nonfinite && !isfinite(total)) {
+        d->reduced = 0;
         uint64_t at;
         float value;
         if ((s = rv_dist_first_nonfinite(d, &at, &value)))

@@ -85,13 +85,40 @@ static float *piece_grad(const rv_dist *d, const dist_piece *p, const rv_param_v
     return d->shard_grad + (d->tensors[p->tensor].offset + p->from - d->bounds[d->rank]);
 }
 
+/* Reduced-precision state is refused wherever it could enter: bf16 and
+   int8 buffers would move between ranks in their own layouts, and int8
+   blocks would need shard cuts at multiples of RV_QUANT_BLOCK. */
+rv_status rv_dist_check_state(const rv_hparams *h, const char *prefix, size_t group)
+{
+    if (h && (h->state == RV_BF16 || h->state == RV_INT8))
+        return rv_fail(RV_ERR_STATE_PRECISION,
+                       "%sparam group %zu: state=%s: the sharded optimizer keeps float32 state "
+                       "(state=fp32)",
+                       prefix, group, h->state == RV_BF16 ? "bf16" : "int8");
+    return RV_OK;
+}
+
+rv_status rv_dist_check_groups(const rv_optim *o, const char *prefix)
+{
+    rv_status s = RV_OK;
+    for (size_t g = 0; !s && g < rv_optim_group_count(o); g++) {
+        rv_hparams h;
+        rv_optim_group_hparams(o, g, &h);
+        s = rv_dist_check_state(&h, prefix, g);
+    }
+    return s;
+}
+
 rv_status rv_dist_build_local(const rv_dist *d, rv_optim **out)
 {
+    rv_status s = rv_dist_check_groups(d->full, "");
+    if (s)
+        return s;
     const rv_optim_type *type = rv_optim_get_type(d->full);
     rv_hparams h;
     rv_optim_group_hparams(d->full, 0, &h);
     rv_optim *o;
-    rv_status s = rv_optim_create(&o, type, &h);
+    s = rv_optim_create(&o, type, &h);
     if (s)
         return s;
     int elementwise = rv_optim_type_elementwise(type);
@@ -127,12 +154,13 @@ void rv_dist_unplan(rv_dist *d)
     free(d->shard_grad);
     free(d->counts);
     free(d->displs);
+    free(d->round_counts);
     rv_optim_free(d->local);
     d->tensors = NULL;
     d->bounds = NULL;
     d->pieces = NULL;
     d->shard_grad = NULL;
-    d->counts = d->displs = NULL;
+    d->counts = d->displs = d->round_counts = NULL;
     d->local = NULL;
     d->n_pieces = d->n_tensors = d->numel = 0;
 }
@@ -141,26 +169,14 @@ rv_status rv_dist_plan(rv_dist *d)
 {
     if (d->planned)
         return RV_OK;
-#ifdef RV_QUANT_BLOCK
-    /* reduced-precision state (state=bf16|int8) is not sharded yet: its
-       buffers move between ranks as bytes of their own layout, and int8
-       blocks would need cuts at multiples of RV_QUANT_BLOCK */
-    for (size_t g = 0; g < rv_optim_group_count(d->full); g++) {
-        rv_hparams h;
-        rv_optim_group_hparams(d->full, g, &h);
-        if (h.state != RV_FP32)
-            return rv_fail(RV_ERR_ARG, "param group %zu: the sharded optimizer keeps float32 state; "
-                                       "state=%s is not supported yet",
-                           g, h.state == RV_BF16 ? "bf16" : "int8");
-    }
-#endif
     size_t T = rv_optim_param_count(d->full), P = (size_t)d->size;
     d->n_tensors = T;
     d->tensors = calloc(T ? T : 1, sizeof *d->tensors);
     d->bounds = malloc((P + 1) * sizeof *d->bounds);
     d->counts = malloc(P * sizeof *d->counts);
     d->displs = malloc(P * sizeof *d->displs);
-    if (!d->tensors || !d->bounds || !d->counts || !d->displs) {
+    d->round_counts = malloc(2 * P * sizeof *d->round_counts);
+    if (!d->tensors || !d->bounds || !d->counts || !d->displs || !d->round_counts) {
         rv_dist_unplan(d);
         return rv_fail(RV_ERR_NOMEM, "out of memory planning the shards of %zu tensors", T);
     }

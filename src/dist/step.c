@@ -4,7 +4,6 @@
 #include "dist/internal.h"
 
 #include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* floats of one rank's segment per round of a staged collective */
@@ -40,11 +39,7 @@ rv_status rv_dist_reduce(rv_dist *d)
         float *flat_g = rv_dist_flat_base(d, 1);
         rc = MPI_Reduce_scatter(flat_g, d->shard_grad, d->counts, MPI_FLOAT, MPI_SUM, d->comm);
     } else {
-        int *counts = malloc((size_t)d->size * sizeof *counts);
-        if (!counts) {
-            d->broken = 1;
-            return rv_fail(RV_ERR_NOMEM, "out of memory reducing gradients");
-        }
+        int *counts = d->round_counts;
         size_t n_rounds = rounds(d), per = round_floats(d);
         for (size_t j = 0; j < n_rounds && rc == MPI_SUCCESS; j++) {
             float *at = d->staging;
@@ -58,7 +53,6 @@ rv_status rv_dist_reduce(rv_dist *d)
             rc = MPI_Reduce_scatter(d->staging, d->shard_grad + j * per, counts, MPI_FLOAT, MPI_SUM,
                                     d->comm);
         }
-        free(counts);
     }
     if (rc != MPI_SUCCESS) {
         d->broken = 1;
@@ -91,11 +85,7 @@ rv_status rv_dist_gather_params(rv_dist *d)
             rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, flat_p, d->counts, d->displs,
                                 MPI_FLOAT, d->comm);
     } else {
-        int *counts = malloc(2 * (size_t)d->size * sizeof *counts);
-        if (!counts) {
-            d->broken = 1;
-            return rv_fail(RV_ERR_NOMEM, "out of memory gathering parameters");
-        }
+        int *counts = d->round_counts;
         int *displs = counts + d->size;
         size_t n_rounds = rounds(d);
         for (size_t j = 0; j < n_rounds && rc == MPI_SUCCESS; j++) {
@@ -118,7 +108,6 @@ rv_status rv_dist_gather_params(rv_dist *d)
                     rv_dist_copy_params_in(d, a, b, d->staging + displs[r]);
             }
         }
-        free(counts);
     }
     d->stats.seconds_gather += rv_dist_now() - t0;
     d->stats.bytes_sent += (unsigned long long)(d->size - 1) *
@@ -196,17 +185,20 @@ rv_status rv_dist_step(rv_dist *d)
         return s;
     if (!d->reduced && (s = rv_dist_reduce(d)))
         return s;
-
+    /* from here a failure discards the reduced gradient (on every rank, as
+       the failures below are agreed): the next call reduces anew */
     double t0 = rv_dist_now();
     if (d->nonfinite != RV_NONFINITE_IGNORE) {
         uint64_t at;
         float value;
-        if ((s = rv_dist_first_nonfinite(d, &at, &value)))
+        if ((s = rv_dist_first_nonfinite(d, &at, &value))) {
+            d->reduced = 0;
             return s;
+        }
         if (at != UINT64_MAX) {
             d->reduced = 0;
             if (d->nonfinite == RV_NONFINITE_SKIP) {
-                d->skipped++;
+                d->skipped += d->skipped < LONG_MAX;   /* saturates, as rv_optim_step's */
                 return RV_OK;
             }
             size_t t, i;
@@ -218,15 +210,20 @@ rv_status rv_dist_step(rv_dist *d)
         }
     }
     /* a tensor's first step allocates its state: the one local step that
-       can fail, so its outcome is agreed before anything moves on */
+       can fail. It is done first, for every local tensor (starting values,
+       which is what a step would put there now), and agreed before any rank
+       updates, so that a failure leaves every rank as it was and the
+       update itself cannot fail. */
     int first = 0;
     for (size_t t = 0; t < d->n_tensors && !first; t++)
         first = !d->tensors[t].has_state && takes_part(d, t);
-    s = rv_optim_step(d->local);
-    if (first)
-        s = rv_dist_agree_comm(d->comm, d->rank, s);
-    if (s) {
-        /* ranks that succeeded have updated their shards */
+    if (first && (s = rv_dist_agree_comm(d->comm, d->rank, rv_optim_ensure_state(d->local)))) {
+        d->reduced = 0;
+        return s;
+    }
+    if ((s = rv_optim_step(d->local))) {
+        /* not reached (eval mode and step counts are checked above, the
+           state exists): ranks that succeeded would have updated */
         d->broken = 1;
         d->reduced = 0;
         return s;

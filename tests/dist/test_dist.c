@@ -10,7 +10,9 @@
 #include "ravine/ravine.h"
 #include "check.h"
 #include "core/error.h"
+#include "dist/internal.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -619,6 +621,174 @@ static void disagreements(void)
     CHECK_STR(rv_errmsg(), rank == ranks - 1 ? "the disk is full" : want);
 }
 
+/* Reduced-precision state (state=bf16|int8) is refused wherever it could
+   enter, before anything changes: creating, adding a group, changing one,
+   loading a one-process file saved with it (which used to load with every
+   moment dropped, and crash the next save). */
+static void reduced_state_refused(void)
+{
+    static const char *const words[] = {"bf16", "int8"};
+    char path[600], spec[64], want[900];
+    snprintf(path, sizeof path, "%s/reduced.safetensors", tmpdir);
+    for (int w = 0; w < 2; w++) {
+        rv_dist *d;
+        snprintf(spec, sizeof spec, "adamw(lr=0.01, state=%s)", words[w]);
+        CHECK_STATUS(rv_dist_create_spec(&d, MPI_COMM_WORLD, spec), RV_ERR_STATE_PRECISION);
+        snprintf(want, sizeof want, "rv_dist_create: param group 0: state=%s: the sharded optimizer "
+                 "keeps float32 state (state=fp32)", words[w]);
+        CHECK_STR(rv_errmsg(), want);
+
+        problem pr = {"adamw(lr=0.01)", 2, {100, 37}, {0, 0}, 0, 0};
+        tensors dx;
+        tensors_alloc(&dx, &pr);
+        CHECK_STATUS(rv_dist_create_spec(&d, MPI_COMM_WORLD, pr.spec), RV_OK);
+        /* a group with reduced state: by overrides, by hyperparameters */
+        char over[32];
+        snprintf(over, sizeof over, "state=%s", words[w]);
+        CHECK_STATUS(rv_dist_add_group_spec(d, over, NULL), RV_ERR_STATE_PRECISION);
+        snprintf(want, sizeof want, "param group 1: state=%s: the sharded optimizer keeps float32 "
+                 "state (state=fp32)", words[w]);
+        CHECK_STR(rv_errmsg(), want);
+        rv_hparams h, got;
+        rv_dist_group_hparams(d, 0, &h);
+        h.state = w ? RV_INT8 : RV_BF16;
+        CHECK_STATUS(rv_dist_add_group(d, &h, NULL), RV_ERR_STATE_PRECISION);
+        CHECK_STATUS(rv_dist_group_hparams(d, 1, &got), RV_ERR_INDEX);   /* no group was added */
+        CHECK_STATUS(add_all(&pr, &dx, d, 1), RV_OK);
+        /* changing a group after setup (the local optimizer has no state yet) */
+        CHECK_STATUS(rv_dist_setup(d), RV_OK);
+        CHECK_STATUS(rv_dist_group_set_hparams(d, 0, &h), RV_ERR_STATE_PRECISION);
+        rv_dist_group_hparams(d, 0, &got);
+        CHECK(got.state == RV_FP32);
+        run how = {RV_DIST_GRADS_REDUCED, 0, 0, 2, RV_NONFINITE_IGNORE, -1, -1, 0};
+        CHECK_STATUS(rv_dist_set_grads(d, RV_DIST_GRADS_REDUCED), RV_OK);
+        fill_grads(&dx, 0, 0, &how);
+        CHECK_STATUS(rv_dist_step(d), RV_OK);
+
+        /* a file saved by one process with reduced state */
+        if (rank == 0) {
+            rv_optim *one;
+            tensors ox;
+            tensors_alloc(&ox, &pr);
+            CHECK_STATUS(rv_optim_create_spec(&one, spec), RV_OK);
+            CHECK_STATUS(add_all(&pr, &ox, one, 0), RV_OK);
+            for (long t = 0; t < 2; t++) {
+                fill_grads(&ox, t, 0, &how);
+                CHECK_STATUS(rv_optim_step(one), RV_OK);
+            }
+            CHECK_STATUS(rv_checkpoint_save(one, NULL, path), RV_OK);
+            rv_optim_free(one);
+            tensors_free(&ox);
+        }
+        MPI_Barrier(MPI_COMM_WORLD);
+        float before0 = dx.p[0][0], before1 = dx.p[1][36];
+        for (int keep = 0; keep < 2; keep++) {
+            rv_checkpoint_options o = {keep};
+            rv_status s = rv_dist_load(d, path, &o, NULL);
+            if (!keep) {
+                CHECK_STATUS(s, RV_ERR_STATE_PRECISION);
+                snprintf(want, sizeof want, "%scheckpoint '%s': param group 0: state=%s: the sharded "
+                         "optimizer keeps float32 state (state=fp32)", rank ? "rank 0: " : "", path,
+                         words[w]);
+                CHECK_STR(rv_errmsg(), want);
+            } else {
+                CHECK_MSG(s != RV_OK, "keep_hparams load of %s state: %d", words[w], s);
+            }
+            CHECK(dx.p[0][0] == before0 && dx.p[1][36] == before1);
+            CHECK(rv_dist_step_count(d) == 1);
+            rv_dist_group_hparams(d, 0, &got);
+            CHECK(got.state == RV_FP32 && got.lr == 0.01);
+        }
+        /* still whole: it saves (this used to crash) and steps */
+        char again[640];
+        snprintf(again, sizeof again, "%s/reduced_after.safetensors", tmpdir);
+        CHECK_STATUS(rv_dist_save(d, NULL, 1, again), RV_OK);
+        fill_grads(&dx, 1, 0, &how);
+        CHECK_STATUS(rv_dist_step(d), RV_OK);
+        CHECK(rv_dist_step_count(d) == 2);
+        rv_dist_stats st;
+        CHECK_STATUS(rv_dist_stats_get(d, &st), RV_OK);
+        CHECK(st.state_bytes == 2 * (st.shard_end - st.shard_begin) * sizeof(float));
+        MPI_Barrier(MPI_COMM_WORLD);
+        if (rank == 0)
+            unlink(again);
+        rv_dist_free(d);
+        tensors_free(&dx);
+    }
+    if (rank == 0)
+        unlink(path);
+}
+
+/* A clip that fails (a non-finite norm with error_if_nonfinite) discards
+   the reduced gradient: the next batch's gradient is reduced and clipped,
+   as one process clips it, instead of the failing one again forever. */
+static void failed_clip_discards_gradient(void)
+{
+    problem pr = {"adamw(lr=0.01)", 3, {9001, 3, 4099}, {0, 5, 0}, 0, 0};
+    run how = {RV_DIST_GRADS_MEAN, 0, 0.5, 2, RV_NONFINITE_IGNORE, -1, -1, 0};
+    tensors dx, rx;
+    tensors_alloc(&dx, &pr);
+    tensors_alloc(&rx, &pr);
+    rv_dist *d;
+    rv_optim *ref;
+    CHECK_STATUS(rv_dist_create_spec(&d, MPI_COMM_WORLD, pr.spec), RV_OK);
+    CHECK_STATUS(rv_optim_create_spec(&ref, pr.spec), RV_OK);
+    CHECK_STATUS(add_all(&pr, &dx, d, 1), RV_OK);
+    CHECK_STATUS(add_all(&pr, &rx, ref, 0), RV_OK);
+    rv_clip_options o = rv_clip_defaults();
+    o.error_if_nonfinite = 1;
+    double nd = -1, nr = -2;
+    /* batch 0: one rank's gradient has an infinity */
+    fill_grads(&dx, 0, rank, &how);
+    if (rank == ranks - 1)
+        dx.g[2][4000] = INFINITY;
+    CHECK_STATUS(rv_dist_clip_grad_norm(d, 0.5, &o, &nd), RV_ERR_NONFINITE_GRAD);
+    CHECK(strstr(rv_errmsg(), "cannot be clipped") != NULL);
+    /* batch 1, finite: clipped as one process clips it, then stepped */
+    for (long t = 1; t < 3; t++) {
+        fill_grads(&dx, t, rank, &how);
+        fill_reference_grads(&rx, t, &how);
+        CHECK_STATUS(rv_dist_clip_grad_norm(d, 0.5, &o, &nd), RV_OK);
+        CHECK_STATUS(rv_clip_grad_norm(ref, 0.5, &o, &nr), RV_OK);
+        CHECK_MSG(nd == nr, "batch %ld: norm %.17g vs %.17g", t, nd, nr);
+        CHECK_STATUS(rv_dist_step(d), RV_OK);
+        CHECK_STATUS(rv_optim_step(ref), RV_OK);
+        CHECK_MSG(same_params(&dx, &rx, "after a failed clip", t), "after a failed clip");
+    }
+    /* the same for the norm alone after a failed clip */
+    fill_grads(&dx, 3, rank, &how);
+    dx.g[0][7] = NAN;
+    CHECK_STATUS(rv_dist_clip_grad_norm(d, 0.5, &o, &nd), RV_ERR_NONFINITE_GRAD);
+    fill_grads(&dx, 4, rank, &how);
+    fill_reference_grads(&rx, 4, &how);
+    CHECK_STATUS(rv_dist_grad_norm(d, 2, &nd), RV_OK);
+    CHECK_STATUS(rv_grad_norm(ref, 2, &nr), RV_OK);
+    CHECK_MSG(nd == nr, "norm after a failed clip: %.17g vs %.17g", nd, nr);
+    rv_dist_free(d);
+    rv_optim_free(ref);
+    tensors_free(&dx);
+    tensors_free(&rx);
+}
+
+/* The skipped-step counter saturates at LONG_MAX, as rv_optim_step's (set
+   from inside: a checkpoint holds counts up to 2^53). */
+static void skipped_saturates(void)
+{
+    float p[40] = {0}, g[40] = {0};
+    rv_dist *d;
+    CHECK_STATUS(rv_dist_create_spec(&d, MPI_COMM_WORLD, "adam"), RV_OK);
+    CHECK_STATUS(rv_dist_add_param(d, 0, "w", p, g, 40, NULL), RV_OK);
+    CHECK_STATUS(rv_dist_set_nonfinite(d, RV_NONFINITE_SKIP), RV_OK);
+    d->skipped = LONG_MAX - 1;
+    g[3] = NAN;
+    for (int i = 0; i < 2; i++) {
+        CHECK_STATUS(rv_dist_step(d), RV_OK);
+        CHECK_MSG(rv_dist_skipped_count(d) == LONG_MAX, "skipped %ld", rv_dist_skipped_count(d));
+    }
+    CHECK(rv_dist_step_count(d) == 0 && p[0] == 0);
+    rv_dist_free(d);
+}
+
 /* The memory claim: each rank holds about 1/P of the state. */
 static void state_is_sharded(void)
 {
@@ -661,6 +831,9 @@ int main(int argc, char **argv)
     checkpoint_in_eval_mode();
     disagreements();
     state_is_sharded();
+    reduced_state_refused();
+    failed_clip_discards_gradient();
+    skipped_saturates();
     int failed = check_failed, any = 0, passed = check_passed, total = 0;
     MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     MPI_Allreduce(&passed, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
