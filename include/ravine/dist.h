@@ -154,8 +154,8 @@ rv_status rv_dist_grad_norm(rv_dist *d, double norm_type, double *total_norm);
 rv_status rv_dist_clip_grad_norm(rv_dist *d, double max_norm, const rv_clip_options *options,
                                  double *total_norm);
 
-/* Schedule-Free AdamW's modes (no-ops for other algorithms): parameters
-   move between y and x on every rank. */
+/* Schedule-Free AdamW's modes: parameters move between y and x on every
+   rank. For the other algorithms both are no-ops (training goes on). */
 rv_status rv_dist_eval(rv_dist *d);
 rv_status rv_dist_train(rv_dist *d);
 int rv_dist_is_training(const rv_dist *d);
@@ -175,7 +175,8 @@ rv_status rv_dist_save_extra(rv_dist *d, const char *schedule_spec, long schedul
 /* Load a file written by rv_dist_save or rv_checkpoint_save (only rank 0
    reads it): as rv_checkpoint_load, then every rank takes its shard. A file
    saved with state=bf16|int8 is refused (RV_ERR_STATE_PRECISION). On
-   failure nothing changed, on any rank. The optimizer is training after. */
+   failure nothing changed, on any rank. After it, the optimizer is in the
+   file's mode (schedule-free saved in eval mode is in eval mode). */
 rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options *options,
                        rv_checkpoint_info *info);
 /* rv_checkpoint_inspect on rank 0, the result on every rank. */

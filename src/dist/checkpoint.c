@@ -484,7 +484,7 @@ rv_status rv_dist_load(rv_dist *d, const char *path, const rv_checkpoint_options
     d->local = fresh;
     d->steps = meta.steps;
     d->skipped = meta.skipped;
-    d->eval_mode = meta.eval;
+    d->eval_mode = meta.eval && rv_optim_get_type(d->full)->to_eval;
     d->reduced = 0;
     if (info)
         *info = meta.info;

@@ -210,14 +210,14 @@ rv_status rv_dist_step(rv_dist *d)
         }
     }
     /* a tensor's first step allocates its state: the one local step that
-       can fail. It is done first, for every local tensor (starting values,
-       which is what a step would put there now), and agreed before any rank
+       can fail. It is done first, for the local tensors with gradients
+       (starting values, what the step would put there), and agreed before any rank
        updates, so that a failure leaves every rank as it was and the
        update itself cannot fail. */
     int first = 0;
     for (size_t t = 0; t < d->n_tensors && !first; t++)
         first = !d->tensors[t].has_state && takes_part(d, t);
-    if (first && (s = rv_dist_agree_comm(d->comm, d->rank, rv_optim_ensure_state(d->local)))) {
+    if (first && (s = rv_dist_agree_comm(d->comm, d->rank, rv_optim_prepare_step(d->local)))) {
         d->reduced = 0;
         return s;
     }
@@ -246,13 +246,13 @@ static rv_status switch_mode(rv_dist *d, int to_eval)
     if (!d)
         return rv_fail(RV_ERR_NULL, "rv_dist_%s: optimizer is NULL", to_eval ? "eval" : "train");
     rv_status s = rv_dist_begin(d, to_eval ? OP_EVAL : OP_TRAIN, prepare(d), 0);
-    if (s || d->eval_mode == to_eval)
-        return s;
     const rv_optim_type *type = rv_optim_get_type(d->full);
+    if (s || d->eval_mode == to_eval || !type->to_eval)
+        return s;   /* only schedule-free keeps two points */
     if ((s = to_eval ? rv_optim_eval(d->local) : rv_optim_train(d->local)))
         return s;
     d->eval_mode = to_eval;
-    return type->to_eval ? rv_dist_gather_params(d) : RV_OK;
+    return rv_dist_gather_params(d);
 }
 
 rv_status rv_dist_eval(rv_dist *d) { return switch_mode(d, 1); }

@@ -740,6 +740,11 @@ rv_status rv_optim_ensure_state(rv_optim *o)
     return alloc_state(o, 1);
 }
 
+rv_status rv_optim_prepare_step(rv_optim *o)
+{
+    return alloc_state(o, 0);
+}
+
 static float grad_value(const rv_param *p, size_t i)
 {
     return p->dtype == RV_BF16 ? rv_bf16_to_f32(((const uint16_t *)p->grad)[i])

@@ -111,6 +111,10 @@ void rv_state_fill_range(const rv_optim_type *type, const rv_hparams *h, size_t 
    hold what its mode says). */
 void rv_optim_mark_mode(rv_optim *opt, int eval);
 
+/* Allocate what the next rv_optim_step would (state of the tensors that
+   have gradients), so a caller can agree on it before stepping. */
+rv_status rv_optim_prepare_step(rv_optim *opt);
+
 /* Validation helpers: each returns the field's code with a message naming the
    field and value when value is outside the range (or not finite). */
 rv_status rv_check_min(rv_status code, const char *field, double value, double lo);
