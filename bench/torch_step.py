@@ -11,13 +11,14 @@ the machine's memory bandwidth hits them alike), and the median step time of
 each is reported, with:
   - speedup: torch's faster variant / ravine.torch (and / the library's own
     step, rv_optim_step called directly on the same optimizer);
-  - reduced precision (--precision, on by default): ravine.torch.AdamW with
-    state="bf16" and state="int8" on the same float32 tensors; on bfloat16
-    copies of them (bf16 parameters and gradients over float32 masters) with
-    float32 and int8 state; and torch's recipe for bf16 parameters (its
-    faster AdamW on float32 masters, gradients widened into the masters'
-    .grad, parameters copied back rounded), with each variant's bytes per
-    parameter as held (parameter, gradient, master and state);
+  - reduced precision (--precision, on by default; --no-precision leaves
+    it out): ravine.torch.AdamW with state="bf16" and state="int8" on the
+    same float32 tensors; on bfloat16 copies of them (bf16 parameters and
+    gradients over float32 masters) with float32 and int8 state; and torch's
+    recipe for bf16 parameters (its faster AdamW on float32 masters,
+    gradients widened into the masters' .grad, parameters copied back
+    rounded), with each variant's bytes per parameter as held (parameter,
+    gradient, master and state);
   - Python overhead: what the binding adds to the library's step (reading
     options, .grad and data pointers), measured apart on as many tensors of
     16 elements each, on one thread, where the library's step costs next to
@@ -186,16 +187,22 @@ def main():
     ap.add_argument("--overhead-reps", type=int, default=200)
     ap.add_argument("--small-tensors", type=int, default=10000)
     ap.add_argument("--small-size", type=int, default=256)
-    ap.add_argument("--shapes", default="gpt2,small")
-    ap.add_argument("--no-precision", dest="precision", action="store_false",
-                    help="leave out the reduced-precision variants")
+    ap.add_argument("--shapes", default="gpt2,small",
+                    help="comma-separated: gpt2, small (default: both)")
+    ap.add_argument("--precision", action=argparse.BooleanOptionalAction, default=True,
+                    help="the reduced-precision variants (on by default; --no-precision "
+                    "leaves them out)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    names = [s.strip() for s in args.shapes.split(",") if s.strip()]
+    unknown = [name for name in names if name not in ("gpt2", "small")]
+    if unknown or not names:
+        ap.error(f"--shapes {args.shapes!r}: expected a comma-separated list of gpt2 and small")
 
     torch.set_num_threads(args.threads)     # ravine.torch follows torch's thread count
     shapes = {"gpt2": gpt2_124m_sizes(), "small": [args.small_size] * args.small_tensors}
     rows = []
-    for name in [s.strip() for s in args.shapes.split(",") if s.strip()]:
+    for name in names:
         sizes = shapes[name]
         m, held = step_times(sizes, args.rounds, args.warmup, args.precision)
         o = python_overhead(len(sizes), args.overhead_reps)

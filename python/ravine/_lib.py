@@ -148,10 +148,11 @@ def errmsg():
     return lib.rv_errmsg().decode("utf-8", "replace")
 
 
-def error(status, prefix, kind=ValueError):
+def error(status, prefix, kind=ValueError, message=None):
     """The exception for a failed call: kind, except for the codes that have a
-    Python exception of their own (out of memory, input/output)."""
-    text = f"{prefix}: {errmsg() or lib.rv_strerror(status).decode()}"
+    Python exception of their own (out of memory, input/output); message
+    replaces the library's."""
+    text = f"{prefix}: {message or errmsg() or lib.rv_strerror(status).decode()}"
     if status == NOMEM:
         return MemoryError(text)
     if status == IO:

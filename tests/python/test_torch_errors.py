@@ -2,6 +2,7 @@
 (naming the param group, the parameter's index and why), bad options are
 refused, and a step or a load that fails changes nothing."""
 import unittest
+import warnings
 
 import harness
 from harness import rt, torch
@@ -232,6 +233,51 @@ class Options(unittest.TestCase):
         with self.assertRaises(ValueError) as cm:
             rt.from_spec("adamw(lr=3e-4, betas=(0.9, 0.95), wd=0.1)", [torch.zeros(2)])
         self.assertIn("unknown key 'wd'", str(cm.exception))
+
+
+class GroupLists(unittest.TestCase):
+    """A group's tensors are registered with the library when the group is
+    added: a tensor given twice, or one appended to group['params']
+    afterwards, gets a clear error and changes nothing."""
+
+    def test_same_tensor_twice_in_a_group(self):
+        a, b = torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(2))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")             # torch's own warning for duplicates
+            with self.assertRaises(ValueError) as cm:
+                rt.Adam([a, b, a], lr=0.1)
+            self.assertIn("param group 0, parameter 2: the same tensor as parameter 0",
+                          str(cm.exception))
+            opt = rt.Adam([b], lr=0.1)
+            with self.assertRaises(ValueError):
+                opt.add_param_group({"params": [a, a]})
+        self.assertEqual(len(opt.param_groups), 1)
+        a.grad, b.grad = torch.ones(3), torch.ones(2)
+        opt.step()                                      # the optimizer works on as it was
+        self.assertTrue(torch.allclose(b, torch.full((2,), 0.9)))
+        self.assertTrue(torch.equal(a, torch.ones(3)))
+
+    def test_parameter_appended_after_construction(self):
+        a, b = torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(2))
+        opt = rt.Adam([a], lr=0.1)
+        a.grad, b.grad = torch.ones(3), torch.ones(2)
+        opt.step()
+        snap = Snapshot([a, b], opt)
+        opt.param_groups[0]["params"].append(b)
+        for call in (opt.step, opt.state_dict):
+            with self.assertRaises(RuntimeError) as cm:
+                call()
+            self.assertIn("param group 0 holds 2 parameters, 1 when it was added",
+                          str(cm.exception))
+            self.assertIn("add_param_group()", str(cm.exception))
+        opt.param_groups[0]["params"].pop()
+        self.assertTrue(snap.same_as([a, b], opt))
+        opt.param_groups.append({"params": [b], **opt.defaults})      # not add_param_group
+        with self.assertRaises(RuntimeError) as cm:
+            opt.step()
+        self.assertIn("the optimizer has 2 param groups, 1 were added to it", str(cm.exception))
+        opt.param_groups.pop()
+        self.assertTrue(snap.same_as([a, b], opt))
 
 
 class FailedLoad(unittest.TestCase):

@@ -442,12 +442,42 @@ class Refused(unittest.TestCase):
             p.grad = torch.ones_like(p)
         with self.assertRaises(ValueError) as cm:
             opt.step()
-        self.assertIn("param group 0", str(cm.exception))
-        self.assertIn("another precision", str(cm.exception))
+        text = str(cm.exception)
+        # the group named once; Python's advice, not the C library's
+        self.assertTrue(text.startswith("ravine.torch.AdamW: param group 0: state='bf16': the "
+                                        "group's state is stored as int8"), text)
+        self.assertEqual(text.count("param group"), 1, text)
+        self.assertNotIn("rv_optim", text)
+        self.assertIn("int8 codes convert to no other precision", text)
         self.assertTrue(snap.same_as(params, opt))
         opt.param_groups[0]["state"] = "int8"
         opt.step()                                      # and steps again once restored
         self.assertFalse(snap.same_as(params, opt))
+
+    def test_changed_state_precision_advice_works(self):
+        """From bf16 state the error says how to change the precision, and
+        doing what it says gives int8 state holding the bf16 values."""
+        model, opt = trained(rt.AdamW, lr=0.01, state="bf16")
+        params = list(model.parameters())
+        opt.param_groups[0]["state"] = "int8"
+        with self.assertRaises(ValueError) as cm:
+            opt.step()
+        text = str(cm.exception)
+        self.assertEqual(text.count("param group"), 1, text)
+        self.assertNotIn("rv_optim", text)
+        self.assertIn("build a new optimizer with state='int8' and load this one's "
+                      "state_dict() into it with the group's 'state' set to 'int8'", text)
+        opt.param_groups[0]["state"] = "bf16"
+        saved = opt.state_dict()
+        saved["param_groups"][0]["state"] = "int8"
+        other = rt.AdamW(params, lr=0.01, state="int8")
+        other.load_state_dict(saved)
+        self.assertEqual(other.param_groups[0]["state"], "int8")
+        for i, entry in other.state_dict()["state"].items():
+            self.assertEqual(entry["exp_avg"].dtype, torch.uint8)
+            got = decode(entry["exp_avg"], entry["exp_avg.absmax"], False)
+            want = saved["state"][i]["exp_avg"].double().reshape(-1)
+            self.assertTrue(bool(((got - want).abs() <= 0.0625 * want.abs() + 1e-6).all()))
 
     def test_bad_loads_change_nothing(self):
         model, opt = trained(rt.AdamW, lr=0.01, state="int8")

@@ -187,6 +187,55 @@ class Layout(unittest.TestCase):
         self.assertTrue(torch.equal(exp_avg, after))
         self.assertTrue(torch.equal(saved["state"][0]["exp_avg"], after))
 
+    def test_state_dict_counts_stay_in_step_with_its_buffers(self):
+        """torch's state_dict holds the live state tensors, 'step' included
+        (a tensor updated in place): after another step the saved dict shows
+        the new buffers and the new count, as torch's does."""
+        for ours_cls, torch_cls in [(rt.Adam, torch.optim.Adam), (rt.NAdam, torch.optim.NAdam),
+                                    (rt.Adagrad, torch.optim.Adagrad)]:
+            (_, ours), (_, ref) = self.trained(ours_cls, lr=0.01), self.trained(torch_cls, lr=0.01)
+            p = ours.param_groups[0]["params"][0]
+            saved = [ours.state_dict(), ref.state_dict()]
+            mine = ours.state[p]
+            step = mine["step"]
+            mu = mine["mu_product"] if ours_cls is rt.NAdam else None
+            mu_before = mu.item() if mu is not None else None
+            for o in (ours, ref):
+                for q in o.param_groups[0]["params"]:
+                    q.grad = torch.ones_like(q)
+                o.step()
+            for sd in saved:
+                self.assertEqual(sd["state"][0]["step"].item(), 4.0, ours_cls.__name__)
+            self.assertIs(ours.state[p]["step"], step, "the same live tensor every time")
+            self.assertEqual(step.item(), 4.0)
+            self.assertTrue(torch.equal(saved[0]["state"][0]["step"], ours.state[p]["step"]))
+            key = "exp_avg" if "exp_avg" in saved[0]["state"][0] else "sum"
+            self.assertTrue(torch.equal(saved[0]["state"][0][key], ours.state[p][key]))
+            if mu is not None:
+                # NAdam's mu_product, a tensor torch 1.13 also multiplies in place
+                self.assertNotEqual(mu.item(), mu_before)
+                self.assertEqual(mu.item(), ours.state[p]["mu_product"].item())
+                self.assertEqual(saved[0]["state"][0]["mu_product"].item(), mu.item())
+            # and the dict taken before the step loads as the optimizer is now
+            model, other = self.trained(ours_cls, lr=0.01)
+            other.load_state_dict(saved[0])
+            self.assertEqual(harness.state_diff(other.state_dict(), ours.state_dict()), 0.0)
+
+    def test_empty_parameter_counts_its_steps(self):
+        """A parameter of 0 elements with a gradient steps (its count moves)
+        as under torch."""
+        made = []
+        for cls in (rt.Adam, torch.optim.Adam):
+            empty = torch.nn.Parameter(torch.zeros(0, 3))
+            full = torch.nn.Parameter(torch.ones(2))
+            opt = cls([empty, full], lr=0.1)
+            for _ in range(2):
+                empty.grad, full.grad = torch.zeros(0, 3), torch.ones(2)
+                opt.step()
+            made.append(opt.state_dict())
+        self.assertEqual(made[0]["state"][0]["step"].item(), 2.0)
+        self.assertEqual(harness.state_diff(made[0], made[1]), 0.0)
+
     def test_parameters_without_gradients_are_skipped_as_torch(self):
         models = [harness.make_model(), harness.make_model()]
         opts = [rt.Adam(models[0].parameters(), lr=0.01),

@@ -8,7 +8,10 @@ A step, in Python:
   2. every parameter's .grad and both data pointers are read and compared
      with the last step's; tensors whose parameter or gradient changed are
      validated (_tensors.py) and all pointers go to the library in one call;
-  3. one rv_optim_step updates every tensor on the library's threads.
+  3. one rv_optim_step updates every tensor on the library's threads;
+  4. the version counters of the parameters that stepped are bumped, as
+     torch's in-place update bumps them, so that autograd refuses a graph
+     saved before the step and backpropagated after it.
 Nothing reaches the library before everything is validated, so a step that
 raises has changed no parameter and no state.
 
@@ -22,6 +25,7 @@ the spec key state= of the element-wise algorithms.
 """
 import array
 import copy
+import inspect
 import operator
 from collections import namedtuple
 from ctypes import byref, c_double, c_size_t
@@ -32,20 +36,43 @@ from .. import _lib
 from .._lib import check, lib
 from .._spec import format_overrides, parse_spec
 from . import _tensors
-from ._state import State, buffer_view, MASTER, PRECISION, SCALES
+from ._state import LiveCounts, State, buffer_view, MASTER, PRECISION, SCALES
 
 # torch's state_dict layout for a class: key order, whether 'step' is kept
 # per tensor, and which of the library's per-tensor scalars are state entries
 Layout = namedtuple("Layout", "order step_in_state tensor_scalars")
 
 _GRAD = operator.attrgetter("grad")
+_PARAMS = operator.itemgetter("params")
 _DATA_PTR = torch.Tensor.data_ptr
 _POINTER_CODE = next(c for c in "QLI" if array.array(c).itemsize == 8)
+# the library takes a NULL gradient for "no gradient"; an empty gradient's
+# data pointer is NULL too, so it gets this one (never read: 0 elements)
+_EMPTY = torch.zeros(1)
+_EMPTY_GRAD = _EMPTY.data_ptr()
+# an in-place operation on an empty view bumps its base's version counter at
+# no cost; one call for every tensor
+_bump_versions = torch._foreach_zero_
 
 # group keys torch has for implementation choices; ravine has one implementation
 _ANY_VALUE = ("foreach", "fused")
 _MUST_BE_FALSE = ("capturable", "differentiable")
 _FP32 = "fp32"
+_ZERO_STATE = "; call rv_optim_zero_state first"     # the library's advice, for C
+
+
+def _frozen(value):
+    """A group value as a comparison sees it later: lists and tuples (also
+    nested) become tuples, a tensor its values, so that an edit in place
+    (group['betas'][0] = 0.0) differs from what was sent."""
+    if isinstance(value, (list, tuple)):
+        return tuple(map(_frozen, value))
+    if isinstance(value, torch.Tensor):
+        return ("tensor", tuple(value.reshape(-1).tolist()))
+    return value
+
+
+_MUTABLE = (list, tuple, torch.Tensor)
 
 
 def with_state(defaults, state):
@@ -66,11 +93,15 @@ class _Binding:
         self.params, self.shapes, self.dtypes, self.where = [], [], [], []
         self.index = {}                 # parameter -> its index in the library
         self.pp, self.gp, self.gs = [], [], []   # pointers and grads the library has
+        self.empties = []               # per tensor: an empty view sharing its version counter
+        self.bump = []                  # the empty views of the tensors with a gradient
         self.stateless = set()          # tensors without state as torch shows it
         self.options, self.lrs = [], []  # per group: options and lr last sent
         self.first = []                 # per group: index of its first tensor
+        self.counts = []                # per group: its number of tensors
         self.pending = set()            # schedule-free: tensors whose z waits for their first step
         self.threads = None
+        self.live = LiveCounts(self.handle)     # 'step' and scalar tensors handed out
 
 
 class Optimizer(torch.optim.Optimizer):
@@ -104,7 +135,8 @@ class Optimizer(torch.optim.Optimizer):
 
     def _watch(self, group):
         """What decides whether the library's copy of a group's options is stale."""
-        return tuple([group.get(k) for k in type(self)._watch_keys])
+        values = [group.get(k) for k in type(self)._watch_keys]
+        return tuple([_frozen(v) if isinstance(v, _MUTABLE) else v for v in values])
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -136,10 +168,37 @@ class Optimizer(torch.optim.Optimizer):
 
     def _send_group(self, b, gi, group):
         text = self._overrides(group, gi)
-        check(lib.rv_optim_group_set_spec(b.handle.ptr, gi, text.encode()),
-              f"{self._owner()}: param group {gi}")
+        status = lib.rv_optim_group_set_spec(b.handle.ptr, gi, text.encode())
+        if status:
+            raise self._group_error(b, gi, group, status)
         b.options[gi] = self._watch(group)
         b.lrs[gi] = float(group["lr"])
+
+    def _group_error(self, b, gi, group, status):
+        """The library's refusal of a group's new options, in Python's terms:
+        the group named once, and advice a Python user can follow."""
+        at = f"{self._owner()}: param group {gi}"
+        message = _lib.errmsg()
+        named = f"param group {gi}: "
+        if message.startswith(named):
+            message = message[len(named):]
+        if "existing state" in message and message.endswith(_ZERO_STATE):
+            if "precision" in message:
+                was = b.options[gi][type(self)._watch_keys.index("state")]
+                now = group.get("state", _FP32)
+                fixed = (f"{at}: state={now!r}: the group's state is stored as {was}, and a "
+                         "group's state precision is fixed once its tensors have state")
+                if was == "int8":
+                    return ValueError(f"{fixed}; int8 codes convert to no other precision, so "
+                                      f"only a new optimizer built with state={now!r} (its "
+                                      "state starting afresh) has it")
+                return ValueError(f"{fixed}; to change it, build a new optimizer with "
+                                  f"state={now!r} and load this one's state_dict() into it with "
+                                  f"the group's 'state' set to {now!r} (the buffers are "
+                                  "converted)")
+            message = (message[:-len(_ZERO_STATE)] + "; the existing state cannot change its "
+                       "buffers: build a new optimizer with these options")
+        return _lib.error(status, at, message=message)
 
     def _sync_options(self, b):
         for gi, group in enumerate(self.param_groups):
@@ -170,8 +229,15 @@ class Optimizer(torch.optim.Optimizer):
         first, so a refused group leaves the library as it was."""
         h = b.handle.ptr
         need = lib.rv_optim_type_shape_need(lib.rv_optim_get_type(h))
+        seen = {}
         for j, p in enumerate(group["params"]):
             _tensors.check_param(self._owner(), gi, j, p, need)
+            if p in seen:
+                # torch warns and updates such a tensor twice per step, over one state
+                raise ValueError(f"{_tensors.where(self._owner(), gi, j)}: the same tensor as "
+                                 f"parameter {seen[p]} of the group; ravine updates each tensor "
+                                 "once per step: give it once")
+            seen[p] = j
         text = self._overrides(group, gi)
         if gi == 0:
             status = lib.rv_optim_group_set_spec(h, 0, text.encode())
@@ -181,6 +247,7 @@ class Optimizer(torch.optim.Optimizer):
         b.options.append(self._watch(group))
         b.lrs.append(float(group["lr"]))
         b.first.append(len(b.params))
+        b.counts.append(len(group["params"]))
         # after the checks above only an allocation can fail here
         for j, p in enumerate(group["params"]):
             i = len(b.params)
@@ -196,11 +263,29 @@ class Optimizer(torch.optim.Optimizer):
             b.where.append((gi, j))
             b.index[p] = i
             b.pp.append(p.data_ptr())
+            b.empties.append(_empty_view(p))
             b.gp.append(0)
             b.gs.append(None)
             b.stateless.add(i)
 
     # ---- the step ----------------------------------------------------------
+
+    def _check_groups(self, b):
+        """The groups hold the tensors registered with the library: a
+        parameter appended to (or removed from) a group's list afterwards is
+        refused, not silently left out."""
+        groups = self.param_groups
+        if len(groups) != len(b.counts):
+            raise RuntimeError(f"{self._owner()}: the optimizer has {len(groups)} param groups, "
+                               f"{len(b.counts)} were added to it; add a group with "
+                               "add_param_group()")
+        counts = list(map(len, map(_PARAMS, groups)))
+        if counts != b.counts:
+            gi = next(gi for gi, n in enumerate(counts) if n != b.counts[gi])
+            raise RuntimeError(f"{self._owner()}: param group {gi} holds {counts[gi]} "
+                               f"parameters, {b.counts[gi]} when it was added; ravine registers "
+                               "a group's tensors when the group is added: give new parameters "
+                               "with add_param_group(), or build a new optimizer")
 
     def _bind(self, b):
         """Give the library this step's buffers; returns the gradients."""
@@ -208,7 +293,7 @@ class Optimizer(torch.optim.Optimizer):
         gs = list(map(_GRAD, params))
         try:
             pp = list(map(_DATA_PTR, params))
-            gp = [0 if g is None else g.data_ptr() for g in gs]
+            gp = [0 if g is None else (g.data_ptr() or _EMPTY_GRAD) for g in gs]
         except RuntimeError:        # a tensor without plain storage (sparse, meta)
             self._check_all(b, gs)
             raise
@@ -235,6 +320,7 @@ class Optimizer(torch.optim.Optimizer):
                 _tensors.check_grad(self._owner(), *b.where[i], g, shape, dtype)
         self._send_buffers(b, pp, gp)
         b.pp, b.gp, b.gs = pp, gp, gs
+        b.bump = [e for e, g in zip(b.empties, gp) if g]
 
     def _send_buffers(self, b, pp, gp):
         ap, ag = array.array(_POINTER_CODE, pp), array.array(_POINTER_CODE, gp)
@@ -244,10 +330,16 @@ class Optimizer(torch.optim.Optimizer):
         if status:
             gi, j = b.where[bad.value] if bad.value < len(b.where) else (None, None)
             check(status, _tensors.where(self._owner(), gi, j))
+        moved = [i for i in range(len(pp)) if pp[i] != b.pp[i]]    # p.data = ...
+        for i in moved:
+            b.empties[i] = _empty_view(b.params[i])
+        if moved:
+            b.bump = [e for e, g in zip(b.empties, b.gp) if g]
 
     def _bind_params(self, b):
         """Current parameter pointers (validated) for calls that read or write
         the parameters outside a step (eval/train, checkpoints)."""
+        self._check_groups(b)
         try:
             pp = list(map(_DATA_PTR, b.params))
         except RuntimeError:
@@ -275,13 +367,17 @@ class Optimizer(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         b = self._b
+        self._check_groups(b)
         self._sync_options(b)
         gs = self._bind(b)
         self._set_threads(b)
         self._before_update(b, gs)
         check(lib.rv_optim_step(b.handle.ptr), f"{self._owner()}: step", RuntimeError)
+        if b.bump:
+            _bump_versions(b.bump)
         if b.stateless:
             b.stateless.difference_update([i for i in b.stateless if gs[i] is not None])
+        b.live.refresh()
         self._after_update(b, gs)
         return loss
 
@@ -299,8 +395,10 @@ class Optimizer(torch.optim.Optimizer):
 
     def state_dict(self):
         """torch's layout: {'state': {index: {...}}, 'param_groups': [...]}, with
-        the state tensors over the library's buffers (live, as torch's are)."""
+        the state tensors over the library's buffers and the step counts,
+        all live, as torch's are."""
         b = self._b
+        self._check_groups(b)
         groups = []
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}
@@ -498,6 +596,7 @@ class Optimizer(torch.optim.Optimizer):
         safetensors checkpoint (ravine/checkpoint.h), with an optional schedule
         spec and position (default: the optimizer's step count)."""
         b = self._b
+        self._check_groups(b)
         self._sync_options(b)
         self._bind_params(b)
         if schedule_step is None:
@@ -533,6 +632,7 @@ class Optimizer(torch.optim.Optimizer):
         self._after_checkpoint_load(b, bool(info.eval_mode))
         self._b = b
         self.state = State(self)
+        _bump_versions(b.empties)           # the parameters were written in place
         return _info_dict(info)
 
     def _after_checkpoint_load(self, b, eval_mode):
@@ -541,11 +641,33 @@ class Optimizer(torch.optim.Optimizer):
     @classmethod
     def _torch_options(cls, spec_options):
         """Spec keys and values -> the group's keys and values (inverse of
-        _group_options)."""
+        _group_options), of the types of the constructor's defaults (the spec
+        text writes 1.0 as 1)."""
         options = dict(spec_options)
         if options.get("state") == _FP32:
             del options["state"]
+        defaults = {k: v.default for k, v in inspect.signature(cls.__init__).parameters.items()}
+        for key, value in options.items():
+            if key in defaults:
+                options[key] = _typed_like(value, defaults[key])
         return options
+
+
+def _typed_like(value, default):
+    """value with default's float type where it is a whole number (nested in
+    tuples alike)."""
+    if type(default) is float and type(value) is int:
+        return float(value)
+    if isinstance(default, tuple) and isinstance(value, tuple) and len(default) == len(value):
+        return tuple(map(_typed_like, value, default))
+    return value
+
+
+def _empty_view(p):
+    """An empty view of a parameter: it shares the parameter's version
+    counter (detach() does), and an in-place operation on it bumps that
+    counter while touching no memory."""
+    return p.detach().view(-1)[:0]
 
 
 def _tensor_or_none(value):

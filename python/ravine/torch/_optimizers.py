@@ -16,7 +16,7 @@ import torch
 from .. import _lib
 from .._lib import check, lib
 from .._spec import parse_spec
-from ._optimizer import Layout, Optimizer, with_state
+from ._optimizer import Layout, Optimizer, _bump_versions, with_state
 from ._state import buffer_view
 
 _ADAM_STATE = Layout(("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"), True, ())
@@ -231,6 +231,13 @@ class Muon(Optimizer):
             options["adjust_lr_fn"] = "original"
         return options
 
+    @classmethod
+    def _torch_options(cls, spec_options):
+        options = super()._torch_options(spec_options)
+        if options.get("adjust_lr_fn") == "original":   # torch's default, None, says it
+            options["adjust_lr_fn"] = None
+        return options
+
 
 class ScheduleFreeAdamW(Optimizer):
     """Schedule-Free AdamW (Defazio et al. 2024) as schedule_free's
@@ -274,6 +281,10 @@ class ScheduleFreeAdamW(Optimizer):
             self._fill_pending(b, range(len(b.params)))
             call = lib.rv_optim_eval if to_eval else lib.rv_optim_train
             check(call(b.handle.ptr), self._owner(), RuntimeError)
+            # the parameters with state moved in place, as upstream's lerp_ moves them
+            moved = [b.empties[i] for i in range(len(b.params)) if i not in b.stateless]
+            if moved:
+                _bump_versions(moved)
         for group in groups:
             group["train_mode"] = not to_eval
 

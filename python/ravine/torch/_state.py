@@ -6,8 +6,9 @@ in torch's shape (Adafactor's row_var [..., R, 1], col_var [..., 1, C]). A
 tensor over library memory holds a reference to the optimizer handle that
 owns it, so it stays valid after the Python optimizer is gone or has been
 rebuilt by load_state_dict. 'step' and per-tensor scalars (NAdam's
-mu_product) are read from the library when asked for, as fresh float32 0-d
-tensors, the way torch stores them.
+mu_product) are float32 0-d tensors, the way torch stores them, kept live as
+torch's are: every step writes the library's values into the ones handed out
+(LiveCounts), so a state dict's counts stay in step with its buffers.
 
 Below float32 (docs/torch.md, "Reduced precision"): a bf16 buffer is a
 torch.bfloat16 tensor; an int8 buffer is a torch.uint8 tensor of its codes
@@ -16,6 +17,7 @@ name + '.absmax'; a bf16 parameter's float32 master is 'master'; and
 'state_precision' says how the buffers are stored when it is not float32.
 """
 import ctypes
+import weakref
 from collections.abc import Mapping
 
 import torch
@@ -29,6 +31,7 @@ PRECISION = "state_precision"     # "bf16" or "int8", when the buffers are store
 _CTYPE = {torch.float32: ctypes.c_float, torch.bfloat16: ctypes.c_uint16,
           torch.uint8: ctypes.c_uint8}
 _DTYPE = {_lib.FP32: torch.float32, _lib.BF16: torch.bfloat16, _lib.INT8: torch.uint8}
+_LONG = {4: torch.int32, 8: torch.int64}[ctypes.sizeof(ctypes.c_long)]   # a C long's tensor dtype
 
 
 def buffer_view(handle, address, length, shape, dtype=torch.float32):
@@ -51,13 +54,59 @@ def state_shape(name, shape):
     return shape
 
 
+class LiveCounts:
+    """The 'step' and per-tensor scalar tensors handed out for one library
+    optimizer, refreshed from the library after every step (torch updates
+    its own in place). The step counts are views of float32 tensors, one per
+    run of tensor indices (a group added later gets another), filled by one
+    bulk read and one copy each; a scalar tensor is refreshed while anything
+    still holds it."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.counts = None          # C longs: every tensor's count, read in one call
+        self.chunks = []            # (first index, float32 tensor, its 0-d views)
+        self.scalars = weakref.WeakValueDictionary()    # (tensor, k) -> 0-d tensor
+
+    def step(self, index):
+        for first, _, views in self.chunks:
+            if first <= index < first + len(views):
+                return views[index - first]
+        first = self.chunks[-1][0] + len(self.chunks[-1][2]) if self.chunks else 0
+        values = torch.zeros(_lib.lib.rv_optim_param_count(self.handle.ptr) - first)
+        self.chunks.append((first, values, values.unbind()))
+        self.refresh()
+        return self.step(index)
+
+    def scalar(self, index, k):
+        value = self.scalars.get((index, k))
+        if value is None:
+            value = torch.tensor(self.handle.scalar(index, k)[0], dtype=torch.float32)
+            self.scalars[(index, k)] = value
+        return value
+
+    def refresh(self):
+        if self.chunks:
+            n = _lib.lib.rv_optim_param_count(self.handle.ptr)
+            if self.counts is None or len(self.counts) != n:
+                self.counts = torch.zeros(n, dtype=_LONG)
+            _lib.check(_lib.lib.rv_optim_param_steps(self.handle.ptr, n,
+                                                     self.counts.data_ptr()),
+                       "step counts", RuntimeError)
+            for first, values, _ in self.chunks:
+                values.copy_(self.counts[first:first + len(values)])
+        for (index, k), value in list(self.scalars.items()):
+            value.fill_(self.handle.scalar(index, k)[0])
+
+
 class TensorState(Mapping):
     """One parameter's state: buffers (and a bf16 parameter's master) as live
-    tensors over library memory, 'step' and scalars read from the library on
-    access."""
+    tensors over library memory, 'step' and scalars as live 0-d tensors
+    (LiveCounts)."""
 
-    def __init__(self, handle, index, shape, layout):
-        self._handle, self._index = handle, index
+    def __init__(self, live, index, shape, layout):
+        handle = live.handle
+        self._live, self._index = live, index
         self._buffers, self._scalars, self._extra = {}, {}, {}
         _, n_state, n_scalars = handle.info(index)
         names, below = [], set()
@@ -101,10 +150,9 @@ class TensorState(Mapping):
         if key in self._extra:
             return self._extra[key]
         if key in self._scalars:
-            value = self._handle.scalar(self._index, self._scalars[key])[0]
-            return torch.tensor(value, dtype=torch.float32)
+            return self._live.scalar(self._index, self._scalars[key])
         if key == "step" and key in self._keys:
-            return torch.tensor(float(self._handle.info(self._index)[0]))
+            return self._live.step(self._index)
         raise KeyError(key)
 
     def __iter__(self):
@@ -136,7 +184,7 @@ class State(Mapping):
             return {}
         entry = self._cache.get(i)
         if entry is None or entry[0] is not b.handle:
-            entry = (b.handle, TensorState(b.handle, i, b.shapes[i], type(self._opt)._layout))
+            entry = (b.handle, TensorState(b.live, i, b.shapes[i], type(self._opt)._layout))
             self._cache[i] = entry
         return entry[1]
 
