@@ -10,6 +10,7 @@
 #include "kernels/bf16.h"
 #include "check.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -604,6 +605,21 @@ static void inconsistent_files(void)
               "one per 256 values)",
             "absmax of the wrong length");
     ed_free(&f);
+    /* a negative or infinite block scale (a valid checksum does not make it one) */
+    const float bad_scales[] = {-1.0f, INFINITY};
+    for (int b = 0; b < 2; b++) {
+        saved_for_edit("nadam(lr=0.01, state=int8)", 1, 0, &f);
+        e = ed_find(&f, "state/e/exp_avg_sq.absmax");
+        memcpy((unsigned char *)e->data + 4, &bad_scales[b], 4);
+        ed_save(&f, FILE_B);
+        char want[256];
+        snprintf(want, sizeof want,
+                 IN_B "tensor 'state/e/exp_avg_sq.absmax' holds %s at index 1; a block scale is a "
+                      "largest magnitude (>= 0, finite, or NaN)",
+                 b ? "inf" : "-1");
+        refused("nadam(lr=0.01, state=int8)", 1, 0, RV_ERR_FORMAT, want, "bad block scale");
+        ed_free(&f);
+    }
 
     /* U8 codes where the file's own group keeps float32 state */
     saved_for_edit("adamw(lr=0.01, state=int8)", 0, 0, &f);

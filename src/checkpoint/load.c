@@ -893,10 +893,33 @@ static int host_little_endian(void)
     return *(const unsigned char *)&one == 1;
 }
 
+/* 1 if the tensor holds an int8 buffer's block scales. */
+static int holds_scales(const tensor *t)
+{
+    size_t n = strlen(t->name), k = strlen(RV_CHECKPOINT_ABSMAX);
+    return n > k && !strcmp(t->name + n - k, RV_CHECKPOINT_ABSMAX);
+}
+
+/* The first block scale in a chunk of little-endian float32 values that is
+   negative or infinite (a scale is a block's largest magnitude, or NaN for a
+   block holding one); -1 if none. */
+static long bad_scale(const unsigned char *b, size_t k, float *value)
+{
+    for (size_t i = 0; i + 4 <= k; i += 4) {
+        uint32_t u = (uint32_t)b[i] | (uint32_t)b[i + 1] << 8 | (uint32_t)b[i + 2] << 16 |
+                     (uint32_t)b[i + 3] << 24;
+        memcpy(value, &u, sizeof *value);
+        if (*value < 0.0f || isinf(*value))
+            return (long)(i / 4);
+    }
+    return -1;
+}
+
 /* Stream a tensor's bytes through the checksum; into dst when given, each
-   value in the host's byte order. */
+   value in the host's byte order. Block scales are checked on the way. */
 static rv_status read_tensor(reader *r, const tensor *t, void *dst)
 {
+    int scales = holds_scales(t);
     size_t size = rv_checkpoint_dtype_size(rv_checkpoint_dtype_of(t->dtype));
     unsigned char buf[1 << 16];
     uint64_t at = t->begin;
@@ -907,6 +930,14 @@ static rv_status read_tensor(reader *r, const tensor *t, void *dst)
         if (s)
             return s;
         crc = rv_crc32(crc, buf, k);
+        float bad;
+        long at_bad = scales ? bad_scale(buf, k, &bad) : -1;
+        if (at_bad >= 0)
+            return FAIL(RV_ERR_FORMAT,
+                        "checkpoint '%s': tensor '%s' holds %.9g at index %llu; a block scale is "
+                        "a largest magnitude (>= 0, finite, or NaN)",
+                        r->name, t->name, (double)bad,
+                        (unsigned long long)((at - t->begin) / 4 + (uint64_t)at_bad));
         if (dst) {
             unsigned char *out = (unsigned char *)dst + (at - t->begin);
             if (host_little_endian() || size == 1)
