@@ -91,6 +91,11 @@ typedef enum rv_status {
     RV_ERR_SCHED_T_MULT,
     RV_ERR_SCHED_JOIN,
     RV_ERR_SCHED_BEGIN,     /* transition_begin */
+    RV_ERR_SCHED_END,       /* end (exponential, polynomial, warmup schedules) */
+    RV_ERR_SCHED_EXPONENT,  /* exponent (cosine) */
+    RV_ERR_SCHED_M_MUL,     /* m_mul (cosine restarts) */
+    RV_ERR_SCHED_DECAY_RATE, /* decay_rate (inverse time) */
+    RV_ERR_SCHED_TRANSITION, /* transition_steps, inverse time's decay_steps */
 
     /* surfaces (the lab) */
     RV_ERR_SURFACE_PARAM,

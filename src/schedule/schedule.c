@@ -387,9 +387,9 @@ static rv_status parse_spec(const rv_spec *spec, rv_schedule **out, int depth)
         if (!st)
             st = bind_optional_end(spec, s);
         RANGE(s->gamma >= 0, RV_ERR_SCHED_GAMMA, "gamma", "must be >= 0");
-        RANGE(s->step_size >= 1, RV_ERR_SCHED_STEP_SIZE, "transition_steps", "must be >= 1");
+        RANGE(s->step_size >= 1, RV_ERR_SCHED_TRANSITION, "transition_steps", "must be >= 1");
         RANGE(s->begin >= 0, RV_ERR_SCHED_BEGIN, "transition_begin", "must be >= 0");
-        RANGE(!s->has_end || s->end >= 0, RV_ERR_SCHED_ETA_MIN, "end", "must be >= 0");
+        RANGE(!s->has_end || s->end >= 0, RV_ERR_SCHED_END, "end", "must be >= 0");
         CANON("exponential(lr=%s,gamma=%s,transition_steps=%s,transition_begin=%s,staircase=%s,end=%s)",
               N(s->lr), N(s->gamma), N(s->step_size), N(s->begin), B(s->staircase),
               s->has_end ? N(s->end) : "none");
@@ -400,7 +400,7 @@ static rv_status parse_spec(const rv_spec *spec, rv_schedule **out, int depth)
              NUM("exponent", exponent, 0));
         RANGE(s->t_max >= 1, RV_ERR_SCHED_T_MAX, "t_max", "must be >= 1");
         RANGE(s->eta_min >= 0, RV_ERR_SCHED_ETA_MIN, "eta_min", "must be >= 0");
-        RANGE(s->exponent > 0, RV_ERR_SCHED_POWER, "exponent", "must be > 0");
+        RANGE(s->exponent > 0, RV_ERR_SCHED_EXPONENT, "exponent", "must be > 0");
         CANON("cosine(lr=%s,t_max=%s,eta_min=%s,exponent=%s)", N(s->lr), N(s->t_max),
               N(s->eta_min), N(s->exponent));
         break;
@@ -422,7 +422,7 @@ static rv_status parse_spec(const rv_spec *spec, rv_schedule **out, int depth)
              NUM("end", end, 0), INT("transition_begin", begin, 0));
         RANGE(s->total >= 1, RV_ERR_SCHED_TOTAL, "total_iters", "must be >= 1");
         RANGE(s->power >= 0, RV_ERR_SCHED_POWER, "power", "must be >= 0");
-        RANGE(s->end >= 0, RV_ERR_SCHED_ETA_MIN, "end", "must be >= 0");
+        RANGE(s->end >= 0, RV_ERR_SCHED_END, "end", "must be >= 0");
         RANGE(s->begin >= 0, RV_ERR_SCHED_BEGIN, "transition_begin", "must be >= 0");
         CANON("poly(lr=%s,total_iters=%s,power=%s,end=%s,transition_begin=%s)", N(s->lr),
               N(s->total), N(s->power), N(s->end), N(s->begin));
@@ -435,7 +435,7 @@ static rv_status parse_spec(const rv_spec *spec, rv_schedule **out, int depth)
         RANGE(s->decay_steps > s->warmup, RV_ERR_SCHED_TOTAL, "decay_steps",
               "must be greater than warmup_steps (it includes the warmup)");
         RANGE(s->init >= 0, RV_ERR_SCHED_LR, "init", "must be >= 0");
-        RANGE(s->end >= 0, RV_ERR_SCHED_ETA_MIN, "end", "must be >= 0");
+        RANGE(s->end >= 0, RV_ERR_SCHED_END, "end", "must be >= 0");
         CANON("warmup_cosine(peak=%s,warmup_steps=%s,decay_steps=%s,init=%s,end=%s)", N(s->lr),
               N(s->warmup), N(s->decay_steps), N(s->init), N(s->end));
         break;
@@ -465,7 +465,7 @@ static rv_status parse_spec(const rv_spec *spec, rv_schedule **out, int depth)
         RANGE(s->t_0 >= 1, RV_ERR_SCHED_T_MAX, "t_0", "must be >= 1");
         RANGE(s->t_mult >= 1, RV_ERR_SCHED_T_MULT, "t_mult", "must be a whole number >= 1");
         RANGE(s->eta_min >= 0, RV_ERR_SCHED_ETA_MIN, "eta_min", "must be >= 0");
-        RANGE(s->m_mul >= 0, RV_ERR_SCHED_FACTOR, "m_mul", "must be >= 0");
+        RANGE(s->m_mul >= 0, RV_ERR_SCHED_M_MUL, "m_mul", "must be >= 0");
         CANON("cosine_restarts(lr=%s,t_0=%s,t_mult=%s,eta_min=%s,m_mul=%s)", N(s->lr), N(s->t_0),
               N(s->t_mult), N(s->eta_min), N(s->m_mul));
         break;
@@ -477,7 +477,7 @@ static rv_status parse_spec(const rv_spec *spec, rv_schedule **out, int depth)
         RANGE(s->stable >= 0, RV_ERR_SCHED_TOTAL, "stable_steps", "must be >= 0");
         RANGE(s->decay_steps >= 1, RV_ERR_SCHED_TOTAL, "decay_steps", "must be >= 1");
         RANGE(s->init >= 0, RV_ERR_SCHED_LR, "init", "must be >= 0");
-        RANGE(s->end >= 0, RV_ERR_SCHED_ETA_MIN, "end", "must be >= 0");
+        RANGE(s->end >= 0, RV_ERR_SCHED_END, "end", "must be >= 0");
         CANON("wsd(lr=%s,warmup_steps=%s,stable_steps=%s,decay_steps=%s,init=%s,end=%s,decay=%s)",
               N(s->lr), N(s->warmup), N(s->stable), N(s->decay_steps), N(s->init), N(s->end),
               wsd_words[s->anneal]);
@@ -491,8 +491,8 @@ static rv_status parse_spec(const rv_spec *spec, rv_schedule **out, int depth)
     case K_INVERSE_TIME:
         BIND(NUM("lr", lr, 1), NUM("decay_steps", decay_steps, 1), NUM("decay_rate", gamma, 1),
              BOOL("staircase", staircase));
-        RANGE(s->decay_steps > 0, RV_ERR_SCHED_STEP_SIZE, "decay_steps", "must be > 0");
-        RANGE(s->gamma >= 0, RV_ERR_SCHED_GAMMA, "decay_rate", "must be >= 0");
+        RANGE(s->decay_steps > 0, RV_ERR_SCHED_TRANSITION, "decay_steps", "must be > 0");
+        RANGE(s->gamma >= 0, RV_ERR_SCHED_DECAY_RATE, "decay_rate", "must be >= 0");
         CANON("inverse_time(lr=%s,decay_steps=%s,decay_rate=%s,staircase=%s)", N(s->lr),
               N(s->decay_steps), N(s->gamma), B(s->staircase));
         break;
