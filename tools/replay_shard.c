@@ -182,47 +182,6 @@ int replay_shard(const replay_args *a)
 
 #else
 
-/* Every rank reads the whole gradient file before the first step, inside
-   the local phase, so that a bad line stops every rank alike instead of
-   one rank mid-collective. The rows are held as float32, at most
-   MAX_GRAD_VALUES of them in all. */
-#define MAX_GRAD_VALUES ((size_t)1 << 27)
-
-typedef struct grad_rows {
-    float *values;
-    size_t rows;
-} grad_rows;
-
-static void read_grads(const char *path, size_t n, grad_rows *out)
-{
-    cli_csv csv;
-    size_t cap = 0;
-    memset(out, 0, sizeof *out);
-    cli_csv_open(&csv, path, n);
-    while (cli_csv_next(&csv)) {
-        if (n && (out->rows + 1) * n > MAX_GRAD_VALUES)
-            cli_die_line(path, csv.in.line_no, "more than %zu gradient values: --shard holds the "
-                         "whole file in memory", MAX_GRAD_VALUES);
-        if ((out->rows + 1) * n > cap) {
-            cap = cap ? 2 * cap : 1024 * (n ? n : 1);
-            float *grown = realloc(out->values, cap * sizeof *grown);
-            if (!grown)
-                cli_die("replay", "out of memory for the gradient file");
-            out->values = grown;
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (!cli_fits_float(csv.row[i]))
-                cli_die_line(path, csv.in.line_no, "value %zu (%.9g) is outside float32's range",
-                             i + 1, csv.row[i]);
-            out->values[out->rows * n + i] = (float)csv.row[i];
-        }
-        out->rows++;
-    }
-    cli_csv_close(&csv);
-    if (!out->rows)
-        cli_die(path, "no data rows");
-}
-
 int replay_shard(const replay_args *a)
 {
     (void)a;
