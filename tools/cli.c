@@ -10,6 +10,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -168,6 +169,32 @@ size_t cli_parse_numbers(const char *what, const char *text, double *out, size_t
         p = comma + 1;
     }
     return n;
+}
+
+size_t cli_parse_shape(const char *what, const char *text, size_t n, size_t *dims)
+{
+    dims[0] = n;
+    if (!text)
+        return 1;
+    double d[RV_MAX_DIMS];
+    size_t ndim = cli_parse_numbers(what, text, d, RV_MAX_DIMS), total = 1;
+    int overflow = 0;
+    for (size_t i = 0; i < ndim; i++) {
+        if (!(d[i] >= 1) || d[i] != floor(d[i]))
+            cli_die(what, "'%s': dimensions must be whole numbers >= 1", text);
+        /* 2^64 and above are past a size_t (converting them is undefined) */
+        if (d[i] >= 18446744073709551616.0 || total > SIZE_MAX / (size_t)d[i]) {
+            overflow = 1;
+            continue;
+        }
+        dims[i] = (size_t)d[i];
+        total *= dims[i];
+    }
+    if (overflow)
+        cli_die(what, "'%s': the product of the dimensions overflows (the parameters are %zu)", text, n);
+    if (total != n)
+        cli_die(what, "'%s' holds %zu values, the parameters are %zu", text, total, n);
+    return ndim;
 }
 
 long cli_parse_long(const char *what, const char *text, long lo, long hi)

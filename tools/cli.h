@@ -59,6 +59,11 @@ int cli_parse_value(const char *text, double *out);
 /* The same, telling the two failures apart: 1 a number, 0 not a number,
    -1 past the range of a double. */
 int cli_read_value(const char *text, double *out);
+/* --shape R,C,...: the dimensions of one tensor of n values (row-major),
+   into dims (RV_MAX_DIMS of them); text NULL is a vector of n. Dies naming
+   `what` on a dimension that is not a whole number >= 1, on a product past
+   a size_t ("overflows") and on one that is not n. Returns the count. */
+size_t cli_parse_shape(const char *what, const char *text, size_t n, size_t *dims);
 /* Parse an integer option value in [lo, hi]. */
 long cli_parse_long(const char *what, const char *text, long lo, long hi);
 /* Parse a finite number. */

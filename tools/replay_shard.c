@@ -22,26 +22,6 @@ static void print_row(long step, const float *p, size_t n)
     cli_stdout_check();
 }
 
-/* The parameters are one tensor: a vector of n, or the shape --shape
-   gives (row-major), as `ravine replay` has it. */
-static size_t parse_shape(const char *text, size_t n, size_t *dims)
-{
-    dims[0] = n;
-    if (!text)
-        return 1;
-    double d[RV_MAX_DIMS];
-    size_t ndim = cli_parse_numbers("--shape", text, d, RV_MAX_DIMS), total = 1;
-    for (size_t i = 0; i < ndim; i++) {
-        if (d[i] < 1 || d[i] != (double)(size_t)d[i])
-            cli_die("--shape", "'%s': dimensions must be whole numbers >= 1", text);
-        dims[i] = (size_t)d[i];
-        total *= dims[i];
-    }
-    if (total != n)
-        cli_die("--shape", "'%s' holds %zu values, the parameters are %zu", text, total, n);
-    return ndim;
-}
-
 /* muon without --shape: replay's message, as an agreed status */
 static rv_status needs_shape(const rv_optim_type *type)
 {
@@ -127,7 +107,7 @@ int replay_shard(const replay_args *a)
     for (size_t i = 0; !a->resume && i < n; i++)
         p[i] = cli_to_float("--init", start[i]);
     free(start);
-    size_t dims[RV_MAX_DIMS], ndim = parse_shape(a->shape, n, dims);
+    size_t dims[RV_MAX_DIMS], ndim = cli_parse_shape("--shape", a->shape, n, dims);
     if (a->resume && !a->shape) {   /* the checkpoint's shape */
         ndim = info.tensors[0].ndim;
         memcpy(dims, info.tensors[0].shape, sizeof dims);
