@@ -445,6 +445,25 @@ void cli_write_file(const char *path, const void *data, size_t n)
     }
 }
 
+void cli_check_checkpoint_target(const char *what, const char *path)
+{
+    if (!path[0])
+        cli_die(what, "the path is empty");
+    /* the label the library's save gives its messages, so both read alike */
+    size_t len = strlen(path) + 16;
+    char *label = malloc(len);
+    if (!label)
+        cli_die(what, "out of memory");
+    snprintf(label, len, "checkpoint '%s'", path);
+    rv_atomic_file f;
+    rv_status s = rv_atomic_open(&f, path, label, RV_ATOMIC_REGULAR_ONLY, NULL, NULL);
+    if (!s)
+        rv_atomic_abort(&f);
+    free(label);
+    if (s)
+        cli_die_status(what, s);
+}
+
 size_t cli_utf8_char(const char *text)
 {
     const unsigned char *p = (const unsigned char *)text;

@@ -129,6 +129,11 @@ void cli_stdout_check(void);
    (a failed write leaves the old one), a FIFO or device such as
    /dev/stdout is written in place, "-" is stdout. Dies on any error. */
 void cli_write_file(const char *path, const void *data, size_t n);
+/* Dies, naming `what`, if a checkpoint could not be saved at path (a
+   folder, a device, a folder that is missing or not writable): the check
+   the save itself makes, done before the work whose result it keeps.
+   Leaves nothing behind. */
+void cli_check_checkpoint_target(const char *what, const char *path);
 
 /* printf into a new string (dies on out of memory). */
 char *cli_strf(const char *fmt, ...) CLI_PRINTF(1, 2);

@@ -93,6 +93,9 @@ static int run(int argc, char **argv)
     long first_t = resume ? info.schedule_step : 0;
     rv_checkpoint_info_free(&info);
 
+    /* a target the save would refuse is refused before the replay, not after it */
+    if (save)
+        cli_check_checkpoint_target("--save", save);
     cli_csv csv;
     cli_csv_open(&csv, grads, n);
     long first = rv_optim_step_count(opt), k = 0;

@@ -114,6 +114,8 @@ int replay_shard(const replay_args *a)
     }
     grad_rows t;
     read_grads(a->grads, n, &t);
+    if (a->save && rank == 0)   /* rank 0 saves: a target it would refuse stops every rank now */
+        cli_check_checkpoint_target("--save", a->save);
     shard_local_end("replay");
 
     rv_dist *d;
