@@ -541,3 +541,15 @@ char *cli_surface_text(const rv_surface *surface)
 }
 
 void cli_print_number(FILE *f, double v) { fprintf(f, "%.9g", v); }
+
+char *cli_round_text(char *buf, size_t size, double v, double unit)
+{
+    snprintf(buf, size, "%.9g", round(v / unit) * unit);
+    return buf;
+}
+
+void cli_cell(int width, double v, double unit)
+{
+    char buf[40];
+    printf(" %*s", width, cli_round_text(buf, sizeof buf, v, unit));
+}

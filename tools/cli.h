@@ -153,5 +153,11 @@ void cli_json_string(FILE *f, const char *s);
 
 /* Print a double the way every ravine number is printed (%.9g). */
 void cli_print_number(FILE *f, double v);
+/* Human-readable figures: v rounded to a multiple of unit (what a
+   measurement can tell, or the table needs), then written with %.9g like
+   every ravine number. cli_round_text fills buf and returns it; cli_cell
+   prints a space and the text right-aligned in width (a table cell). */
+char *cli_round_text(char *buf, size_t size, double v, double unit);
+void cli_cell(int width, double v, double unit);
 
 #endif

@@ -91,4 +91,8 @@ expect_err explain_optim "ravine: --optim: spec 'adam(betas=(0.9,1.5))': beta2 m
   "$RAVINE" explain --optim 'adam(betas=(0.9,1.5))' --params 1 --grads 1
 expect_err memory_params "ravine: --params: 0 is out of range [1, 1000000000000000]" \
   "$RAVINE" memory --params 0
+# the storage table: cells rounded to thousandths, printed with %.9g
+check memory_storage_cells sh -c "'$RAVINE' memory | grep -q '^adamw  *fp32  *12 \[16\]  *8 \[12\]  *6.031 \[10.031\]$'"
+check memory_storage_adafactor sh -c "'$RAVINE' memory | grep -q '^adafactor  *fp32  *4.007 \[8.007\]  *-  *-$'"
+
 finish
