@@ -95,4 +95,29 @@ expect_err memory_params "ravine: --params: 0 is out of range [1, 10000000000000
 check memory_storage_cells sh -c "'$RAVINE' memory | grep -q '^adamw  *fp32  *12 \[16\]  *8 \[12\]  *6.031 \[10.031\]$'"
 check memory_storage_adafactor sh -c "'$RAVINE' memory | grep -q '^adafactor  *fp32  *4.007 \[8.007\]  *-  *-$'"
 
+# ravine optimizers: every registered optimizer; the element-wise ones with
+# their state precisions and bytes per parameter (int8: 1 + 4/256 a value)
+"$RAVINE" optimizers > "$tmp/optimizers.txt"
+check optimizers_list python3 - "$tmp/optimizers.txt" <<'PY'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+specs = [l for l in lines if l and not l.startswith(' ')]
+names = [s.split('(')[0] for s in specs]
+assert names == ['sgd', 'polyak', 'adam', 'adamw', 'rmsprop', 'adagrad', 'nadam', 'radam', 'adamax',
+                 'lion', 'adafactor', 'muon', 'sfadamw'], names
+state = {}
+for l in lines:
+    if l and not l.startswith(' '):
+        cur = l.split('(')[0]
+    elif l.startswith('    state=fp32|bf16|int8 (default fp32): '):
+        state[cur] = l.split(': ')[1]
+assert state == {'sgd': '0|0|0 bytes per parameter', 'polyak': '4|2|1.015625 bytes per parameter',
+                 'adam': '8|4|2.03125 bytes per parameter', 'adamw': '8|4|2.03125 bytes per parameter',
+                 'rmsprop': '4|2|1.015625 bytes per parameter',
+                 'adagrad': '4|2|1.015625 bytes per parameter', 'nadam': '8|4|2.03125 bytes per parameter',
+                 'radam': '8|4|2.03125 bytes per parameter', 'adamax': '8|4|2.03125 bytes per parameter',
+                 'lion': '4|2|1.015625 bytes per parameter',
+                 'sfadamw': '8|6|5.015625 bytes per parameter'}, state   # sfadamw's z stays float32
+assert '768x3072: 3840 floats, 0.0016 per parameter' in '\n'.join(lines)
+PY
 finish
