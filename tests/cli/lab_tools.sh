@@ -95,6 +95,22 @@ expect_err memory_params "ravine: --params: 0 is out of range [1, 10000000000000
 check memory_storage_cells sh -c "'$RAVINE' memory | grep -q '^adamw  *fp32  *12 \[16\]  *8 \[12\]  *6.031 \[10.031\]$'"
 check memory_storage_adafactor sh -c "'$RAVINE' memory | grep -q '^adafactor  *fp32  *4.007 \[8.007\]  *-  *-$'"
 
+# optimizers that update whole tensors need a shape: the lab's commands point to replay
+why="updates whole tensors and needs their shape, which the lab's (x, y) point does not give"
+expect_err trace_muon "ravine: --optim: muon $why: run it on recorded gradients with \`ravine replay --optim muon --shape R,C\`" \
+  "$RAVINE" trace --surface bowl --optim 'muon(lr=0.02)' --steps 3
+expect_err trace_adafactor "ravine: --optim: adafactor $why: run it on recorded gradients with \`ravine replay --optim adafactor --shape R,C\`" \
+  "$RAVINE" trace --surface bowl --optim adafactor --steps 3
+expect_err race_muon "ravine: --optims: muon $why: run it on recorded gradients with \`ravine replay --optim muon --shape R,C\`" \
+  "$RAVINE" race --optims 'adam(lr=0.1); muon' --steps 3
+expect_err sweep_adafactor "ravine: --optim: adafactor $why: run it on recorded gradients with \`ravine replay --optim adafactor --shape R,C\`" \
+  "$RAVINE" sweep --surface bowl --optim adafactor --lr 0.01:0.1:2 --steps 3
+expect_err explain_muon "ravine: --optim: muon updates whole tensors and needs their shape; explanations cover the element-wise optimizers: run it on recorded gradients with \`ravine replay --optim muon --shape R,C\`" \
+  "$RAVINE" explain --optim muon --params 1,2 --grads 1,1
+# (a spec that does not parse keeps its own message)
+expect_err race_bad_spec_first "ravine: --optims: spec 'adam(lr=-1)': lr must be >= 0, got -1" \
+  "$RAVINE" race --optims 'adam(lr=-1); muon' --steps 3
+
 # ravine optimizers: every registered optimizer; the element-wise ones with
 # their state precisions and bytes per parameter (int8: 1 + 4/256 a value)
 "$RAVINE" optimizers > "$tmp/optimizers.txt"
