@@ -64,11 +64,10 @@ static double one_process_ms(const char *spec, float *p, float *g, size_t n, int
             ms[i - warmup] = (MPI_Wtime() - t0) * 1e3;
     }
     double m = median(ms, reps);
-    rv_param_view v;
-    rv_optim_param_view(o, 0, &v);
-    *state_bytes = 0;
-    for (size_t k = 0; k < v.n_state; k++)
-        *state_bytes += v.state[k] ? v.state_len[k] * sizeof(float) : 0;
+    /* as stored: 4, 2 or 1 byte(s) a value (and int8's scales) by state= */
+    rv_hparams h;
+    rv_optim_group_hparams(o, 0, &h);
+    *state_bytes = rv_state_bytes(rv_optim_get_type(o), &h, n, 0, NULL);
     free(ms);
     rv_optim_free(o);
     return m;
@@ -138,9 +137,9 @@ int bench_shard(const bench_shard_args *a)
     if (rank == 0) {
         double theory = 2.0 * (ranks - 1) / ranks * (double)n * 4;
         if (a->json) {
-            printf("{\"ranks\":%d,\"params\":%zu,\"optim\":\"%s\",\"threads_per_rank\":%d,"
-                   "\"reps\":%d,\"ms_per_step\":",
-                   ranks, n, spec, a->threads, a->reps);
+            printf("{\"ranks\":%d,\"params\":%zu,\"optim\":", ranks, n);
+            cli_json_string(stdout, spec);
+            printf(",\"threads_per_rank\":%d,\"reps\":%d,\"ms_per_step\":", a->threads, a->reps);
             json_number(step_ms);
             printf(",\"ms_reduce_scatter\":");
             json_number(parts_max[0]);
@@ -165,15 +164,24 @@ int bench_shard(const bench_shard_args *a)
             printf("ravine bench --shard: %s, %zu parameters, %d ranks, %d thread(s) each, median of "
                    "%d steps\n\n",
                    spec, n, ranks, a->threads, a->reps);
-            printf("%-28s %12.4f\n", "ms per step (sharded)", step_ms);
-            printf("%-28s %12.4f\n", "  reduce-scatter", parts_max[0]);
-            printf("%-28s %12.4f\n", "  update of the shard", parts_max[1]);
-            printf("%-28s %12.4f\n", "  all-gather", parts_max[2]);
-            printf("%-28s %12.4f\n", "ms per step (one process)", one_ms);
+            /* times to 0.1 microsecond and bytes to one, printed with %.9g */
+            const char *labels[] = {"ms per step (sharded)", "  reduce-scatter", "  update of the shard",
+                                    "  all-gather", "ms per step (one process)"};
+            const double times[] = {step_ms, parts_max[0], parts_max[1], parts_max[2], one_ms};
+            for (int i = 0; i < 5; i++) {
+                printf("%-28s", labels[i]);
+                cli_cell(12, times[i], 1e-4);
+                putchar('\n');
+            }
             printf("%-28s %12zu\n", "state bytes (one process)", one_state);
             printf("\n%-6s %16s %16s %16s\n", "rank", "bytes sent/step", "theory", "state bytes");
-            for (int r = 0; r < ranks; r++)
-                printf("%-6d %16.0f %16.0f %16.0f\n", r, all[2 * r], theory, all[2 * r + 1]);
+            for (int r = 0; r < ranks; r++) {
+                printf("%-6d", r);
+                cli_cell(16, all[2 * r], 1);
+                cli_cell(16, theory, 1);
+                cli_cell(16, all[2 * r + 1], 1);
+                putchar('\n');
+            }
         }
     }
     free(all);

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -168,6 +169,32 @@ size_t cli_parse_numbers(const char *what, const char *text, double *out, size_t
         p = comma + 1;
     }
     return n;
+}
+
+size_t cli_parse_shape(const char *what, const char *text, size_t n, size_t *dims)
+{
+    dims[0] = n;
+    if (!text)
+        return 1;
+    double d[RV_MAX_DIMS];
+    size_t ndim = cli_parse_numbers(what, text, d, RV_MAX_DIMS), total = 1;
+    int overflow = 0;
+    for (size_t i = 0; i < ndim; i++) {
+        if (!(d[i] >= 1) || d[i] != floor(d[i]))
+            cli_die(what, "'%s': dimensions must be whole numbers >= 1", text);
+        /* 2^64 and above are past a size_t (converting them is undefined) */
+        if (d[i] >= 18446744073709551616.0 || total > SIZE_MAX / (size_t)d[i]) {
+            overflow = 1;
+            continue;
+        }
+        dims[i] = (size_t)d[i];
+        total *= dims[i];
+    }
+    if (overflow)
+        cli_die(what, "'%s': the product of the dimensions overflows (the parameters are %zu)", text, n);
+    if (total != n)
+        cli_die(what, "'%s' holds %zu values, the parameters are %zu", text, total, n);
+    return ndim;
 }
 
 long cli_parse_long(const char *what, const char *text, long lo, long hi)
@@ -418,6 +445,25 @@ void cli_write_file(const char *path, const void *data, size_t n)
     }
 }
 
+void cli_check_checkpoint_target(const char *what, const char *path)
+{
+    if (!path[0])
+        cli_die(what, "the path is empty");
+    /* the label the library's save gives its messages, so both read alike */
+    size_t len = strlen(path) + 16;
+    char *label = malloc(len);
+    if (!label)
+        cli_die(what, "out of memory");
+    snprintf(label, len, "checkpoint '%s'", path);
+    rv_atomic_file f;
+    rv_status s = rv_atomic_open(&f, path, label, RV_ATOMIC_REGULAR_ONLY, NULL, NULL);
+    if (!s)
+        rv_atomic_abort(&f);
+    free(label);
+    if (s)
+        cli_die_status(what, s);
+}
+
 size_t cli_utf8_char(const char *text)
 {
     const unsigned char *p = (const unsigned char *)text;
@@ -495,3 +541,15 @@ char *cli_surface_text(const rv_surface *surface)
 }
 
 void cli_print_number(FILE *f, double v) { fprintf(f, "%.9g", v); }
+
+char *cli_round_text(char *buf, size_t size, double v, double unit)
+{
+    snprintf(buf, size, "%.9g", round(v / unit) * unit);
+    return buf;
+}
+
+void cli_cell(int width, double v, double unit)
+{
+    char buf[40];
+    printf(" %*s", width, cli_round_text(buf, sizeof buf, v, unit));
+}

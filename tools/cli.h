@@ -59,6 +59,11 @@ int cli_parse_value(const char *text, double *out);
 /* The same, telling the two failures apart: 1 a number, 0 not a number,
    -1 past the range of a double. */
 int cli_read_value(const char *text, double *out);
+/* --shape R,C,...: the dimensions of one tensor of n values (row-major),
+   into dims (RV_MAX_DIMS of them); text NULL is a vector of n. Dies naming
+   `what` on a dimension that is not a whole number >= 1, on a product past
+   a size_t ("overflows") and on one that is not n. Returns the count. */
+size_t cli_parse_shape(const char *what, const char *text, size_t n, size_t *dims);
 /* Parse an integer option value in [lo, hi]. */
 long cli_parse_long(const char *what, const char *text, long lo, long hi);
 /* Parse a finite number. */
@@ -124,6 +129,11 @@ void cli_stdout_check(void);
    (a failed write leaves the old one), a FIFO or device such as
    /dev/stdout is written in place, "-" is stdout. Dies on any error. */
 void cli_write_file(const char *path, const void *data, size_t n);
+/* Dies, naming `what`, if a checkpoint could not be saved at path (a
+   folder, a device, a folder that is missing or not writable): the check
+   the save itself makes, done before the work whose result it keeps.
+   Leaves nothing behind. */
+void cli_check_checkpoint_target(const char *what, const char *path);
 
 /* printf into a new string (dies on out of memory). */
 char *cli_strf(const char *fmt, ...) CLI_PRINTF(1, 2);
@@ -143,5 +153,11 @@ void cli_json_string(FILE *f, const char *s);
 
 /* Print a double the way every ravine number is printed (%.9g). */
 void cli_print_number(FILE *f, double v);
+/* Human-readable figures: v rounded to a multiple of unit (what a
+   measurement can tell, or the table needs), then written with %.9g like
+   every ravine number. cli_round_text fills buf and returns it; cli_cell
+   prints a space and the text right-aligned in width (a table cell). */
+char *cli_round_text(char *buf, size_t size, double v, double unit);
+void cli_cell(int width, double v, double unit);
 
 #endif

@@ -145,10 +145,21 @@ static void measure(const char *spec, const shape *shapes, size_t n_shapes, int 
            nearest uniform layout, and the ratio says so by its kernel name */
         if ((s = rv_bench_stream_create(&j[2].stream, &traffic, shapes[si].numel, threads)))
             cli_die_status("bench", s);
-        if (!own)
-            j[1].stream = j[2].stream;
     }
-    if ((s = rv_bench_run(jobs, JOBS * n_shapes, warmup, reps, t)))
+    /* State below float32 has no baseline of its own: the independent loop
+       is both, timed once and reported for both. at[] maps every slot to
+       the job timed for it. */
+    rv_bench_job timed[JOBS * MAX_SHAPES];
+    size_t at[JOBS * MAX_SHAPES], n_timed = 0;
+    for (size_t i = 0; i < JOBS * n_shapes; i++)
+        if (jobs[i].opt || jobs[i].stream) {
+            at[i] = n_timed;
+            timed[n_timed++] = jobs[i];
+        }
+    for (size_t si = 0; si < n_shapes; si++)
+        if (!own)
+            at[JOBS * si + 1] = at[JOBS * si + 2];
+    if ((s = rv_bench_run(timed, n_timed, warmup, reps, t)))
         cli_die_status("bench", s);
     static char names[MAX_OPTIMS * MAX_SHAPES][48];
     static size_t n_names;
@@ -158,7 +169,7 @@ static void measure(const char *spec, const shape *shapes, size_t n_shapes, int 
     for (size_t si = 0; si < n_shapes; si++) {
         rv_bench_job *j = &jobs[JOBS * si];
         out[si] = (result){spec, &shapes[si], rv_bench_traffic_bytes(&traffic), name,
-                           t[JOBS * si], t[JOBS * si + 1], t[JOBS * si + 2]};
+                           t[at[JOBS * si]], t[at[JOBS * si + 1]], t[at[JOBS * si + 2]]};
         rv_optim_free(j[0].opt);
         rv_optim_free(j[1].opt);
         rv_bench_stream_free(j[2].stream);
@@ -257,15 +268,6 @@ static void print_json(const shape *shapes, size_t n_shapes, const result *res, 
     printf("]}\n");
 }
 
-/* Table cells: rounded to what the measurement can tell, then printed with
-   %.9g like every ravine number. */
-static void cell(int width, double v, double unit)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "%.9g", round(v / unit) * unit);
-    printf(" %*s", width, buf);
-}
-
 static void print_table(const result *res, size_t n, const muon_result *mu, size_t n_mu,
                         int threads, int warmup, int reps)
 {
@@ -280,17 +282,17 @@ static void print_table(const result *res, size_t n, const muon_result *mu, size
         const result *r = &res[i];
         size_t numel = r->shape->numel;
         printf("%-7s %10zu %7zu  %-30.30s", r->shape->name, numel, r->shape->n_tensors, r->optim);
-        cell(9, r->run.median_ms, 1e-3);
-        cell(7, gbs(r->bytes_per_param, numel, r->run.median_ms), 0.1);
-        cell(7, r->bytes_per_param, 0.01);
+        cli_cell(9, r->run.median_ms, 1e-3);
+        cli_cell(7, gbs(r->bytes_per_param, numel, r->run.median_ms), 0.1);
+        cli_cell(7, r->bytes_per_param, 0.01);
         printf(" %-9s", r->baseline);
-        cell(11, r->base.median_ms, 1e-3);
-        cell(9, gbs(r->bytes_per_param, numel, r->base.median_ms), 0.1);
-        cell(6, r->base.median_ms / r->run.median_ms, 1e-3);
-        cell(6, r->indep.median_ms / r->run.median_ms, 1e-3);
+        cli_cell(11, r->base.median_ms, 1e-3);
+        cli_cell(9, gbs(r->bytes_per_param, numel, r->base.median_ms), 0.1);
+        cli_cell(6, r->base.median_ms / r->run.median_ms, 1e-3);
+        cli_cell(6, r->indep.median_ms / r->run.median_ms, 1e-3);
         const result *f = flat_of(r, res, n);
         if (f && f != r)
-            cell(7, (r->run.median_ms / (double)numel) /
+            cli_cell(7, (r->run.median_ms / (double)numel) /
                         (f->run.median_ms / (double)f->shape->numel), 1e-3);
         putchar('\n');
     }
@@ -311,11 +313,11 @@ static void print_table(const result *res, size_t n, const muon_result *mu, size
         char dims[32];
         snprintf(dims, sizeof dims, "%zux%zu", m->rows, m->cols);
         printf("%-10s", dims);
-        cell(9, m->run.median_ms, 1e-3);
-        cell(12, m->flops * 1e-9, 1e-3);
-        cell(9, rate, 0.1);
-        cell(12, m->sgemm_gflops, 0.1);
-        cell(7, m->sgemm_gflops > 0 ? rate / m->sgemm_gflops : 0.0, 1e-3);
+        cli_cell(9, m->run.median_ms, 1e-3);
+        cli_cell(12, m->flops * 1e-9, 1e-3);
+        cli_cell(9, rate, 0.1);
+        cli_cell(12, m->sgemm_gflops, 0.1);
+        cli_cell(7, m->sgemm_gflops > 0 ? rate / m->sgemm_gflops : 0.0, 1e-3);
         putchar('\n');
     }
     if (n_mu)
@@ -333,14 +335,6 @@ static int run(int argc, char **argv)
         {"json", 0, &json},     {"shard", 0, &shard},       {"muon", 0, &muon},
     };
     cli_parse(&cmd_bench, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0, NULL);
-    if (shard)   /* one optimizer, one rank per core by default */
-        return bench_shard(&(bench_shard_args){
-            params ? (size_t)cli_parse_long("--params", params, 1, 1L << 32) : (size_t)1 << 22,
-            threads_s ? (int)cli_parse_long("--threads", threads_s, 0, 4096) : 1,
-            reps_s ? (int)cli_parse_long("--reps", reps_s, 1, 100000) : 11,
-            warmup_s ? (int)cli_parse_long("--warmup", warmup_s, 0, 100000) : 2, json != NULL,
-            optim});
-
     /* --optim may be repeated, and each value may list several specs split by ';' */
     char *specs[MAX_OPTIMS], *copies[MAX_OPTIMS];
     size_t n_optims = 0, n_copies = 0;
@@ -366,6 +360,25 @@ static int run(int argc, char **argv)
         n_optims += got;
         if (!got)
             cli_die("--optim", "'%s' names no optimizer", cli_echo(v));
+    }
+    if (shard) {   /* one optimizer on a flat buffer, one rank per core by default */
+        if (n_optims > 1)
+            cli_die("--optim", "bench --shard times one optimizer, got %zu", n_optims);
+        if (shapes_s)
+            cli_die("--shapes", "bench --shard times one flat buffer of --params values; leave "
+                                "--shapes out");
+        if (muon)
+            cli_die("--muon", "bench --shard times one optimizer on a flat buffer; run --muon "
+                              "without --shard");
+        int rc = bench_shard(&(bench_shard_args){
+            params ? (size_t)cli_parse_long("--params", params, 1, 1L << 32) : (size_t)1 << 22,
+            threads_s ? (int)cli_parse_long("--threads", threads_s, 0, 4096) : 1,
+            reps_s ? (int)cli_parse_long("--reps", reps_s, 1, 100000) : 11,
+            warmup_s ? (int)cli_parse_long("--warmup", warmup_s, 0, 100000) : 2, json != NULL,
+            n_optims ? specs[0] : NULL});
+        for (size_t i = 0; i < n_copies; i++)
+            free(copies[i]);
+        return rc;
     }
     /* the full picture by default: the element-wise optimizers, then muon; --muon alone: muon */
     if (!optim && !muon)

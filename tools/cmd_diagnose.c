@@ -13,8 +13,10 @@
 #include <strings.h>
 
 #define MAX_FIELDS 4096
-/* Points a file may hold: 16 bytes each here and 16 in rv_diagnose, so
-   a stream without end stops at about 320 MB. */
+/* Points a file may hold: 16 bytes each here (loss and step) and 16 more
+   in rv_diagnose (32 when some losses are missing). A stream without end
+   stops while it is read, at about 160 MB; a file of that many points is
+   judged in about 360-400 MB (docs/safety.md, "Limits"). */
 #define MAX_POINTS 10000000
 
 typedef struct curve {

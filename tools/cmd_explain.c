@@ -51,6 +51,7 @@ static int run(int argc, char **argv)
     float p[MAX_PARAMS];
     for (size_t i = 0; i < n; i++)
         p[i] = cli_to_float("--params", pv[i]);
+    lab_cli_elementwise("--optim", optim, "; explanations cover the element-wise optimizers");
     rv_explainer *e;
     rv_status st = rv_explainer_create(&e, optim, n, p);
     if (st)

@@ -37,7 +37,7 @@ static void precision_table(int json)
         printf("\nbytes per parameter by storage: parameter (+ float32 master for bf16 parameters) "
                "+ state [+ gradient]\n"
                "(muon and adafactor keep float32 state; adafactor counted on a %zux%zu matrix)\n\n"
-               "%-38s %-6s %14s %14s %14s\n",
+               "%-38s %-6s %15s %15s %15s\n",
                matrix[0], matrix[1], "optimizer", "params", "state=fp32", "state=bf16",
                "state=int8");
     int first = 1;
@@ -54,7 +54,7 @@ static void precision_table(int json)
             for (int st = 0; st < 3; st++) {
                 if (st && !elementwise) {
                     if (!json)
-                        printf(" %14s", "-");
+                        printf(" %15s", "-");
                     continue;
                 }
                 double b = param + state_per_param(type, h, (rv_precision)st);
@@ -66,9 +66,11 @@ static void precision_table(int json)
                            bf16 ? "bf16" : "fp32", precision_names[st], b, b + grad);
                     first = 0;
                 } else {
-                    char cell[32];
-                    snprintf(cell, sizeof cell, "%.4g [%.4g]", b, b + grad);
-                    printf(" %14s", cell);
+                    /* thousandths: int8 scales add 1/64 byte per value */
+                    char with[40], without[40], cell[84];
+                    snprintf(cell, sizeof cell, "%s [%s]", cli_round_text(without, sizeof without, b, 1e-3),
+                             cli_round_text(with, sizeof with, b + grad, 1e-3));
+                    printf(" %15s", cell);
                 }
             }
             if (!json)

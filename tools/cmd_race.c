@@ -57,9 +57,11 @@ static int run(int argc, char **argv)
     rv_race_result *res = calloc(n, sizeof *res);
     if (!res)
         cli_die("race", "out of memory");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        lab_cli_elementwise("--optims", items[i], NULL);
         if ((st = rv_lab_race_one(s, items[i], sched, start, steps, threshold, &res[i])))
             cli_die_status(st == RV_ERR_SURFACE_DOMAIN || st == RV_ERR_NONFINITE_ARG ? "--start" : "--optims", st);
+    }
 
     if (json) {
         printf("{\"results\":[");

@@ -76,23 +76,11 @@ static int run(int argc, char **argv)
         p16[i] = rv_f32_to_bf16(p[i]);
     }
     /* the parameters are one tensor: a vector, the shape --shape gives, or the checkpoint's */
-    size_t dims[RV_MAX_DIMS] = {n}, ndim = 1;
+    size_t dims[RV_MAX_DIMS], ndim = cli_parse_shape("--shape", shape_text, n, dims);
     if (resume && !shape_text) {
         ndim = info.tensors[0].ndim;
         memcpy(dims, info.tensors[0].shape, sizeof dims);
-    } else if (shape_text) {
-        double d[RV_MAX_DIMS];
-        ndim = cli_parse_numbers("--shape", shape_text, d, RV_MAX_DIMS);
-        size_t total = 1;
-        for (size_t i = 0; i < ndim; i++) {
-            if (d[i] < 1 || d[i] != (double)(size_t)d[i])
-                cli_die("--shape", "'%s': dimensions must be whole numbers >= 1", shape_text);
-            dims[i] = (size_t)d[i];
-            total *= dims[i];
-        }
-        if (total != n)
-            cli_die("--shape", "'%s' holds %zu values, the parameters are %zu", shape_text, total, n);
-    } else if (rv_optim_type_shape_need(rv_optim_get_type(opt)) == RV_SHAPE_MATRIX) {
+    } else if (!shape_text && rv_optim_type_shape_need(rv_optim_get_type(opt)) == RV_SHAPE_MATRIX) {
         cli_die("--shape", "%s updates matrices: give the parameters' shape, --shape ROWS,COLS",
                 rv_optim_type_name(rv_optim_get_type(opt)));
     }
@@ -105,6 +93,9 @@ static int run(int argc, char **argv)
     long first_t = resume ? info.schedule_step : 0;
     rv_checkpoint_info_free(&info);
 
+    /* a target the save would refuse is refused before the replay, not after it */
+    if (save)
+        cli_check_checkpoint_target("--save", save);
     cli_csv csv;
     cli_csv_open(&csv, grads, n);
     long first = rv_optim_step_count(opt), k = 0;

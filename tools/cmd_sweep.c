@@ -93,6 +93,7 @@ static int run(int argc, char **argv)
     sweep_row *rows = calloc(n, sizeof *rows);
     if (!rows)
         cli_die("sweep", "out of memory");
+    lab_cli_elementwise("--optim", optim, NULL);
     size_t best = 0;
     for (size_t i = 0; i < n; i++) {
         rows[i].lr = n == 1 ? lo : lo * pow(hi / lo, (double)i / (double)(n - 1));

@@ -35,6 +35,19 @@ void lab_cli_json_number(FILE *f, double v)
         fputs("null", f);
 }
 
+void lab_cli_elementwise(const char *what, const char *spec, const char *why)
+{
+    const rv_optim_type *type;
+    rv_hparams h;
+    if (rv_hparams_parse(spec, &type, &h) || rv_optim_type_elementwise(type))
+        return;
+    const char *name = rv_optim_type_name(type);
+    if (!why)
+        why = ", which the lab's (x, y) point does not give";
+    cli_die(what, "%s updates whole tensors and needs their shape%s: run it on recorded gradients "
+            "with `ravine replay --optim %s --shape R,C`", name, why, name);
+}
+
 static int run(int argc, char **argv)
 {
     const char *surface = NULL, *optim = NULL, *start_text = NULL, *steps_text = NULL,
@@ -61,6 +74,7 @@ static int run(int argc, char **argv)
     double *rows = malloc((size_t)(steps + 1) * 3 * sizeof *rows);
     if (!rows)
         cli_die("trace", "out of memory for %ld steps", steps);
+    lab_cli_elementwise("--optim", optim, NULL);
     if ((st = (eval ? rv_lab_trace_eval : rv_lab_trace)(s, optim, sched, start, steps, rows)))
         cli_die_status(st == RV_ERR_SURFACE_DOMAIN || st == RV_ERR_NONFINITE_ARG ? "--start" : "--optim", st);
     printf("step,x,y,loss\n");

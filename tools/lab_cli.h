@@ -12,5 +12,12 @@ rv_surface *lab_cli_surface(const char *text);
 /* Print a number as JSON: %.9g, or null when not finite. */
 void lab_cli_json_number(FILE *f, double v);
 
+/* Optimizers that update whole tensors (muon, adafactor) need a shape that
+   the lab's (x, y) point and explain's vector lack: die naming `what`, with
+   `why` (NULL: the lab's reason) after the optimizer's name, pointing to
+   `ravine replay --shape`. A spec that does not parse is left to the
+   caller's own error. */
+void lab_cli_elementwise(const char *what, const char *spec, const char *why);
+
 
 #endif

@@ -22,26 +22,6 @@ static void print_row(long step, const float *p, size_t n)
     cli_stdout_check();
 }
 
-/* The parameters are one tensor: a vector of n, or the shape --shape
-   gives (row-major), as `ravine replay` has it. */
-static size_t parse_shape(const char *text, size_t n, size_t *dims)
-{
-    dims[0] = n;
-    if (!text)
-        return 1;
-    double d[RV_MAX_DIMS];
-    size_t ndim = cli_parse_numbers("--shape", text, d, RV_MAX_DIMS), total = 1;
-    for (size_t i = 0; i < ndim; i++) {
-        if (d[i] < 1 || d[i] != (double)(size_t)d[i])
-            cli_die("--shape", "'%s': dimensions must be whole numbers >= 1", text);
-        dims[i] = (size_t)d[i];
-        total *= dims[i];
-    }
-    if (total != n)
-        cli_die("--shape", "'%s' holds %zu values, the parameters are %zu", text, total, n);
-    return ndim;
-}
-
 /* muon without --shape: replay's message, as an agreed status */
 static rv_status needs_shape(const rv_optim_type *type)
 {
@@ -127,13 +107,15 @@ int replay_shard(const replay_args *a)
     for (size_t i = 0; !a->resume && i < n; i++)
         p[i] = cli_to_float("--init", start[i]);
     free(start);
-    size_t dims[RV_MAX_DIMS], ndim = parse_shape(a->shape, n, dims);
+    size_t dims[RV_MAX_DIMS], ndim = cli_parse_shape("--shape", a->shape, n, dims);
     if (a->resume && !a->shape) {   /* the checkpoint's shape */
         ndim = info.tensors[0].ndim;
         memcpy(dims, info.tensors[0].shape, sizeof dims);
     }
     grad_rows t;
     read_grads(a->grads, n, &t);
+    if (a->save && rank == 0)   /* rank 0 saves: a target it would refuse stops every rank now */
+        cli_check_checkpoint_target("--save", a->save);
     shard_local_end("replay");
 
     rv_dist *d;
@@ -181,47 +163,6 @@ int replay_shard(const replay_args *a)
 }
 
 #else
-
-/* Every rank reads the whole gradient file before the first step, inside
-   the local phase, so that a bad line stops every rank alike instead of
-   one rank mid-collective. The rows are held as float32, at most
-   MAX_GRAD_VALUES of them in all. */
-#define MAX_GRAD_VALUES ((size_t)1 << 27)
-
-typedef struct grad_rows {
-    float *values;
-    size_t rows;
-} grad_rows;
-
-static void read_grads(const char *path, size_t n, grad_rows *out)
-{
-    cli_csv csv;
-    size_t cap = 0;
-    memset(out, 0, sizeof *out);
-    cli_csv_open(&csv, path, n);
-    while (cli_csv_next(&csv)) {
-        if (n && (out->rows + 1) * n > MAX_GRAD_VALUES)
-            cli_die_line(path, csv.in.line_no, "more than %zu gradient values: --shard holds the "
-                         "whole file in memory", MAX_GRAD_VALUES);
-        if ((out->rows + 1) * n > cap) {
-            cap = cap ? 2 * cap : 1024 * (n ? n : 1);
-            float *grown = realloc(out->values, cap * sizeof *grown);
-            if (!grown)
-                cli_die("replay", "out of memory for the gradient file");
-            out->values = grown;
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (!cli_fits_float(csv.row[i]))
-                cli_die_line(path, csv.in.line_no, "value %zu (%.9g) is outside float32's range",
-                             i + 1, csv.row[i]);
-            out->values[out->rows * n + i] = (float)csv.row[i];
-        }
-        out->rows++;
-    }
-    cli_csv_close(&csv);
-    if (!out->rows)
-        cli_die(path, "no data rows");
-}
 
 int replay_shard(const replay_args *a)
 {

@@ -33,6 +33,9 @@ for r in rs:
     # float32 state: the library's own same-traffic kernel; below float32: the independent loop
     want = "loop" if "state=" in r["optim"] else "traffic%d" % r["bytes_per_param"]
     assert r["baseline_kernel"] == want, r
+    if want == "loop":   # the independent loop is the baseline: timed once, the same figure
+        assert r["baseline_ms_per_step"] == r["independent_ms_per_step"], r
+        assert r["ratio_to_baseline"] == r["ratio_to_independent"], r
     assert r["ms_per_step"] > 0 and r["min_ms_per_step"] <= r["ms_per_step"], r
     gbs = r["bytes_per_param"] * r["params"] / (r["ms_per_step"] * 1e6)
     assert abs(r["gbs"] - gbs) <= 1e-6 * gbs, (r["gbs"], gbs)
@@ -80,4 +83,14 @@ expect_err bad_option "ravine: bench: unknown option '--param' (did you mean '--
   "$RAVINE" bench --param 10
 expect_err bad_muon_optim "ravine: --optim: 'muon': muon is measured on GPT-2's matrices against sgemm in its own table (--muon)" \
   "$RAVINE" bench --params 100 --optim muon
+# --shard times one optimizer on one flat buffer: what it would ignore is refused
+# (before MPI starts, so these hold with or without MPI)
+expect_err shard_two_optims "ravine: --optim: bench --shard times one optimizer, got 2" \
+  "$RAVINE" bench --shard --params 100 --optim adamw --optim sgd
+expect_err shard_optim_list "ravine: --optim: bench --shard times one optimizer, got 2" \
+  "$RAVINE" bench --shard --params 100 --optim 'adamw; sgd'
+expect_err shard_shapes "ravine: --shapes: bench --shard times one flat buffer of --params values; leave --shapes out" \
+  "$RAVINE" bench --shard --shapes gpt2
+expect_err shard_muon "ravine: --muon: bench --shard times one optimizer on a flat buffer; run --muon without --shard" \
+  "$RAVINE" bench --shard --muon
 finish

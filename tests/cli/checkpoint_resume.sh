@@ -132,6 +132,13 @@ expect_err wrong_width "ravine: $tmp/two.csv line 1: expected 3 values, got 2" \
   "$RAVINE" replay --resume "$tmp/half.ckpt" --grads "$tmp/two.csv"
 expect_err save_no_folder "ravine: --save: checkpoint '$tmp/no/x.ckpt': cannot create a temporary file in '$tmp/no': No such file or directory" \
   "$RAVINE" replay --optim sgd --init 0,0,0 --grads "$tmp/one.csv" --save "$tmp/no/x.ckpt"
+# a target the save would refuse stops the replay before its first row
+check save_no_folder_before_rows test ! -s "$tmp/out"
+mkdir -p "$tmp/dir.ckpt"
+expect_err save_folder "ravine: --save: checkpoint '$tmp/dir.ckpt': '$tmp/dir.ckpt' is a folder, not a regular file; refusing to replace it" \
+  "$RAVINE" replay --optim sgd --init 0,0,0 --grads "$tmp/one.csv" --save "$tmp/dir.ckpt"
+check save_folder_before_rows test ! -s "$tmp/out"
+check save_folder_untouched test -z "$(ls -A "$tmp/dir.ckpt")"
 # a damaged file: one flipped data byte (the last byte of the file)
 cp "$tmp/half.ckpt" "$tmp/bad.ckpt"
 size=$(wc -c < "$tmp/bad.ckpt")

@@ -76,4 +76,14 @@ expect_out bf16_init_rounded "step,p0
   "$RAVINE" replay --optim 'sgd(lr=0.25)' --init 1.001 --grads "$tmp/g6.csv" --dtype bf16
 expect_err bf16_bad_dtype "ravine: --dtype: 'fp16': expected fp32 or bf16" \
   "$RAVINE" replay --optim sgd --init 1 --grads "$tmp/g6.csv" --dtype fp16
+# --shape: the dimensions must multiply to the parameter count, and a
+# product past a size_t is named as such (2^32 * 2^32 wraps to 0)
+expect_err shape_mismatch "ravine: --shape: '2,2' holds 4 values, the parameters are 3" \
+  "$RAVINE" replay --optim sgd --init 1,2,3 --grads "$tmp/g6.csv" --shape 2,2
+expect_err shape_not_whole "ravine: --shape: '1.5,2': dimensions must be whole numbers >= 1" \
+  "$RAVINE" replay --optim sgd --init 1,2,3 --grads "$tmp/g6.csv" --shape 1.5,2
+expect_err shape_overflow "ravine: --shape: '4294967296,4294967296': the product of the dimensions overflows (the parameters are 1)" \
+  "$RAVINE" replay --optim sgd --init 1 --grads "$tmp/g6.csv" --shape 4294967296,4294967296
+expect_err shape_past_size_t "ravine: --shape: '1e30': the product of the dimensions overflows (the parameters are 1)" \
+  "$RAVINE" replay --optim sgd --init 1 --grads "$tmp/g6.csv" --shape 1e30
 finish

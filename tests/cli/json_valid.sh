@@ -44,7 +44,44 @@ json_ok bench_tab "assert d['results'][0]['optim'] == 'sgd(${tab}lr=0.1)'" \
   "$RAVINE" bench --params 1000 --reps 1 --warmup 0 --optim "sgd(${tab}lr=0.1)" --json
 json_ok sweep_tab "assert d['optim'] == 'sgd(${tab}momentum=0.5)'" \
   "$RAVINE" sweep --surface bowl --optim "sgd(${tab}momentum=0.5)" --lr 0.01:0.1:2 --steps 5 --json
-json_ok memory "assert len(d['results']) >= 9" "$RAVINE" memory --json
+# memory: what to expect comes from the registry, as `ravine optimizers` lists it
+# (element-wise optimizers carry a state=fp32|bf16|int8 line)
+"$RAVINE" optimizers > "$tmp/optimizers.txt"
+json_ok memory "
+names, elementwise = [], set()
+for line in open('$tmp/optimizers.txt').read().splitlines():
+    if line and not line.startswith(' '):
+        names.append(line.split('(')[0])
+    elif line.startswith('    state=fp32|bf16|int8'):
+        elementwise.add(names[-1])
+assert len(names) >= 13 and {'adamw', 'muon', 'adafactor'} <= set(names), names
+assert 'muon' not in elementwise and 'adamw' in elementwise, elementwise
+whole = [n for n in names if n not in elementwise]
+res = d['results']
+specs = [r['optim'] for r in res]
+# one row per spec, every element-wise optimizer among them, and only those
+assert len(set(specs)) == len(specs), specs
+assert {s.split('(')[0] for s in specs} == elementwise, (specs, elementwise)
+for r in res:
+    k = len(r['state_buffers'])
+    assert r['multiple'] == 1 + k and r['state_bytes'] == d['params'] * 4 * k, r
+    assert r['with_grads_bytes'] == r['params_and_state_bytes'] + d['params'] * 4, r
+# storage: fp32 or bf16 parameters; state fp32, bf16 and int8 for the element-wise
+# ones, fp32 only for the others (counted on a matrix)
+st = d['storage']
+keys = [(r['optim'], r['params'], r['state']) for r in st]
+assert len(set(keys)) == len(keys), keys
+assert {r['optim'] for r in st} == set(specs) | set(whole), {r['optim'] for r in st}
+want = sum(6 if o.split('(')[0] in elementwise else 2 for o in set(specs) | set(whole))
+assert len(st) == want, (len(st), want)
+buffers = {r['optim']: len(r['state_buffers']) for r in res}
+for r in st:
+    grad = 4 if r['params'] == 'fp32' else 2
+    assert r['with_grads_bytes_per_param'] == r['bytes_per_param'] + grad, r
+    if r['state'] == 'fp32' and r['optim'] in buffers:
+        master = 4 if r['params'] == 'fp32' else 6
+        assert r['bytes_per_param'] == master + 4 * buffers[r['optim']], r
+print(len(specs), 'specs,', len(st), 'storage rows')" "$RAVINE" memory --json
 # a formula of 780 characters: the surface comes back whole
 f=$(for i in $(seq 1 35); do printf '+0.12345678901234%d*x^2' $((i % 10)); done); f="${f#+}+y^2"
 json_ok curvature_long "assert d['surface'] == 'expr(f=\"${f}\")' and len(d['surface']) > 700" \

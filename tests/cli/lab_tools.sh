@@ -91,4 +91,49 @@ expect_err explain_optim "ravine: --optim: spec 'adam(betas=(0.9,1.5))': beta2 m
   "$RAVINE" explain --optim 'adam(betas=(0.9,1.5))' --params 1 --grads 1
 expect_err memory_params "ravine: --params: 0 is out of range [1, 1000000000000000]" \
   "$RAVINE" memory --params 0
+# the storage table: cells rounded to thousandths, printed with %.9g
+check memory_storage_cells sh -c "'$RAVINE' memory | grep -q '^adamw  *fp32  *12 \[16\]  *8 \[12\]  *6.031 \[10.031\]$'"
+check memory_storage_adafactor sh -c "'$RAVINE' memory | grep -q '^adafactor  *fp32  *4.007 \[8.007\]  *-  *-$'"
+
+# optimizers that update whole tensors need a shape: the lab's commands point to replay
+why="updates whole tensors and needs their shape, which the lab's (x, y) point does not give"
+expect_err trace_muon "ravine: --optim: muon $why: run it on recorded gradients with \`ravine replay --optim muon --shape R,C\`" \
+  "$RAVINE" trace --surface bowl --optim 'muon(lr=0.02)' --steps 3
+expect_err trace_adafactor "ravine: --optim: adafactor $why: run it on recorded gradients with \`ravine replay --optim adafactor --shape R,C\`" \
+  "$RAVINE" trace --surface bowl --optim adafactor --steps 3
+expect_err race_muon "ravine: --optims: muon $why: run it on recorded gradients with \`ravine replay --optim muon --shape R,C\`" \
+  "$RAVINE" race --optims 'adam(lr=0.1); muon' --steps 3
+expect_err sweep_adafactor "ravine: --optim: adafactor $why: run it on recorded gradients with \`ravine replay --optim adafactor --shape R,C\`" \
+  "$RAVINE" sweep --surface bowl --optim adafactor --lr 0.01:0.1:2 --steps 3
+expect_err explain_muon "ravine: --optim: muon updates whole tensors and needs their shape; explanations cover the element-wise optimizers: run it on recorded gradients with \`ravine replay --optim muon --shape R,C\`" \
+  "$RAVINE" explain --optim muon --params 1,2 --grads 1,1
+# (a spec that does not parse keeps its own message)
+expect_err race_bad_spec_first "ravine: --optims: spec 'adam(lr=-1)': lr must be >= 0, got -1" \
+  "$RAVINE" race --optims 'adam(lr=-1); muon' --steps 3
+
+# ravine optimizers: every registered optimizer; the element-wise ones with
+# their state precisions and bytes per parameter (int8: 1 + 4/256 a value)
+"$RAVINE" optimizers > "$tmp/optimizers.txt"
+check optimizers_list python3 - "$tmp/optimizers.txt" <<'PY'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+specs = [l for l in lines if l and not l.startswith(' ')]
+names = [s.split('(')[0] for s in specs]
+assert names == ['sgd', 'polyak', 'adam', 'adamw', 'rmsprop', 'adagrad', 'nadam', 'radam', 'adamax',
+                 'lion', 'adafactor', 'muon', 'sfadamw'], names
+state = {}
+for l in lines:
+    if l and not l.startswith(' '):
+        cur = l.split('(')[0]
+    elif l.startswith('    state=fp32|bf16|int8 (default fp32): '):
+        state[cur] = l.split(': ')[1]
+assert state == {'sgd': '0|0|0 bytes per parameter', 'polyak': '4|2|1.015625 bytes per parameter',
+                 'adam': '8|4|2.03125 bytes per parameter', 'adamw': '8|4|2.03125 bytes per parameter',
+                 'rmsprop': '4|2|1.015625 bytes per parameter',
+                 'adagrad': '4|2|1.015625 bytes per parameter', 'nadam': '8|4|2.03125 bytes per parameter',
+                 'radam': '8|4|2.03125 bytes per parameter', 'adamax': '8|4|2.03125 bytes per parameter',
+                 'lion': '4|2|1.015625 bytes per parameter',
+                 'sfadamw': '8|6|5.015625 bytes per parameter'}, state   # sfadamw's z stays float32
+assert '768x3072: 3840 floats, 0.0016 per parameter' in '\n'.join(lines)
+PY
 finish

@@ -1,7 +1,6 @@
 # Write errors are errors: every command's stdout on a full disk (/dev/full)
 # or into a closed pipe, and every file a command writes on a full disk,
 # ends with exit 2 and the reason, never a truncated result with exit 0.
-# A full file system is a 64 KiB tmpfs when this machine lets us mount one.
 . "$(dirname "$0")/../cli_lib.sh"
 
 printf '0.25,-0.5\n0.5,1\n' > "$tmp/g.csv"
@@ -61,33 +60,41 @@ printf '1\n' > "$tmp/g1.csv"
 expect_err save_to_device "ravine: --save: checkpoint '/dev/full': '/dev/full' is a character device, not a regular file; refusing to replace it" \
   "$RAVINE" replay --optim sgd --init 1 --grads "$tmp/g1.csv" --save /dev/full
 
-# a full file system: files are replaced whole or not at all
-if mkdir -p "$tmp/small" && mount -t tmpfs -o size=64k tmpfs "$tmp/small" 2>/dev/null; then
-  trap 'umount "$tmp/small" 2>/dev/null; rm -rf "$tmp"' EXIT
+# a full file system: files are replaced whole or not at all. The folder
+# $tmp/small fills up through a preloaded write() (tests/enospc/full_disk.c,
+# built with the tests: $RAVINE_FULL_DISK), so no mount is needed and every
+# case runs wherever the tests do. full BYTES CMD...: CMD with BYTES more
+# bytes of room in $tmp/small, then ENOSPC there.
+mkdir -p "$tmp/small"
+full() {
+  local bytes=$1; shift
+  LD_PRELOAD="$RAVINE_FULL_DISK" RAVINE_FULL_DIR="$(cd "$tmp/small" && pwd -P)" RAVINE_FULL_BYTES=$bytes "$@"
+}
+if [ -z "${RAVINE_FULL_DISK:-}" ] || [ ! -f "$RAVINE_FULL_DISK" ]; then
+  fail=$((fail + 1)); echo "FAIL full_disk_shim: RAVINE_FULL_DISK is not set to the built tests/enospc library"
+else
   "$RAVINE" plot schedule --steps 10 --out "$tmp/small/plot.svg"
   check small_plot_first test -s "$tmp/small/plot.svg"
   cp "$tmp/small/plot.svg" "$tmp/plot.before"
-  head -c 60000 /dev/zero > "$tmp/small/filler" 2>/dev/null
-  "$RAVINE" plot contour --surface rosenbrock --optims 'adam(lr=0.1)' --steps 500 --out "$tmp/small/plot.svg" 2> "$tmp/err"
+  full 4096 "$RAVINE" plot contour --surface rosenbrock --optims 'adam(lr=0.1)' --steps 500 --out "$tmp/small/plot.svg" 2> "$tmp/err"
   check small_plot_exit test $? -eq 2
   check small_plot_reason grep -q "^ravine: $tmp/small/plot.svg: write failed: No space left on device; the old file is unchanged$" "$tmp/err"
   check small_plot_kept cmp -s "$tmp/small/plot.svg" "$tmp/plot.before"
   check small_plot_no_temp test -z "$(ls "$tmp/small" | grep tmp-)"
-  # a checkpoint too large for the space left
+  # the same write with room enough succeeds (the shim fails only what does not fit)
+  full 100000000 "$RAVINE" plot contour --surface rosenbrock --optims 'adam(lr=0.1)' --steps 500 --out "$tmp/small/plot2.svg" 2> "$tmp/err"
+  check small_plot_room test $? -eq 0 -a -s "$tmp/small/plot2.svg"
+  # a checkpoint too large for the space left (its header fits, its tensors do not)
   yes 0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5 | head -n 3 > "$tmp/g8.csv"
-  rm -f "$tmp/small/filler"
-  head -c 62000 /dev/zero > "$tmp/small/filler" 2>/dev/null
-  "$RAVINE" replay --optim adam --init 1,2,3,4,5,6,7,8 --grads "$tmp/g8.csv" --save "$tmp/small/run.safetensors" > /dev/null 2> "$tmp/err"
+  full 300 "$RAVINE" replay --optim adam --init 1,2,3,4,5,6,7,8 --grads "$tmp/g8.csv" --save "$tmp/small/run.safetensors" > /dev/null 2> "$tmp/err"
   check small_save_exit test $? -eq 2
   check small_save_reason grep -q "^ravine: --save: checkpoint '$tmp/small/run.safetensors': write failed: No space left on device; no file was created$" "$tmp/err"
   check small_save_nothing test ! -e "$tmp/small/run.safetensors"
+  check small_save_no_temp test -z "$(ls "$tmp/small" | grep tmp-)"
   # report: the page is written whole or not at all
-  "$RAVINE" report --out "$tmp/small/rep" > /dev/null 2> "$tmp/err"
+  full 20000 "$RAVINE" report --out "$tmp/small/rep" > /dev/null 2> "$tmp/err"
   check small_report_exit test $? -eq 2
   check small_report_reason grep -q "No space left on device" "$tmp/err"
   check small_report_no_temp test -z "$(ls "$tmp/small/rep" 2>/dev/null | grep tmp-)"
-  umount "$tmp/small"
-else
-  echo "write_errors: no tmpfs mount here; the full file system cases are covered by /dev/full and the checkpoint write-failure tests"
 fi
 finish
