@@ -146,6 +146,7 @@ typedef struct run_spec {
     const char *optim;          /* spec */
     const char *schedule;       /* spec, or NULL for the default warmup+cosine */
     int warmup;                 /* for the default schedule: 1 = steps/20 warmup, 0 = none */
+    int threads;                /* the optimizer's worker threads; 0 = its default */
     int progress;
     const char *label;
     const char *checkpoint;     /* save path, or NULL */
@@ -235,6 +236,8 @@ static rv_optim *model_and_optim(const run_spec *rs, charlm_model *m)
     rv_status s = charlm_optim_create(m, rs->optim, &opt);
     if (s)
         ex_die_status("--optim", s);
+    if (rs->threads > 0 && (s = rv_optim_set_threads(opt, rs->threads)))
+        ex_die_status("--threads", s);
     return opt;
 }
 
@@ -636,6 +639,7 @@ int main(int argc, char **argv)
     if (threads > 0)
         omp_set_num_threads((int)threads);
 #endif
+    rs.threads = (int)threads;
     if (compare && (opts[CHECKPOINT].value || opts[RESUME].value))
         ex_die("--compare", "cannot be combined with --checkpoint or --resume");
     if (compare && par.ranks > 1)
@@ -701,8 +705,6 @@ int main(int argc, char **argv)
     charlm_model m;
     rv_optim *opt = model_and_optim(&rs, &m);
     rv_status s;
-    if (threads > 0 && (s = rv_optim_set_threads(opt, (int)threads)))
-        ex_die_status("--threads", s);
     if ((s = charlm_parallel_optim(&par, opt, (int)threads, rs.batch)))
         ex_die_status("--optim", s);
     if (opts[RESUME].value && (s = charlm_parallel_load(&par, opt, opts[RESUME].value)))
