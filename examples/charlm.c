@@ -10,6 +10,8 @@
        build/examples/charlm --json              ... and end with one JSON object
        build/examples/charlm --compare --out DIR SGD, momentum, Adam, AdamW (tuned lr),
                                                  with and without warmup: DIR/charlm_compare.svg
+       build/examples/charlm --states --out DIR  the optimizer with fp32, bf16 and 8-bit state:
+                                                 DIR/charlm_states.svg
        mpirun -np 4 build/examples/charlm --json data parallel: each rank a quarter of every
                                                  batch, the optimizer state sharded (ZeRO-1)
 
@@ -44,7 +46,7 @@ static const char usage[] =
     "  --optim SPEC        optimizer (default adamw(lr=3e-3, weight_decay=0.1))\n"
     "  --schedule SPEC     lr schedule over updates (default warmup_cosine(peak=<optim lr>,\n"
     "                      warmup_steps=<steps/20>, decay_steps=<steps>))\n"
-    "  --steps N           updates (default 15000; 6000 with --compare)\n"
+    "  --steps N           updates (default 15000; 6000 with --compare or --states)\n"
     "  --batch B           examples per update (default 256)\n"
     "  --seed S            initialisation, batches and sampling (default 1)\n"
     "  --clip C            clip the global gradient norm to C; 0 = off (default 1)\n"
@@ -67,7 +69,10 @@ static const char usage[] =
     "  --quiet             no progress line\n"
     "  --compare           SGD, momentum, Adam and AdamW at their best lr (short sweep),\n"
     "                      with and without warmup; writes the curves to --out\n"
-    "  --out DIR           where --compare writes charlm_compare.svg/.csv (default .)\n"
+    "  --states            the optimizer with state=fp32, bf16 and int8 (same seed and\n"
+    "                      batches); writes charlm_states.svg/.csv to --out\n"
+    "  --out DIR           where --compare writes charlm_compare.svg/.csv and --states\n"
+    "                      charlm_states.svg/.csv (default .)\n"
     "  --sweep-steps N     updates per lr-sweep run of --compare (default 1500)\n"
     "  --help              this text\n";
 
@@ -141,6 +146,7 @@ typedef struct run_spec {
     const char *optim;          /* spec */
     const char *schedule;       /* spec, or NULL for the default warmup+cosine */
     int warmup;                 /* for the default schedule: 1 = steps/20 warmup, 0 = none */
+    int threads;                /* the optimizer's worker threads; 0 = its default */
     int progress;
     const char *label;
     const char *checkpoint;     /* save path, or NULL */
@@ -221,8 +227,8 @@ static void run_train(const dataset *d, const run_spec *rs, charlm_model *m, rv_
     rv_schedule_free(sched);
 }
 
-/* A fresh model and optimizer for rs, trained; the model is returned in m. */
-static void run_fresh(const dataset *d, const run_spec *rs, charlm_model *m, run_out *out)
+/* A fresh model for rs in m, and its optimizer. */
+static rv_optim *model_and_optim(const run_spec *rs, charlm_model *m)
 {
     if (charlm_model_init(m, rs->shape, rs->batch, rs->seed))
         ex_die("model", "out of memory");
@@ -230,8 +236,36 @@ static void run_fresh(const dataset *d, const run_spec *rs, charlm_model *m, run
     rv_status s = charlm_optim_create(m, rs->optim, &opt);
     if (s)
         ex_die_status("--optim", s);
+    if (rs->threads > 0 && (s = rv_optim_set_threads(opt, rs->threads)))
+        ex_die_status("--threads", s);
+    return opt;
+}
+
+/* A fresh model and optimizer for rs, trained; the model is returned in m. */
+static void run_fresh(const dataset *d, const run_spec *rs, charlm_model *m, run_out *out)
+{
+    rv_optim *opt = model_and_optim(rs, m);
     run_train(d, rs, m, opt, out);
     rv_optim_free(opt);
+}
+
+/* The runs' curves as CSV: key (the column naming a run), optim, schedule,
+   then one row per point. */
+static void write_curves_csv(const char *path, const char *key, const char *const *names,
+                             const run_out *outs, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        ex_die(path, "cannot write: %s", strerror(errno));
+    fprintf(f, "%s,optim,schedule,step,train_loss,val_loss,lr\n", key);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < outs[i].result.n_curve; k++) {
+            const charlm_point *p = &outs[i].result.curve[k];
+            fprintf(f, "\"%s\",\"%s\",\"%s\",%ld,%.9g,%.9g,%.9g\n", names[i], outs[i].optim,
+                    outs[i].schedule, p->step, p->train_loss, p->val_loss, p->lr);
+        }
+    if (fclose(f))
+        ex_die(path, "cannot write: %s", strerror(errno));
 }
 
 /* ---- --compare --------------------------------------------------------------- */
@@ -330,18 +364,10 @@ static int run_compare(const dataset *d, run_spec base, long sweep_steps, const 
                          lines + 2, N_BASELINES - 2))
         ex_die(path, "cannot write: %s", strerror(errno));
     snprintf(path, sizeof path, "%s/charlm_compare.csv", dir);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        ex_die(path, "cannot write: %s", strerror(errno));
-    fprintf(f, "run,optim,schedule,step,train_loss,val_loss,lr\n");
+    const char *names[RUNS];
     for (size_t i = 0; i < RUNS; i++)
-        for (size_t k = 0; k < outs[i].result.n_curve; k++) {
-            const charlm_point *p = &outs[i].result.curve[k];
-            fprintf(f, "\"%s\",\"%s\",\"%s\",%ld,%.9g,%.9g,%.9g\n", labels[i], outs[i].optim,
-                    outs[i].schedule, p->step, p->train_loss, p->val_loss, p->lr);
-        }
-    if (fclose(f))
-        ex_die(path, "cannot write: %s", strerror(errno));
+        names[i] = labels[i];
+    write_curves_csv(path, "run", names, outs, RUNS);
 
     double seconds = ex_now() - t0;
     if (json) {
@@ -391,6 +417,155 @@ static int run_compare(const dataset *d, run_spec base, long sweep_steps, const 
     return 0;
 }
 
+/* ---- --states ------------------------------------------------------------------ */
+
+/* The optimizer state precisions --states compares, fp32 (the reference) first. */
+static const char *const state_names[] = {"fp32", "bf16", "int8"};
+#define N_STATES (sizeof state_names / sizeof state_names[0])
+
+/* spec with its state= key set to state (replacing one the spec gives), as
+   canonical text in buf: an optimizer without the key is refused. */
+static void spec_with_state(const char *spec, const char *state, char *buf, size_t size)
+{
+    const rv_optim_type *type;
+    rv_hparams h;
+    char key[32];
+    snprintf(key, sizeof key, "state=%s", state);
+    rv_status s = rv_hparams_parse(spec, &type, &h);
+    if (s)
+        ex_die_status("--optim", s);
+    if ((s = rv_hparams_override(type, &h, key)))
+        ex_die_status("--states", s);
+    if (rv_hparams_format(type, &h, buf, size) >= size)
+        ex_die("--optim", "spec too long: %s", spec);
+}
+
+/* The same optimizer, seed, batches and schedule with float32, bfloat16 and
+   8-bit optimizer state: the validation curves, and the final losses against
+   fp32's. */
+static int run_states(const dataset *d, run_spec base, const char *dir, int json)
+{
+    ex_ensure_dir(dir);
+    double t0 = ex_now();
+    FILE *log = json ? stderr : stdout;
+    run_out outs[N_STATES];
+    double bytes_per_param[N_STATES];
+    size_t state_bytes[N_STATES], params = 0;
+    char specs[N_STATES][512], labels[N_STATES][64];
+    for (size_t i = 0; i < N_STATES; i++) {
+        spec_with_state(base.optim, state_names[i], specs[i], sizeof specs[i]);
+        snprintf(labels[i], sizeof labels[i], "state=%s", state_names[i]);
+        run_spec rs = base;
+        rs.optim = specs[i];
+        rs.label = labels[i];
+        charlm_model m;
+        rv_optim *opt = model_and_optim(&rs, &m);
+        run_train(d, &rs, &m, opt, &outs[i]);
+        state_bytes[i] = charlm_parallel_state_bytes(NULL, opt);
+        params = m.n_params;
+        bytes_per_param[i] = (double)state_bytes[i] / (double)params;
+        rv_optim_free(opt);
+        charlm_model_free(&m);
+        fprintf(log, "%-10s val loss %.9g\n", labels[i], outs[i].result.val_loss);
+    }
+    double delta[N_STATES], worst = 0;
+    for (size_t i = 0; i < N_STATES; i++) {
+        delta[i] = fabs(outs[i].result.val_loss - outs[0].result.val_loss);
+        worst = delta[i] > worst || isnan(delta[i]) ? delta[i] : worst;
+    }
+
+    /* chart: the curves, and each one's difference from fp32 below */
+    enum { MAXP = 512 };
+    static double xs[N_STATES][MAXP], ys[N_STATES][MAXP], ds[N_STATES][MAXP];
+    ex_series curves[N_STATES], diffs[N_STATES];
+    char legends[N_STATES][96];
+    for (size_t i = 0; i < N_STATES; i++) {
+        const charlm_result *r = &outs[i].result, *ref = &outs[0].result;
+        size_t n = r->n_curve < MAXP ? r->n_curve : MAXP;
+        for (size_t k = 0; k < n; k++) {
+            xs[i][k] = (double)r->curve[k].step, ys[i][k] = r->curve[k].val_loss;
+            ds[i][k] = k < ref->n_curve && ref->curve[k].step == r->curve[k].step
+                           ? r->curve[k].val_loss - ref->curve[k].val_loss
+                           : NAN;
+        }
+        snprintf(legends[i], sizeof legends[i], "%s (%.3g B/param)", labels[i],
+                 bytes_per_param[i]);
+        curves[i] = (ex_series){legends[i], xs[i], ys[i], n, 0, (int)i};
+        diffs[i] = (ex_series){legends[i], xs[i], ds[i], n, 0, (int)i};
+    }
+    ex_hline refs[] = {{"5-gram", d->baselines[3]}};
+    ex_hline band[] = {{"tolerance", 0.02}, {"tolerance", -0.02}};
+    ex_panel panels[] = {
+        {"update step", "validation loss (nats/char)", curves, N_STATES, refs, 1},
+        {"update step", "minus state=fp32 (nats/char)", diffs, N_STATES, band, 2},
+    };
+    char title[256], path[4096];
+    snprintf(title, sizeof title, "charlm: optimizer state precision, MLP %dx%d-%d, %s",
+             base.shape.context, base.shape.embed, base.shape.hidden, outs[0].optim);
+    if (strlen(title) > 110)   /* the canonical spec is long: keep the title to the name */
+        snprintf(title, sizeof title, "charlm: optimizer state precision, MLP %dx%d-%d, %.*s",
+                 base.shape.context, base.shape.embed, base.shape.hidden,
+                 (int)strcspn(outs[0].optim, "("), outs[0].optim);
+    snprintf(path, sizeof path, "%s/charlm_states.svg", dir);
+    if (ex_svg_charts(path, title, panels, 2))
+        ex_die(path, "cannot write: %s", strerror(errno));
+    snprintf(path, sizeof path, "%s/charlm_states.csv", dir);
+    write_curves_csv(path, "state", state_names, outs, N_STATES);
+
+    double seconds = ex_now() - t0;
+    if (json) {
+        printf("{\"states\":[");
+        for (size_t i = 0; i < N_STATES; i++) {
+            const charlm_result *r = &outs[i].result;
+            printf("%s{\"state\":\"%s\",\"optim\":", i ? "," : "", state_names[i]);
+            ex_json_string(stdout, outs[i].optim);
+            printf(",\"val_loss\":");
+            ex_json_number(stdout, r->val_loss);
+            printf(",\"abs_delta_vs_fp32\":");
+            ex_json_number(stdout, delta[i]);
+            printf(",\"state_bytes\":%zu,\"bytes_per_param\":", state_bytes[i]);
+            ex_json_number(stdout, bytes_per_param[i]);
+            printf(",\"tokens_per_s\":");
+            ex_json_number(stdout, r->seconds > 0 ? r->tokens / r->seconds : 0);
+            printf(",\"optimizer_time_share\":");
+            ex_json_number(stdout, r->seconds > 0 ? r->optim_seconds / r->seconds : 0);
+            printf(",\"diverged\":%s,\"curve\":", r->diverged ? "true" : "false");
+            json_curve(stdout, r);
+            printf("}");
+        }
+        printf("],\"max_abs_delta\":");
+        ex_json_number(stdout, worst);
+        printf(",\"schedule\":");
+        ex_json_string(stdout, outs[0].schedule);
+        printf(",\"params\":%zu,\"steps\":%ld,\"batch\":%zu,\"seed\":%llu,"
+               "\"model\":{\"context\":%d,\"embed\":%d,\"hidden\":%d},\"seconds\":",
+               params, base.steps, base.batch, (unsigned long long)base.seed, base.shape.context,
+               base.shape.embed, base.shape.hidden);
+        ex_json_number(stdout, seconds);
+        printf(",\"svg\":");
+        snprintf(path, sizeof path, "%s/charlm_states.svg", dir);
+        ex_json_string(stdout, path);
+        printf(",\"csv\":");
+        snprintf(path, sizeof path, "%s/charlm_states.csv", dir);
+        ex_json_string(stdout, path);
+        printf("}\n");
+    } else {
+        printf("\nMLP %dx%d-%d (%zu parameters), %ld updates of %zu, %s\n", base.shape.context,
+               base.shape.embed, base.shape.hidden, params, base.steps, base.batch,
+               outs[0].schedule);
+        printf("%-6s %-14s %-16s %s\n", "state", "val loss", "|val - fp32 val|",
+               "state bytes/param");
+        for (size_t i = 0; i < N_STATES; i++)
+            printf("%-6s %-14.9g %-16.9g %.9g\n", state_names[i], outs[i].result.val_loss,
+                   delta[i], bytes_per_param[i]);
+        printf("wrote %s/charlm_states.svg and %s/charlm_states.csv in %.0f s\n", dir, dir,
+               seconds);
+    }
+    for (size_t i = 0; i < N_STATES; i++)
+        run_out_free(&outs[i]);
+    return 0;
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 /* Free a finished run (and finish MPI when it ran under mpirun); returns 0. */
@@ -421,21 +596,25 @@ int main(int argc, char **argv)
         {"samples", 1, NULL},    {"temperature", 1, NULL}, {"threads", 1, NULL},
         {"checkpoint", 1, NULL}, {"resume", 1, NULL},      {"json", 0, NULL},
         {"quiet", 0, NULL},      {"compare", 0, NULL},     {"out", 1, NULL},
-        {"sweep-steps", 1, NULL}, {"dropout", 1, NULL},
+        {"sweep-steps", 1, NULL}, {"dropout", 1, NULL},    {"states", 0, NULL},
     };
     enum { WORDS, OPTIM, SCHEDULE, STEPS, BATCH, SEED, CLIP, CONTEXT, EMBED, HIDDEN, EVAL_EVERY,
            EVAL_TOKENS, SAMPLES, TEMPERATURE, THREADS, CHECKPOINT, RESUME, JSON, QUIET, COMPARE,
-           OUT, SWEEP_STEPS, DROPOUT };
+           OUT, SWEEP_STEPS, DROPOUT, STATES };
     ex_parse_options(argc, argv, opts, sizeof opts / sizeof opts[0], usage);
 #define OPT(i, def) (opts[i].value ? opts[i].value : (def))
 
     run_spec rs = {0};
     rs.shape.context = (int)ex_parse_long("--context", OPT(CONTEXT, "8"), 1, 32);
     int compare = opts[COMPARE].value != NULL;   /* many runs: a smaller default model */
+    int states = opts[STATES].value != NULL;     /* three runs: fewer default steps */
+    if (compare && states)
+        ex_die("--states", "cannot be combined with --compare");
     rs.shape.embed = (int)ex_parse_long("--embed", OPT(EMBED, compare ? "24" : "32"), 1, 1024);
     rs.shape.hidden = (int)ex_parse_long("--hidden", OPT(HIDDEN, compare ? "512" : "1024"), 1, 8192);
     rs.batch = (size_t)ex_parse_long("--batch", OPT(BATCH, "256"), 1, 1 << 16);
-    rs.steps = ex_parse_long("--steps", OPT(STEPS, compare ? "6000" : "15000"), 0, 100000000);
+    rs.steps =
+        ex_parse_long("--steps", OPT(STEPS, compare || states ? "6000" : "15000"), 0, 100000000);
     rs.seed = (uint64_t)ex_parse_long("--seed", OPT(SEED, "1"), 0, 0x7fffffffffffffffL);
     rs.clip = ex_parse_double("--clip", OPT(CLIP, "1"), 0);
     rs.dropout = ex_parse_double("--dropout", OPT(DROPOUT, "0"), 0);
@@ -460,10 +639,15 @@ int main(int argc, char **argv)
     if (threads > 0)
         omp_set_num_threads((int)threads);
 #endif
+    rs.threads = (int)threads;
     if (compare && (opts[CHECKPOINT].value || opts[RESUME].value))
         ex_die("--compare", "cannot be combined with --checkpoint or --resume");
     if (compare && par.ranks > 1)
         ex_die("--compare", "runs in one process; start it without mpirun");
+    if (states && (opts[CHECKPOINT].value || opts[RESUME].value))
+        ex_die("--states", "cannot be combined with --checkpoint or --resume");
+    if (states && par.ranks > 1)
+        ex_die("--states", "runs in one process; start it without mpirun");
 
     /* a resumed run continues with the file's optimizer, schedule, seed and
        batch size: batches depend on (seed, step) and the batch size, so
@@ -511,16 +695,16 @@ int main(int argc, char **argv)
         charlm_parallel_finish(&par);
         return rc;
     }
+    if (states) {
+        int rc = run_states(&d, rs, OPT(OUT, "."), json);
+        dataset_free(&d);
+        charlm_parallel_finish(&par);
+        return rc;
+    }
 
     charlm_model m;
-    if (charlm_model_init(&m, rs.shape, rs.batch, rs.seed))
-        ex_die("model", "out of memory");
-    rv_optim *opt;
-    rv_status s = charlm_optim_create(&m, rs.optim, &opt);
-    if (s)
-        ex_die_status("--optim", s);
-    if (threads > 0 && (s = rv_optim_set_threads(opt, (int)threads)))
-        ex_die_status("--threads", s);
+    rv_optim *opt = model_and_optim(&rs, &m);
+    rv_status s;
     if ((s = charlm_parallel_optim(&par, opt, (int)threads, rs.batch)))
         ex_die_status("--optim", s);
     if (opts[RESUME].value && (s = charlm_parallel_load(&par, opt, opts[RESUME].value)))

@@ -213,6 +213,15 @@ static inline rv_status charlm_parallel_load(charlm_parallel *p, rv_optim *opt, 
     return rv_checkpoint_load(opt, path, NULL, NULL);
 }
 
+/* Bytes of one state buffer as it is held: 4 per value in float32, 2 in
+   bfloat16, 1 in int8 plus a float32 scale per RV_QUANT_BLOCK values. */
+static inline size_t charlm_state_buffer_bytes(rv_precision p, size_t len)
+{
+    return p == RV_BF16   ? 2 * len
+           : p == RV_INT8 ? len + sizeof(float) * ((len + RV_QUANT_BLOCK - 1) / RV_QUANT_BLOCK)
+                          : sizeof(float) * len;
+}
+
 /* Optimizer state held by one rank: the most any rank holds (the whole
    state in one process). */
 static inline size_t charlm_parallel_state_bytes(const charlm_parallel *p, const rv_optim *opt)
@@ -232,7 +241,8 @@ static inline size_t charlm_parallel_state_bytes(const charlm_parallel *p, const
         rv_param_view v;
         rv_optim_param_view(opt, t, &v);
         for (size_t k = 0; k < v.n_state; k++)
-            bytes += v.state[k] ? v.state_len[k] * sizeof(float) : 0;
+            if (v.state_data[k])
+                bytes += charlm_state_buffer_bytes(v.state_precision[k], v.state_len[k]);
     }
     return bytes;
 }

@@ -110,7 +110,10 @@ static inline void ex_svg_panel(FILE *f, const ex_panel *c, int id, double left,
 #define EX_X(v) (left + (v) / xmax * pw)
 #define EX_Y(v) (top + (ymax - (v)) / (ymax - ymin) * ph)
     /* grid and ticks */
-    for (double v = ymin; v <= ymax + ystep / 2; v += ystep) {
+    for (int i = 0; ymin + i * ystep <= ymax + ystep / 2; i++) {
+        double v = ymin + i * ystep;
+        if (fabs(v) < ystep * 1e-6)   /* 0, not the rounding left by the steps before it */
+            v = 0;
         fprintf(f, "<line x1=\"%g\" x2=\"%g\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>\n",
                 left, left + pw, EX_Y(v), EX_Y(v));
         fprintf(f, "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n", left - 8,

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The charlm example end to end, on the system word list with a tiny model:
 # the --json object (last line), the n-gram baselines of the split, a resumed
-# run equal to an uninterrupted one, --compare's chart and CSV, and the exact
-# error messages.
+# run equal to an uninterrupted one, --compare's and --states' charts and
+# CSVs, and the exact error messages.
 set -euo pipefail
 CHARLM="$RAVINE_BUILD/examples/charlm"
 tmp=$(mktemp -d)
@@ -72,6 +72,23 @@ csv="$tmp/cmp/charlm_compare.csv"
 [ "$(head -1 "$csv")" = "run,optim,schedule,step,train_loss,val_loss,lr" ] || fail "CSV header"
 [ "$(wc -l < "$csv")" -eq $((1 + 8 * 5)) ] || fail "CSV rows: $(wc -l < "$csv")"
 
+# --states with tiny runs: the table (fp32, bf16, int8 state), chart and CSV
+# (the quality check is cli_charlm_states)
+"$CHARLM" "${small[@]}" --states --steps 20 --eval-every 5 --out "$tmp/st" > "$tmp/states.txt"
+grep -q '^state  *val loss  *|val - fp32 val|  *state bytes/param$' "$tmp/states.txt" || fail "--states header"
+grep -Eq '^fp32  *[0-9.]+  *0  *8$' "$tmp/states.txt" || fail "--states fp32 row: $(cat "$tmp/states.txt")"
+grep -Eq '^bf16  *[0-9.]+  *[0-9.e-]+  *4$' "$tmp/states.txt" || fail "--states bf16 row"
+grep -Eq '^int8  *[0-9.]+  *[0-9.e-]+  *2\.[0-9]+$' "$tmp/states.txt" || fail "--states int8 row"
+svg="$tmp/st/charlm_states.svg"
+[ -s "$svg" ] || fail "no $svg"
+if command -v xmllint > /dev/null; then xmllint --noout "$svg"; fi
+for label in "state=fp32" "state=bf16" "state=int8" "B/param" "validation loss"; do
+    grep -q "$label" "$svg" || fail "$svg lacks \"$label\""
+done
+csv="$tmp/st/charlm_states.csv"
+[ "$(head -1 "$csv")" = "state,optim,schedule,step,train_loss,val_loss,lr" ] || fail "states CSV header"
+[ "$(wc -l < "$csv")" -eq $((1 + 3 * 5)) ] || fail "states CSV rows: $(wc -l < "$csv")"
+
 # errors: `charlm: <what>: <why>` on stderr, exit status 2
 expect_error() {
     local want="$1"; shift
@@ -111,6 +128,10 @@ expect_error "charlm: --resume: checkpoint '$tmp/a.ckpt': saved by optimizer 'ad
 expect_error "charlm: --resume: checkpoint '$tmp/a.ckpt': tensor 'w1' has 1024 elements, the optimizer's has 512" \
     --resume "$tmp/a.ckpt" --steps 40 "${small[@]}" --hidden 16
 expect_error 'charlm: --compare: cannot be combined with --checkpoint or --resume' --compare --resume x
+expect_error 'charlm: --states: cannot be combined with --checkpoint or --resume' --states --resume x
+expect_error 'charlm: --states: cannot be combined with --compare' --states --compare
+expect_error "charlm: --states: spec 'muon(state=fp32)': unknown key 'state' for muon (valid keys: lr, weight_decay, momentum, nesterov, ns_coefficients, eps, ns_steps, adjust_lr_fn)" \
+    --states --optim 'muon(lr=0.02)' "${small[@]}" --steps 1
 # a resumed run cannot train past its schedule's end at lr 0, nor draw other batches
 expect_error "charlm: --steps: the schedule warmup_cosine(peak=0.01,warmup_steps=4,decay_steps=40,init=0,end=0) gives lr 0 from step 40 on, so steps 40 to 59 would change nothing; use --steps 40, or a --schedule that goes on" \
     --resume "$tmp/a.ckpt" --steps 60 "${small[@]}"
