@@ -331,7 +331,11 @@ rv_status rv_optim_set_buffers(rv_optim *opt, size_t index, float *param, float 
 /* One update of every registered tensor. */
 rv_status rv_optim_step(rv_optim *opt);
 
-/* Drop all state (momentum, moments) and reset step counts to 0. */
+/* Drop all state (momentum, moments) and reset step counts to 0. The
+   parameters are left as they are and become where training resumes: a
+   schedule-free optimizer in eval mode is back in train mode without
+   moving them. The count of skipped steps (rv_optim_skipped_count) is
+   kept. */
 rv_status rv_optim_zero_state(rv_optim *opt);
 
 /* Learning rate of every group, or of one group. */

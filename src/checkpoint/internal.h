@@ -15,6 +15,20 @@
    refused with RV_ERR_VERSION. Version 1 (float32 parameters and state of
    the tensor's length, no shapes, scalars or mode) is still read. */
 #define RV_CHECKPOINT_VERSION 2
+
+/* 1 on a little-endian host (files are little-endian). */
+static inline int rv_checkpoint_host_le(void)
+{
+    const uint16_t one = 1;
+    return *(const unsigned char *)&one == 1;
+}
+
+/* A tensor's state exists (as the writer sees it): a bf16 tensor's master,
+   else its first buffer. */
+static inline int rv_checkpoint_holds_state(const rv_param_view *v)
+{
+    return v->n && (v->dtype == RV_BF16 ? v->master != NULL : v->n_state && v->state_data[0]);
+}
 /* The same bound the safetensors library uses for the JSON header. */
 #define RV_CHECKPOINT_HEADER_LIMIT 100000000ull
 #define RV_CHECKPOINT_FORMAT "ravine.checkpoint"

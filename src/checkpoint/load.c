@@ -887,12 +887,6 @@ static rv_status match(reader *r, const rv_optim *opt, const rv_checkpoint_optio
 
 /* ---- data ------------------------------------------------------------- */
 
-static int host_little_endian(void)
-{
-    const uint16_t one = 1;
-    return *(const unsigned char *)&one == 1;
-}
-
 /* 1 if the tensor holds an int8 buffer's block scales. */
 static int holds_scales(const tensor *t)
 {
@@ -940,7 +934,7 @@ static rv_status read_tensor(reader *r, const tensor *t, void *dst)
                         (unsigned long long)((at - t->begin) / 4 + (uint64_t)at_bad));
         if (dst) {
             unsigned char *out = (unsigned char *)dst + (at - t->begin);
-            if (host_little_endian() || size == 1)
+            if (rv_checkpoint_host_le() || size == 1)
                 memcpy(out, buf, k);
             else   /* the chunk holds whole values: its size is a multiple of 8 */
                 for (size_t i = 0; i < k; i += size)
@@ -987,13 +981,6 @@ static rv_status read_data(reader *r, int keep)
 }
 
 /* ---- the change: nothing above touched the optimizer ------------------ */
-
-/* A tensor's state exists (as the writer sees it): a bf16 tensor's master,
-   else its first buffer. */
-static int holds_state(const rv_param_view *v)
-{
-    return v->n && (v->dtype == RV_BF16 ? v->master != NULL : v->n_state && v->state_data[0]);
-}
 
 /* Bytes of a held state buffer's values and, for int8, of its scales. */
 static size_t held_bytes(const rv_param_view *v, size_t k, size_t *scales)
@@ -1082,7 +1069,7 @@ static rv_status undo_take(const reader *r, const rv_optim *opt, int with_state,
         rv_optim_param_view(opt, i, &v);
         u->tensor_steps[i] = v.step;
         memcpy(u->scalars + i * RV_MAX_SCALARS, v.scalar, sizeof v.scalar);
-        if (!with_state || !holds_state(&v))
+        if (!with_state || !rv_checkpoint_holds_state(&v))
             continue;
         size_t bytes = pack_state(&v, NULL);
         if (!(u->state[i] = malloc(bytes ? bytes : 1)))
@@ -1108,7 +1095,7 @@ static rv_status undo_apply(const reader *r, rv_optim *opt, const undo *u, int h
         for (size_t i = 0; i < r->n_params; i++) {
             rv_param_view v;
             rv_optim_param_view(opt, i, &v);
-            if (u->state[i] && holds_state(&v) && pack_state(&v, NULL) == u->state_bytes[i])
+            if (u->state[i] && rv_checkpoint_holds_state(&v) && pack_state(&v, NULL) == u->state_bytes[i])
                 unpack_state(&v, u->state[i]);
             rv_optim_set_param_scalars(opt, i, u->scalars + i * RV_MAX_SCALARS);
         }
@@ -1164,7 +1151,7 @@ static void copy_state(const reader *r, const param_rec *p, rv_optim *opt)
     if (v.n)
         memcpy(v.param_data, p->values[0], v.n * (v.dtype == RV_BF16 ? 2 : 4));
     if (!p->n_slots) {
-        if (holds_state(&v))
+        if (rv_checkpoint_holds_state(&v))
             start_state(r->type, opt, p->opt_index);
         return;
     }
@@ -1200,7 +1187,7 @@ static rv_status commit(reader *r, rv_optim *opt)
     for (size_t i = 0; i < r->n_params && !reset; i++) {
         rv_param_view v;
         rv_optim_param_view(opt, i, &v);
-        if (!holds_state(&v))
+        if (!rv_checkpoint_holds_state(&v))
             continue;
         rv_shape shape;
         rv_checkpoint_view_shape(&v, &shape);

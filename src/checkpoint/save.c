@@ -88,12 +88,6 @@ static void plan_free(plan *p)
     free(p->views);
 }
 
-static int host_little_endian(void)
-{
-    const uint16_t one = 1;
-    return *(const unsigned char *)&one == 1;
-}
-
 /* One value of `size` bytes, in a big-endian host's order, as little-endian bytes. */
 static void little_endian(const unsigned char *x, size_t size, unsigned char *out)
 {
@@ -105,7 +99,7 @@ static void little_endian(const unsigned char *x, size_t size, unsigned char *ou
 static uint32_t crc_entry(const entry *e)
 {
     size_t size = rv_checkpoint_dtype_size(e->dtype);
-    if (host_little_endian() || size == 1)
+    if (rv_checkpoint_host_le() || size == 1)
         return rv_crc32(0, e->data, e->n * size);
     uint32_t crc = 0;
     unsigned char b[8];
@@ -161,16 +155,6 @@ static rv_status check_unique(char *const *keys, size_t n, const char *path)
     return RV_OK;
 }
 
-/* State exists once the first step (or rv_optim_ensure_state) allocated
-   it: a bf16 tensor's master, else its first buffer. (Every algorithm with
-   per-tensor scalars also has buffers.) */
-static int has_state(const rv_param_view *v)
-{
-    if (!v->n)
-        return 0;
-    return v->dtype == RV_BF16 ? v->master != NULL : v->n_state && v->state_data[0];
-}
-
 /* The entries of tensor i: its parameter, then its state as layout.c lays
    it out, each pointing at the optimizer's own memory. *count is how many
    (counted only when e is NULL). */
@@ -189,7 +173,7 @@ static rv_status tensor_entries(const rv_optim *opt, const plan *p, size_t i, en
         e[0].dims = v->has_shape ? v->shape : &v->n;
         e[0].ndim = v->has_shape ? v->ndim : 1;
     }
-    if (!has_state(v))
+    if (!rv_checkpoint_holds_state(v))
         return RV_OK;
     const rv_optim_type *type = rv_optim_get_type(opt);
     rv_hparams h;
@@ -406,7 +390,7 @@ static rv_status build_header(const rv_optim *opt, const plan *p, const char *sc
 static rv_status write_entry(rv_atomic_file *f, const entry *e)
 {
     size_t size = rv_checkpoint_dtype_size(e->dtype);
-    if (host_little_endian() || size == 1)
+    if (rv_checkpoint_host_le() || size == 1)
         return rv_atomic_write(f, e->data, e->n * size);
     unsigned char buf[4096];
     const unsigned char *x = e->data;

@@ -95,7 +95,7 @@ static size_t units_of(const rv_dist *d, int r, const unsigned char *part, unit 
         if (!part[t])
             continue;
         size_t o = d->tensors[t].offset, n = d->tensors[t].n;
-        size_t lo = o > a ? o - o : a - o, hi = o + n < b ? n : b - o;   /* tensor-relative */
+        size_t lo = o > a ? 0 : a - o, hi = o + n < b ? n : b - o;   /* tensor-relative */
         if (a >= o + n || b <= o || lo >= hi)
             continue;
         int whole = o >= a && o + n <= b;

@@ -35,6 +35,9 @@
 #define RV_QUANT_BLOCK 256
 #endif
 
+/* Blocks (one scale each) of an int8 buffer of len values. */
+static inline size_t rv_quant_blocks(size_t len) { return (len + RV_QUANT_BLOCK - 1) / RV_QUANT_BLOCK; }
+
 /* the two maps: exponent bias, and whether the top bit is a sign */
 #define RV_QUANT_SIGNED_BIAS 15
 #define RV_QUANT_UNSIGNED_BIAS 31

@@ -99,12 +99,6 @@ void rv_explainer_free(rv_explainer *e)
 const float *rv_explainer_params(const rv_explainer *e) { return e ? e->params : NULL; }
 const char *rv_explainer_spec(const rv_explainer *e) { return e ? e->spec : ""; }
 
-/* NAdam's momentum coefficient of update t (torch: beta1*(1 - 0.5*0.96^(t*psi))) */
-static double nadam_mu(const rv_hparams *h, double t)
-{
-    return h->beta1 * (1 - 0.5 * pow(0.96, t * h->momentum_decay));
-}
-
 rv_status rv_explainer_step(rv_explainer *e, const float *grads, const rv_explain_step **out)
 {
     if (!e || !grads)
@@ -154,13 +148,11 @@ rv_status rv_explainer_step(rv_explainer *e, const float *grads, const rv_explai
     } else if (!strcmp(name, "adamax")) {
         e->last.step_size = e->h.lr / (1.0 - pow(e->h.beta1, (double)t));
     } else if (!strcmp(name, "nadam")) {
-        e->last.mu = nadam_mu(&e->h, (double)t);
-        e->last.mu_next = nadam_mu(&e->h, (double)(t + 1));
+        e->last.mu = rv_nadam_mu(&e->h, (double)t);
+        e->last.mu_next = rv_nadam_mu(&e->h, (double)(t + 1));
         e->last.mu_product = e->scalars[0];
     } else if (!strcmp(name, "radam")) {
-        const rv_hparams *h = &e->h;
-        double rho_inf = 2 / (1 - h->beta2) - 1, b2t = pow(h->beta2, (double)t);
-        e->last.rho = rho_inf - 2 * (double)t * b2t / (1 - b2t);
+        e->last.rho = rv_radam_rho(&e->h, (double)t);
         e->last.rect = c.rectify ? c.rect : 0;
     } else if (!strcmp(name, "sfadamw")) {
         e->last.avg_weight = c.lerp_w;

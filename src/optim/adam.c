@@ -54,7 +54,6 @@ static rv_status adamw_validate(const rv_hparams *h)
 static size_t adam_state_count(const rv_hparams *h, const rv_shape *shape)
 {
     (void)shape;
-    (void)shape;
     return h->amsgrad ? 3 : 2;
 }
 

@@ -185,8 +185,6 @@ rv_status rv_optim_param_dtype(const rv_optim *opt, size_t index, rv_precision *
     return RV_OK;
 }
 
-static size_t blocks_of(size_t len) { return (len + RV_QUANT_BLOCK - 1) / RV_QUANT_BLOCK; }
-
 rv_status rv_optim_param_state_stored(const rv_optim *opt, size_t index, size_t k, void **data,
                                       rv_precision *precision, size_t *len, float **scales,
                                       size_t *n_scales, const char **name)
@@ -205,7 +203,7 @@ rv_status rv_optim_param_state_stored(const rv_optim *opt, size_t index, size_t 
     if (scales)
         *scales = int8 ? v.state_absmax[k] : NULL;
     if (n_scales)
-        *n_scales = int8 ? blocks_of(v.state_len[k]) : 0;
+        *n_scales = int8 ? rv_quant_blocks(v.state_len[k]) : 0;
     if (name)
         *name = v.state_name[k];
     return RV_OK;

@@ -55,8 +55,8 @@ static void nadam_scalars_start(const rv_hparams *h, double *s)
     s[0] = 1.0;
 }
 
-/* mu_t of torch's momentum schedule */
-static double nadam_mu(const rv_hparams *h, double t)
+/* mu_t of torch's momentum schedule: beta1*(1 - 0.5*0.96^(t*psi)) */
+double rv_nadam_mu(const rv_hparams *h, double t)
 {
     return h->beta1 * (1.0 - 0.5 * pow(0.96, t * h->momentum_decay));
 }
@@ -72,7 +72,7 @@ static void nadam_prepare(const rv_hparams *h, long step, double *scalars, rv_co
 {
     *c = (rv_coeffs){0};
     double t = (double)step;
-    double mu = nadam_mu(h, t), mu_next = nadam_mu(h, t + 1.0);
+    double mu = rv_nadam_mu(h, t), mu_next = rv_nadam_mu(h, t + 1.0);
     /* torch keeps mu_product in a float32 tensor: mu_product *= mu rounds
        both the factor and the product to float */
     float mu_product = (float)scalars[0] * (float)mu;

@@ -10,13 +10,11 @@
 
 static size_t round64(size_t bytes) { return (bytes + 63) & ~(size_t)63; }
 
-static size_t blocks_of(size_t len) { return (len + RV_QUANT_BLOCK - 1) / RV_QUANT_BLOCK; }
-
 size_t rv_buffer_bytes(rv_precision prec, size_t len)
 {
     switch (prec) {
     case RV_BF16: return round64(2 * len);
-    case RV_INT8: return round64(len) + round64(4 * blocks_of(len));
+    case RV_INT8: return round64(len) + round64(4 * rv_quant_blocks(len));
     default: return round64(4 * len);
     }
 }
@@ -27,11 +25,6 @@ void rv_buffer_place(rv_buffer *b, rv_precision prec, int nonnegative, size_t le
     b->prec = prec;
     b->absmax = prec == RV_INT8 ? (float *)(void *)((char *)mem + round64(len)) : NULL;
     b->nonnegative = nonnegative;
-}
-
-double rv_precision_bytes(rv_precision prec)
-{
-    return prec == RV_BF16 ? 2.0 : prec == RV_INT8 ? 1.0 + 4.0 / RV_QUANT_BLOCK : 4.0;
 }
 
 /* the cloned loops are static: clang emits multiversioned functions only

@@ -42,7 +42,4 @@ void rv_bf16_narrow(const float *in, uint16_t *out, size_t n);
 /* 1 if any of the n bf16 values is NaN or infinite */
 int rv_bf16_any_nonfinite(const uint16_t *x, size_t n);
 
-/* Bytes per value, as stored (int8 counts its block scales). */
-double rv_precision_bytes(rv_precision prec);
-
 #endif

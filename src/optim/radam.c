@@ -52,15 +52,22 @@ static rv_buffer_kind radam_kind(const rv_hparams *h, size_t i)
     return i == 0 ? RV_BUF_SIGNED : RV_BUF_NONNEG;
 }
 
+/* The current length of the approximated SMA at update t (its maximum is
+   2/(1-beta2) - 1). */
+double rv_radam_rho(const rv_hparams *h, double t)
+{
+    double rho_inf = 2.0 / (1.0 - h->beta2) - 1.0, b2t = pow(h->beta2, t);
+    return rho_inf - 2.0 * t * b2t / (1.0 - b2t);
+}
+
 static void radam_prepare(const rv_hparams *h, long step, double *scalars, rv_coeffs *c)
 {
     (void)scalars;
     *c = (rv_coeffs){0};
     double t = (double)step;
     double bc1 = 1.0 - pow(h->beta1, t), bc2 = 1.0 - pow(h->beta2, t);
-    /* the maximum and the current length of the approximated SMA */
     double rho_inf = 2.0 / (1.0 - h->beta2) - 1.0;
-    double rho_t = rho_inf - 2.0 * t * pow(h->beta2, t) / bc2;
+    double rho_t = rv_radam_rho(h, t);
     c->rectify = rho_t > 5.0;
     if (c->rectify)
         c->rect = (float)pow((rho_t - 4.0) * (rho_t - 2.0) * rho_inf /

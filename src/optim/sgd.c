@@ -28,7 +28,6 @@ static rv_status sgd_validate(const rv_hparams *h)
 static size_t sgd_state_count(const rv_hparams *h, const rv_shape *shape)
 {
     (void)shape;
-    (void)shape;
     return h->momentum != 0.0;
 }
 

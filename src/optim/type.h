@@ -111,6 +111,11 @@ void rv_state_fill_range(const rv_optim_type *type, const rv_hparams *h, size_t 
    hold what its mode says). */
 void rv_optim_mark_mode(rv_optim *opt, int eval);
 
+/* Per-step figures of two rules, shared with the explainer: NAdam's
+   momentum coefficient mu_t and RAdam's SMA length rho_t at update t. */
+double rv_nadam_mu(const rv_hparams *h, double t);
+double rv_radam_rho(const rv_hparams *h, double t);
+
 /* Allocate what the next rv_optim_step would (state of the tensors that
    have gradients), so a caller can agree on it before stepping. */
 rv_status rv_optim_prepare_step(rv_optim *opt);

@@ -59,17 +59,17 @@ static rv_status parse_call_rest(parser *ps, rv_spec *out, int depth);
 #define RV_STR(x) RV_STR_(x)
 
 /* Arrays grow by doubling, so n items cost O(n) copies in all. */
-static int grow(void **items, size_t n, size_t *cap, size_t size)
+/* The array with room for item n (doubling), or NULL (the old array is
+   kept). Returning the pointer keeps each array's own type at its use. */
+static void *grow(void *items, size_t n, size_t *cap, size_t size)
 {
     if (n < *cap)
-        return 1;
+        return items;
     size_t want = *cap ? 2 * *cap : 4;
-    void *grown = realloc(*items, want * size);
-    if (!grown)
-        return 0;
-    *items = grown;
-    *cap = want;
-    return 1;
+    void *grown = realloc(items, want * size);
+    if (grown)
+        *cap = want;
+    return grown;
 }
 
 static rv_status parse_value(parser *ps, rv_value *v, int depth)
@@ -89,10 +89,12 @@ static rv_status parse_value(parser *ps, rv_value *v, int depth)
                 s = syntax(ps, "more than " RV_STR(RV_SPEC_MAX_ITEMS) " values in a tuple");
                 goto fail;
             }
-            if (!grow((void **)&v->items, v->n_items, &cap, sizeof *v->items)) {
+            rv_value *items = grow(v->items, v->n_items, &cap, sizeof *v->items);
+            if (!items) {
                 s = rv_fail(RV_ERR_NOMEM, "out of memory parsing spec");
                 goto fail;
             }
+            v->items = items;
             s = parse_value(ps, &v->items[v->n_items], depth + 1);
             if (s)
                 goto fail;
@@ -179,8 +181,10 @@ static rv_status parse_call_rest(parser *ps, rv_spec *out, int depth)
             for (;;) {
                 if (out->n_args == RV_SPEC_MAX_ARGS)
                     return syntax(ps, "more than " RV_STR(RV_SPEC_MAX_ARGS) " keys in one call");
-                if (!grow((void **)&out->args, out->n_args, &cap, sizeof *out->args))
+                rv_arg *args = grow(out->args, out->n_args, &cap, sizeof *out->args);
+                if (!args)
                     return rv_fail(RV_ERR_NOMEM, "out of memory parsing spec");
+                out->args = args;
                 rv_arg *a = &out->args[out->n_args];
                 memset(a, 0, sizeof *a);
                 skip_space(ps);
