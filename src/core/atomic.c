@@ -286,7 +286,24 @@ rv_status rv_atomic_open(rv_atomic_file *f, const char *path, const char *label,
         return rv_fail(RV_ERR_NOMEM, "%s: out of memory", label);
     }
     remove_stale(f->dir, prefix);
-    f->fd = create_temp(f->dir, prefix, &f->tmp);
+    /* Another saver's cleanup may take a temporary file between its
+       creation and our lock: it holds the lock while it unlinks, so a file
+       we lock and that still has a name is ours to keep. Otherwise make
+       another (locks that the file system refuses: best effort, as before). */
+    for (int attempt = 0;; attempt++) {
+        f->fd = create_temp(f->dir, prefix, &f->tmp);
+        if (f->fd < 0)
+            break;
+        struct stat mine;
+        int locked = try_lock(f->fd) == 0;
+        if (attempt == 7 || (locked && !fstat(f->fd, &mine) && mine.st_nlink > 0))
+            break;
+        close(f->fd);
+        if (!locked)
+            unlink(f->tmp);   /* a cleanup holds it and may be gone before unlinking */
+        free(f->tmp);
+        f->tmp = NULL;
+    }
     free(prefix);
     if (f->fd < 0) {
         if (errno == ENOMEM)
@@ -297,7 +314,6 @@ rv_status rv_atomic_open(rv_atomic_file *f, const char *path, const char *label,
         release(f);
         return s;
     }
-    try_lock(f->fd);   /* marks it live for other savers' cleanup; best effort */
     if (f->existed) {
         /* the new file takes the old one's place: its mode and, where we may, its owner */
         if (fchmod(f->fd, st.st_mode & 07777)) {
