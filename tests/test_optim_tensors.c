@@ -42,6 +42,12 @@ static void shape_needs(void)
                                            NULL), RV_ERR_SHAPE);
     CHECK_STATUS(rv_optim_add_param_shaped(o, 0, "huge", p, g, 2, (size_t[]){SIZE_MAX / 2, 3},
                                            NULL), RV_ERR_SIZE);
+    /* an empty tensor whose other dimensions multiply past size_t */
+    CHECK_STATUS(rv_optim_add_param_shaped(o, 0, "empty", p, g, 3,
+                                           (size_t[]){(size_t)1 << 33, 0, (size_t)1 << 33}, NULL),
+                 RV_ERR_SIZE);
+    CHECK_STATUS(rv_optim_add_param_shaped(o, 0, "empty", p, g, 3, (size_t[]){1 << 16, 0, 1 << 16},
+                                           NULL), RV_OK);
     CHECK_STATUS(rv_optim_ensure_state(o), RV_OK);
     rv_param_view v;
     CHECK_STATUS(rv_optim_param_view(o, 0, &v), RV_OK);

@@ -301,10 +301,15 @@ static rv_status shape_of(const char *name, size_t ndim, const size_t *dims, rv_
                        shown, ndim, RV_MAX_DIMS);
     if (ndim && !dims)
         return rv_fail(RV_ERR_NULL, "tensor '%s': shape is NULL", shown);
+    /* the product of the non-zero dimensions must fit too: factored and
+       matrix algorithms multiply subsets of them (rows, columns) even
+       when another dimension is 0 */
     *shape = (rv_shape){.n = 1, .ndim = ndim, .has_shape = 1};
+    size_t nonzero = 1;
     for (size_t d = 0; d < ndim; d++) {
-        if (dims[d] && shape->n > SIZE_MAX / dims[d])
+        if (dims[d] && nonzero > SIZE_MAX / dims[d])
             return rv_fail(RV_ERR_SIZE, "tensor '%s': the shape's size overflows", shown);
+        nonzero *= dims[d] ? dims[d] : 1;
         shape->n *= dims[d];
         shape->dims[d] = dims[d];
     }
