@@ -537,6 +537,11 @@ static void section_charlm(page *p)
                   "Training curves of the character-level language model with ravine's optimizers "
                   "(written by the charlm example).",
                   "examples/charlm --compare --out ");
+    example_chart(p, "charlm_states.svg",
+                  "The same model with AdamW's state held in float32, bfloat16 and int8, on the "
+                  "same batches: validation loss, and each curve minus float32's (written by the "
+                  "charlm example, docs/charlm.md).",
+                  "examples/charlm --states --out ");
 }
 
 static void section_gpt(page *p)
@@ -633,6 +638,7 @@ const cli_command cmd_report = {
     "ravine report --out DIR\n"
     "  Writes DIR/index.html (pictures inline) and each picture as DIR/*.svg: the bowl\n"
     "  race, the delivery ravine raw against standardized, lr sweeps, the four\n"
-    "  schedules, diagnosed loss curves, the memory table, and DIR/charlm_compare.svg\n"
-    "  and DIR/gpt_race.svg when those files exist. Prints the path of index.html.",
+    "  schedules, diagnosed loss curves, the memory table, and DIR/charlm_compare.svg,\n"
+    "  DIR/charlm_states.svg and DIR/gpt_race.svg when those files exist. Prints the\n"
+    "  path of index.html.",
     run};

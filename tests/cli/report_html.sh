@@ -91,6 +91,12 @@ expect_out gpt_counted "report: $dir/index.html (14 figures)" "$RAVINE" report -
 check gpt_inlined grep -q '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text>gpt-marker</text></svg>' "$html"
 check gpt_no_prolog sh -c '! grep -q "<?xml" "$1"' _ "$html"
 
+# and the state-precision curves'
+check states_absent grep -q "Not included: <code>charlm_states.svg</code> is not in this folder.* <code>examples/charlm --states --out $dir</code>" "$html"
+printf '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text>states-marker</text></svg>\n' > "$dir/charlm_states.svg"
+expect_out states_counted "report: $dir/index.html (15 figures)" "$RAVINE" report --out "$dir"
+check states_inlined grep -q '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text>states-marker</text></svg>' "$html"
+
 # a relative --out prints an absolute path
 (cd "$tmp" && "$RAVINE" report --out rel > out.txt)
 expect_out relative_path "report: $(cd "$tmp" && pwd)/rel/index.html (12 figures)" cat "$tmp/out.txt"
