@@ -134,6 +134,18 @@ static rv_status add_all(const problem *pr, tensors *x, void *opt, int dist)
     return s;
 }
 
+/* The sharded optimizer of a problem and its one-process reference, each
+   with its own copy of the tensors, registered alike. */
+static void twins(const problem *pr, tensors *dx, tensors *rx, rv_dist **d, rv_optim **ref)
+{
+    tensors_alloc(dx, pr);
+    tensors_alloc(rx, pr);
+    CHECK_STATUS(rv_dist_create_spec(d, MPI_COMM_WORLD, pr->spec), RV_OK);
+    CHECK_STATUS(rv_optim_create_spec(ref, pr->spec), RV_OK);
+    CHECK_STATUS(add_all(pr, dx, *d, 1), RV_OK);
+    CHECK_STATUS(add_all(pr, rx, *ref, 0), RV_OK);
+}
+
 /* How a run steps. */
 typedef struct run {
     rv_dist_grads grads;
@@ -351,15 +363,10 @@ static void checkpoints(void)
         specs[i] = pr.spec;
         run how = {RV_DIST_GRADS_REDUCED, 0, 0, 2, RV_NONFINITE_IGNORE, -1, -1, 0};
         tensors dx, rx, ox;
-        tensors_alloc(&dx, &pr);
-        tensors_alloc(&rx, &pr);
-        tensors_alloc(&ox, &pr);
         rv_dist *d;
         rv_optim *ref;
-        CHECK_STATUS(rv_dist_create_spec(&d, MPI_COMM_WORLD, pr.spec), RV_OK);
-        CHECK_STATUS(rv_optim_create_spec(&ref, pr.spec), RV_OK);
-        CHECK_STATUS(add_all(&pr, &dx, d, 1), RV_OK);
-        CHECK_STATUS(add_all(&pr, &rx, ref, 0), RV_OK);
+        twins(&pr, &dx, &rx, &d, &ref);
+        tensors_alloc(&ox, &pr);
         CHECK_STATUS(rv_dist_set_grads(d, RV_DIST_GRADS_REDUCED), RV_OK);
         for (long t = 0; t < 3; t++) {
             fill_grads(&dx, t, 0, &how);
@@ -727,14 +734,9 @@ static void failed_clip_discards_gradient(void)
     problem pr = {"adamw(lr=0.01)", 3, {9001, 3, 4099}, {0, 5, 0}, 0, 0};
     run how = {RV_DIST_GRADS_MEAN, 0, 0.5, 2, RV_NONFINITE_IGNORE, -1, -1, 0};
     tensors dx, rx;
-    tensors_alloc(&dx, &pr);
-    tensors_alloc(&rx, &pr);
     rv_dist *d;
     rv_optim *ref;
-    CHECK_STATUS(rv_dist_create_spec(&d, MPI_COMM_WORLD, pr.spec), RV_OK);
-    CHECK_STATUS(rv_optim_create_spec(&ref, pr.spec), RV_OK);
-    CHECK_STATUS(add_all(&pr, &dx, d, 1), RV_OK);
-    CHECK_STATUS(add_all(&pr, &rx, ref, 0), RV_OK);
+    twins(&pr, &dx, &rx, &d, &ref);
     rv_clip_options o = rv_clip_defaults();
     o.error_if_nonfinite = 1;
     double nd = -1, nr = -2;
